@@ -1,0 +1,1 @@
+"""ContainerOps: DevOps orchestration from containers."""

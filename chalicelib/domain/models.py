@@ -1,0 +1,254 @@
+"""The definition models: Component and Workflow, as users write them in YAML or JSON.
+
+These pydantic models are the schema (DESIGN §2): they reject unknown fields and wrong
+types, and `schemas/*.json` is generated from them. Rules that need more than one field
+(links between jobs, known components) live in `validation`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chalicelib.domain.quantities import parse_duration, parse_memory
+
+API_VERSION = "containerops/v1"
+
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+JOB_NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})$"
+KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
+VERSION_PATTERN = r"^\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$"
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, description="lower-case letters, digits, '-'")]
+Key = Annotated[str, Field(pattern=KEY_PATTERN, description="letters, digits, '_' and '-'")]
+Scalar = str | int | float | bool
+Duration = Annotated[
+    str | int | float,
+    Field(description="seconds, or text like 30s, 10m, 2h, 1h30m", examples=["10m"]),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _check_duration(value: str | int | float | None) -> str | int | float | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class Resources(Strict):
+    cpu_request: float | None = Field(default=None, gt=0, le=64)
+    cpu_limit: float | None = Field(default=None, gt=0, le=64)
+    memory_request: str | None = Field(default=None, examples=["128Mi"])
+    memory_limit: str | None = Field(default=None, examples=["1Gi"])
+
+    @field_validator("memory_request", "memory_limit")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_memory(value)
+        return value
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        if self.cpu_request and self.cpu_limit and self.cpu_request > self.cpu_limit:
+            raise ValueError("cpu_request is larger than cpu_limit")
+        if self.memory_request and self.memory_limit and (
+            parse_memory(self.memory_request) > parse_memory(self.memory_limit)
+        ):
+            raise ValueError("memory_request is larger than memory_limit")
+        return self
+
+    def merged_over(self, base: Resources) -> Resources:
+        """These resources, with every unset field taken from `base`."""
+        mine = self.model_dump(exclude_none=True)
+        return Resources.model_validate({**base.model_dump(exclude_none=True), **mine})
+
+
+# --- Component -------------------------------------------------------------------------
+
+class ComponentMetadata(Strict):
+    namespace: Slug
+    name: Slug
+    version: Annotated[str, Field(pattern=VERSION_PATTERN, examples=["1.2.0"])]
+    description: str = ""
+
+
+class InputSpec(Strict):
+    name: Key
+    type: Literal["string", "number", "boolean"] = "string"
+    required: bool = False
+    default: Scalar | None = None
+    description: str = ""
+
+
+class OutputSpec(Strict):
+    name: Key
+    type: Literal["string", "number", "boolean"] = "string"
+    description: str = ""
+
+
+class ComponentSpec(Strict):
+    image: Annotated[str, Field(min_length=1, max_length=512)]
+    command: list[str] | None = None
+    data_format: Literal["pairs", "json"] = "pairs"
+    inputs: list[InputSpec] = []
+    outputs: list[OutputSpec] = []
+    resources: Resources = Resources()
+    timeout: Duration | None = None
+    strict_result: bool = Field(
+        default=False, description="fail the job when the container prints no CO_RESULT line"
+    )
+
+    _timeout = field_validator("timeout")(_check_duration)
+
+
+class Component(Strict):
+    apiVersion: Literal["containerops/v1"] = API_VERSION
+    kind: Literal["Component"] = "Component"
+    metadata: ComponentMetadata
+    spec: ComponentSpec
+
+    @property
+    def ref(self) -> str:
+        m = self.metadata
+        return f"{m.namespace}/{m.name}@{m.version}"
+
+    def input_named(self, name: str) -> InputSpec | None:
+        return next((item for item in self.spec.inputs if item.name == name), None)
+
+
+# --- Workflow --------------------------------------------------------------------------
+
+class WorkflowMetadata(Strict):
+    namespace: Slug
+    name: Slug
+    description: str = ""
+
+
+class Param(Strict):
+    name: Key
+    default: Scalar | None = None
+    required: bool = Field(default=False, description="a run must give it when there is no default")
+    description: str = ""
+
+
+class ApiTrigger(Strict):
+    type: Literal["api"]
+
+
+class WebhookTrigger(Strict):
+    type: Literal["webhook"]
+
+
+class ScheduleTrigger(Strict):
+    type: Literal["schedule"]
+    cron: str = Field(examples=["0 3 * * *"])
+
+
+class S3Trigger(Strict):
+    type: Literal["s3"]
+    bucket: str
+    prefix: str = ""
+
+
+class CodeCommitTrigger(Strict):
+    type: Literal["codecommit"]
+    repository: str
+    branches: list[str] = []
+
+
+Trigger = Annotated[
+    ApiTrigger | WebhookTrigger | ScheduleTrigger | S3Trigger | CodeCommitTrigger,
+    Field(discriminator="type"),
+]
+
+
+class Retries(Strict):
+    limit: int = Field(default=0, ge=0, le=10, description="extra attempts after a failure")
+    backoff: Duration = Field(default="10s", description="wait before the first retry; doubles")
+
+    _backoff = field_validator("backoff")(_check_duration)
+
+
+class Mount(Strict):
+    """A host folder mounted into the job's container (local driver only)."""
+
+    source: str = Field(description="absolute host path; may use ${{ params.* }}")
+    target: str = Field(pattern=r"^/", description="absolute path inside the container")
+    read_only: bool = True
+
+
+class Job(Strict):
+    name: Annotated[str, Field(pattern=JOB_NAME_PATTERN)]
+    component: str | None = Field(default=None, description="namespace/name@version")
+    image: str | None = Field(default=None, description="a plain image instead of a component")
+    command: list[str] | None = None
+    data: dict[str, Scalar] = {}
+    env: dict[str, str] = {}
+    outputs: list[Key] = Field(default=[], description="outputs this job declares beyond its component's")
+    if_: str | None = Field(default=None, alias="if")
+    retries: Retries = Retries()
+    timeout: Duration | None = None
+    continue_on_error: bool = False
+    resources: Resources = Resources()
+    mounts: list[Mount] = []
+
+    _timeout = field_validator("timeout")(_check_duration)
+
+    @model_validator(mode="after")
+    def _component_or_image(self) -> Job:
+        if (self.component is None) == (self.image is None):
+            raise ValueError("a job names exactly one of 'component' or 'image'")
+        return self
+
+
+class Action(Strict):
+    name: Slug
+    jobs: list[Job] = Field(min_length=1, description="run one after another")
+
+
+class Stage(Strict):
+    name: Slug
+    sequencing: Literal["parallel", "sequence"] = "parallel"
+    actions: list[Action] = Field(min_length=1)
+
+
+class WorkflowSpec(Strict):
+    params: list[Param] = []
+    env: dict[str, str] = {}
+    timeout: Duration | None = None
+    concurrency: int | None = Field(default=None, ge=1)
+    triggers: list[Trigger] = [ApiTrigger(type="api")]
+    stages: list[Stage] = Field(min_length=1)
+
+    _timeout = field_validator("timeout")(_check_duration)
+
+
+class Workflow(Strict):
+    apiVersion: Literal["containerops/v1"] = API_VERSION
+    kind: Literal["Workflow"] = "Workflow"
+    metadata: WorkflowMetadata
+    spec: WorkflowSpec
+
+    @property
+    def ref(self) -> str:
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+    def jobs(self) -> list[Job]:
+        return [job for stage in self.spec.stages for action in stage.actions for job in action.jobs]
+
+    def job_named(self, name: str) -> Job | None:
+        return next((job for job in self.jobs() if job.name == name), None)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def dump_definition(model: Component | Workflow) -> dict[str, Any]:
+    """The definition as a plain document, with apiVersion and kind always present."""
+    document = model.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return {"apiVersion": model.apiVersion, "kind": model.kind, **document}

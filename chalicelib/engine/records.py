@@ -1,0 +1,76 @@
+"""What the store keeps about runs: the run, each job, each attempt, each log line.
+
+Plain dataclasses so the engine, the drivers and every store implementation share them
+without importing each other. Times are UNIX seconds (float) in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.states import AttemptState, JobState, RunState
+
+
+@dataclass
+class RunRecord:
+    id: str
+    namespace: str
+    workflow: str
+    workflow_version: int
+    status: RunState
+    created_at: float
+    params: dict[str, str] = field(default_factory=dict)
+    trigger: dict[str, Any] = field(default_factory=dict)
+    started_at: float | None = None
+    finished_at: float | None = None
+    reason: str = ""
+    rerun_of: str | None = None
+    cancel_requested: bool = False
+
+
+@dataclass
+class JobRecord:
+    run_id: str
+    name: str
+    stage: int
+    action: int
+    position: int
+    status: JobState = JobState.PENDING
+    reason: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    exit_code: int | None = None
+    attempts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+@dataclass
+class AttemptRecord:
+    run_id: str
+    job: str
+    number: int
+    status: AttemptState = AttemptState.RUNNING
+    container_id: str | None = None
+    exit_code: int | None = None
+    reason: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    ready_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    log_bytes: int = 0
+    log_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One stored line of a job attempt's output, in order (`seq` starts at 1)."""
+
+    run_id: str
+    job: str
+    attempt: int
+    seq: int
+    time: float
+    text: str
+    is_cout: bool = False
+    source_time: str = ""  # the container engine's own timestamp, to re-attach without gaps

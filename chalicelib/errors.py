@@ -1,0 +1,61 @@
+"""The project's error hierarchy; every adapter translates its library's errors into these.
+
+    ContainerOpsError
+    ├── InvalidDefinition      a definition broke the schema or the rules; carries every Problem
+    ├── NotFound               an id, name or version that does not exist
+    ├── Conflict               an edit that lost a race or would change something immutable
+    ├── EngineUnavailable      the container engine cannot be reached
+    └── LaunchError            a container could not be started (ImageNotFound is one kind)
+        └── ImageNotFound
+
+Only the API layer and the CLI turn these into HTTP statuses or exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition: where (a dotted path) and what, in a sentence."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(document)'}: {self.message}"
+
+
+class ContainerOpsError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class InvalidDefinition(ContainerOpsError):
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{len(self.problems)} problem(s) in definition")
+
+
+class NotFound(ContainerOpsError):
+    pass
+
+
+class Conflict(ContainerOpsError):
+    pass
+
+
+class EngineUnavailable(ContainerOpsError):
+    pass
+
+
+class LaunchError(ContainerOpsError):
+    pass
+
+
+class ImageNotFound(LaunchError):
+    def __init__(self, image: str) -> None:
+        self.image = image
+        super().__init__(f"image not found: {image}")

@@ -1,0 +1,1 @@
+"""Container launchers: start, follow, wait for and remove one job's container."""

@@ -1,0 +1,1 @@
+"""Persistence of definitions and runs behind one interface (`base.Store`)."""

@@ -1,0 +1,122 @@
+"""The Store interface: everything ContainerOps keeps, independent of where it is kept.
+
+Implementations: `sqlite.SqliteStore` (embedded), DynamoDB later. Both must pass the
+contract suite in `tests/store/contract.py`. Rules every implementation keeps:
+
+- components are immutable per namespace/name@version: putting the same document again
+  is a no-op, a different one raises Conflict;
+- saving a workflow creates the next integer version; `expected_version` (the version the
+  caller edited, 0 for a new workflow) that is not the latest raises Conflict;
+- unknown ids raise NotFound;
+- records are upserted whole; the cancel flag is set on its own so a runner's write
+  cannot undo a cancel;
+- log lines are appended in `seq` order and read back by cursor (the last seq seen).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chalicelib.domain.models import Component, Workflow
+from chalicelib.domain.states import RunState
+from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+
+
+@dataclass(frozen=True)
+class StoredWorkflow:
+    workflow: Workflow
+    version: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    namespace: str | None = None
+    workflow: str | None = None
+    statuses: tuple[RunState, ...] = ()
+    created_after: float | None = None
+    created_before: float | None = None
+    limit: int = 50
+    cursor: str | None = None  # opaque; from RunPage.next_cursor
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RunRecord]
+    next_cursor: str | None
+
+
+class Store(ABC):
+    # --- components ----------------------------------------------------------------
+    @abstractmethod
+    def put_component(self, component: Component) -> None: ...
+
+    @abstractmethod
+    def get_component(self, namespace: str, name: str, version: str) -> Component: ...
+
+    @abstractmethod
+    def list_components(
+        self, namespace: str | None = None, name: str | None = None
+    ) -> list[Component]: ...
+
+    # --- workflows -----------------------------------------------------------------
+    @abstractmethod
+    def save_workflow(self, workflow: Workflow, expected_version: int | None = None) -> int:
+        """Store a new version and return its number; None skips the concurrency check."""
+
+    @abstractmethod
+    def get_workflow(
+        self, namespace: str, name: str, version: int | None = None
+    ) -> StoredWorkflow: ...
+
+    @abstractmethod
+    def list_workflows(self, namespace: str | None = None) -> list[StoredWorkflow]:
+        """The latest version of each workflow."""
+
+    # --- runs ----------------------------------------------------------------------
+    @abstractmethod
+    def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None: ...
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> RunRecord: ...
+
+    @abstractmethod
+    def save_run(self, run: RunRecord) -> None:
+        """Upsert everything but `cancel_requested`, which only `request_cancel` sets."""
+
+    @abstractmethod
+    def request_cancel(self, run_id: str) -> RunRecord: ...
+
+    @abstractmethod
+    def list_runs(self, run_filter: RunFilter = RunFilter()) -> RunPage:
+        """Newest first."""
+
+    @abstractmethod
+    def save_job(self, job: JobRecord) -> None: ...
+
+    @abstractmethod
+    def list_jobs(self, run_id: str) -> list[JobRecord]:
+        """In workflow order (stage, action, position)."""
+
+    @abstractmethod
+    def save_attempt(self, attempt: AttemptRecord) -> None: ...
+
+    @abstractmethod
+    def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]: ...
+
+    # --- logs ----------------------------------------------------------------------
+    @abstractmethod
+    def append_logs(self, lines: Sequence[LogLine]) -> None: ...
+
+    @abstractmethod
+    def read_logs(
+        self, run_id: str, job: str, attempt: int, after_seq: int = 0, limit: int = 1000
+    ) -> list[LogLine]: ...
+
+    @abstractmethod
+    def last_log_line(self, run_id: str, job: str, attempt: int) -> LogLine | None: ...
+
+    def close(self) -> None:
+        """Release connections; the default has nothing to release."""
