@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chalicelib.domain.quantities import parse_duration, parse_memory
 
-API_VERSION = "containerops/v1"
+API_VERSION: Literal["containerops/v1"] = "containerops/v1"
 
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 JOB_NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})$"

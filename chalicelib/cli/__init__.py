@@ -1,0 +1,1 @@
+"""The `containerops` command line."""

@@ -1,0 +1,1 @@
+"""The local driver: runs workflows on the Docker engine of this machine."""

@@ -1,0 +1,190 @@
+"""The local driver: creates runs, executes them on this machine, resumes and cancels them.
+
+It is what the CLI (and later the server) calls. One process executes a run at a time
+(`RunLock`); `resume` takes up every unfinished run no live process holds.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as token_source
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.states import AttemptState, RunState
+from chalicelib.engine.engine import resolve_params, reusable_outputs
+from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.errors import ContainerOpsError, InvalidDefinition, Problem
+from chalicelib.launch.base import Launcher
+from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, AttemptSettings
+from chalicelib.local.run_execution import QuietObserver, RunExecution, RunObserver
+from chalicelib.local.run_lock import RunLock
+from chalicelib.local.workspace import Workspaces
+from chalicelib.store.base import RunFilter, Store
+
+UNPRIVILEGED_USER = "1000:1000"
+
+
+def new_run_id(now: float) -> str:
+    """Sortable and readable: 20261125-173005-4f9a1c2e."""
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{token_source.token_hex(4)}"
+
+
+def default_container_user() -> str:
+    """Never root in a container: uid 1000 when we are root, else our own uid (so the
+    files jobs leave in the workspace stay ours to clean up)."""
+    uid = os.getuid()
+    return UNPRIVILEGED_USER if uid == 0 else f"{uid}:{os.getgid()}"
+
+
+class LocalDriver:
+    def __init__(
+        self,
+        store: Store,
+        launcher: Launcher,
+        catalog: ComponentCatalog,
+        data_dir: Path,
+        *,
+        container_user: str | None = None,
+        secrets: Mapping[str, str] | None = None,
+        max_stored_log_bytes: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.launcher = launcher
+        self.catalog = catalog
+        self._locks = data_dir / "locks"
+        self._workspaces = Workspaces(data_dir / "workspaces")
+        settings = {"max_stored_log_bytes": max_stored_log_bytes} if max_stored_log_bytes else {}
+        self._settings = AttemptSettings(container_user or default_container_user(), **settings)
+        self._secrets = dict(secrets or {})
+        self._clock = clock
+
+    # --- starting ---------------------------------------------------------------------
+    def create_run(
+        self,
+        namespace: str,
+        workflow: str,
+        params: Mapping[str, str],
+        *,
+        version: int | None = None,
+        trigger: Mapping[str, Any] | None = None,
+        rerun_of: str | None = None,
+    ) -> RunRecord:
+        stored = self.store.get_workflow(namespace, workflow, version)
+        now = self._clock()
+        run = RunRecord(
+            id=new_run_id(now), namespace=namespace, workflow=workflow,
+            workflow_version=stored.version, status=RunState.QUEUED, created_at=now,
+            params=resolve_params(stored.workflow, params), trigger=dict(trigger or {"type": "api"}),
+            rerun_of=rerun_of,
+        )
+        jobs = [
+            JobRecord(run.id, job.name, s, a, p)
+            for s, stage in enumerate(stored.workflow.spec.stages)
+            for a, action in enumerate(stage.actions)
+            for p, job in enumerate(action.jobs)
+        ]
+        self.store.create_run(run, jobs)
+        return run
+
+    def rerun_from_failure(self, run_id: str) -> RunRecord:
+        previous = self.store.get_run(run_id)
+        if not previous.status.is_final or previous.status is RunState.SUCCEEDED:
+            raise InvalidDefinition(
+                [Problem("run", f"run {run_id} is {previous.status}; only a failed or cancelled "
+                                "run can be re-run from failure")]
+            )
+        return self.create_run(
+            previous.namespace, previous.workflow, previous.params,
+            version=previous.workflow_version, trigger=previous.trigger, rerun_of=previous.id,
+        )
+
+    # --- executing --------------------------------------------------------------------
+    def execute(self, run_id: str, observer: RunObserver | None = None) -> RunRecord:
+        """Execute (or finish) a run in this thread; returns it when it has ended."""
+        with RunLock(self._locks, run_id) as lock:
+            if not lock.acquire():
+                raise ContainerOpsError(f"run {run_id} is being executed by another process")
+            return self._execute_locked(run_id, observer or QuietObserver())
+
+    def _execute_locked(self, run_id: str, observer: RunObserver) -> RunRecord:
+        run = self.store.get_run(run_id)
+        reuse = {}
+        if run.rerun_of:
+            reuse = reusable_outputs(self.store.list_jobs(run.rerun_of))
+        workspace = self._workspaces.prepare(run_id, copy_from=run.rerun_of)
+        finished = RunExecution(
+            store=self.store, launcher=self.launcher, catalog=self.catalog, run_id=run_id,
+            workspace=str(workspace), settings=self._settings, secrets=self._secrets,
+            reuse=reuse, observer=observer, clock=self._clock,
+        ).execute()
+        if finished.status is RunState.SUCCEEDED:
+            self._workspaces.discard(run_id)
+        return finished
+
+    def resume(self, observer: RunObserver | None = None) -> list[RunRecord]:
+        """Finish every unfinished run that no live process is executing."""
+        self.launcher.ping()
+        unfinished = self.store.list_runs(
+            RunFilter(statuses=(RunState.QUEUED, RunState.RUNNING), limit=500)
+        ).runs
+        results: list[RunRecord] = []
+        threads = []
+        for run in unfinished:
+            lock = RunLock(self._locks, run.id)
+            if not lock.acquire():
+                continue
+
+            def finish(run_id: str = run.id, held: RunLock = lock) -> None:
+                try:
+                    results.append(self._execute_locked(run_id, observer or QuietObserver()))
+                finally:
+                    held.release()
+
+            thread = threading.Thread(target=finish, name=f"resume-{run.id}")
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+        self.sweep_containers()
+        return results
+
+    # --- cancelling and cleaning ------------------------------------------------------
+    def cancel(self, run_id: str) -> RunRecord:
+        """Ask the run to stop and stop its containers now, whoever is executing it."""
+        run = self.store.request_cancel(run_id)
+        if run.status.is_final:
+            return run
+        for container in self.launcher.find({LABEL_RUN: run_id}):
+            try:
+                self.launcher.stop(container)
+            except ContainerOpsError:
+                pass  # already stopped
+        return run
+
+    def sweep_containers(self) -> int:
+        """Remove containers of attempts that are already recorded as finished."""
+        removed = 0
+        for container in self.launcher.find({"containerops.managed": "true"}):
+            labels = container.labels
+            run_id, job, number = labels.get(LABEL_RUN), labels.get(LABEL_JOB), labels.get(LABEL_ATTEMPT)
+            if not (run_id and job and number):
+                continue
+            attempts = [a for a in self._attempts(run_id, job) if str(a.number) == number]
+            if attempts and attempts[0].status is not AttemptState.RUNNING:
+                self.launcher.remove(container)
+                removed += 1
+        return removed
+
+    def _attempts(self, run_id: str, job: str) -> list[Any]:
+        try:
+            return list(self.store.list_attempts(run_id, job))
+        except ContainerOpsError:
+            return []

@@ -1,0 +1,134 @@
+"""A job's life on the local driver: attempts one after another, with retries and backoff.
+
+Runs in its own thread and reports to the run's event queue; it never writes the job
+record itself (the run execution does, in one thread), only attempts and logs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chalicelib.domain.states import AttemptState
+from chalicelib.engine.engine import JobPlan, retry_delay
+from chalicelib.engine.records import AttemptRecord
+from chalicelib.errors import EngineUnavailable
+from chalicelib.launch.base import ContainerRef, Launcher
+from chalicelib.local.attempt import Attempt, AttemptSettings
+from chalicelib.store.base import Store
+
+
+@dataclass(frozen=True)
+class AttemptStarted:
+    job: str
+    number: int
+
+
+@dataclass(frozen=True)
+class JobEnded:
+    job: str
+    attempt: AttemptRecord
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """Where a job stood when a previous process stopped: its last attempt, maybe running."""
+
+    attempt: AttemptRecord
+    container: ContainerRef | None = None
+
+
+@dataclass
+class JobWorker:
+    store: Store
+    launcher: Launcher
+    plan: JobPlan
+    run_id: str
+    workspace: str
+    settings: AttemptSettings
+    events: queue.Queue[object]
+    ready_at: float
+    resumption: Resumption | None = None
+    clock: Callable[[], float] = time.time
+    _stopped: threading.Event = field(default_factory=threading.Event)
+    _stop_reason: str = ""
+    _current: Attempt | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"job-{self.plan.job}", daemon=True)
+        self._thread.start()
+
+    def stop(self, reason: str) -> None:
+        self._stop_reason = self._stop_reason or reason
+        self._stopped.set()
+        current = self._current
+        if current is not None:
+            current.stop(reason)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        number, record = self._first_attempt()
+        while True:
+            if record is None:
+                record = self._new_attempt(number)
+            try:
+                record = self._attempt(record)
+            except EngineUnavailable as exc:
+                record.status, record.reason = AttemptState.FAILED, str(exc)
+                record.finished_at = self.clock()
+                self.store.save_attempt(record)
+            delay = None
+            if record.status is AttemptState.FAILED:
+                delay = retry_delay(self.plan, number, cancelled=self._stopped.is_set())
+            if delay is None or self._stopped.wait(delay):
+                self.events.put(JobEnded(self.plan.job, record, number))
+                if self._current is not None:
+                    self._current.remove_container()
+                return
+            if self._current is not None:
+                self._current.remove_container()
+            number, record = number + 1, None
+
+    def _first_attempt(self) -> tuple[int, AttemptRecord | None]:
+        """Attempt 1, or the attempt a previous process left (running or to be judged)."""
+        if self.resumption is None:
+            return 1, None
+        return self.resumption.attempt.number, self.resumption.attempt
+
+    def _new_attempt(self, number: int) -> AttemptRecord:
+        record = AttemptRecord(
+            run_id=self.run_id, job=self.plan.job, number=number,
+            ready_at=self.ready_at if number == 1 else self.clock(),
+        )
+        self.store.save_attempt(record)
+        self.events.put(AttemptStarted(self.plan.job, number))
+        return record
+
+    def _attempt(self, record: AttemptRecord) -> AttemptRecord:
+        if record.status is not AttemptState.RUNNING:
+            return record
+        attempt = Attempt(
+            self.store, self.launcher, self.plan, record, self.workspace, self.settings, self.clock
+        )
+        self._current = attempt
+        if self._stopped.is_set():
+            attempt.stop(self._stop_reason)
+        resumption = self.resumption
+        if resumption is not None and resumption.attempt.number == record.number:
+            if resumption.container is not None:
+                return attempt.run(existing=resumption.container)
+            if record.container_id is not None:
+                record.status = AttemptState.FAILED
+                record.reason = "container lost while ContainerOps was down"
+                record.finished_at = self.clock()
+                self.store.save_attempt(record)
+                return record
+        return attempt.run()

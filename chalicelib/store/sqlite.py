@@ -1,0 +1,476 @@
+"""The embedded Store: everything ContainerOps keeps, in one SQLite file in the data directory.
+
+`SqliteStore` maps the `Store` interface onto the tables of `sqlite_schema`, keeps the rules
+of `base` (immutable components, optimistic workflow versions, a cancel flag no runner can
+undo, logs read by cursor) and translates SQLite's errors into `NotFound` and `Conflict`.
+One file is shared by the server's threads and by other processes (a CLI `cancel` while a
+runner writes): WAL lets readers go on while one writer writes, every write takes the write
+lock up front (`BEGIN IMMEDIATE`) and waits for it up to a busy timeout, so concurrent
+writers queue instead of failing or overwriting each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from chalicelib.domain.models import Component, Workflow
+from chalicelib.domain.states import RunState
+from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.store.base import RunFilter, RunPage, Store, StoredWorkflow
+from chalicelib.store.sqlite_schema import (
+    INSERT_LOG_LINE,
+    INSERT_RUN,
+    UPSERT_ATTEMPT,
+    UPSERT_JOB,
+    UPSERT_RUN,
+    attempt_from_row,
+    attempt_values,
+    job_from_row,
+    job_values,
+    log_line_from_row,
+    log_line_values,
+    migrate,
+    run_from_row,
+    run_values,
+)
+
+DB_FILENAME = "containerops.db"
+BUSY_TIMEOUT_SECONDS = 10.0
+MAX_RUNS_PAGE = 500
+MAX_LOG_LINES_READ = 10_000
+ALL_RUNS = RunFilter()
+
+Clock = Callable[[], float]
+
+
+def open_store(data_dir: Path, clock: Clock = time.time) -> SqliteStore:
+    """The store of a data directory, created (private to this user) when missing."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return SqliteStore(data_dir / DB_FILENAME, clock=clock)
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str | Path, clock: Clock = time.time) -> None:
+        if str(path) == ":memory:" or str(path).startswith("file::memory:"):
+            # Each thread has its own connection (see _ConnectionPerThread), and each
+            # connection to ":memory:" would be a different, empty database.
+            raise ValueError("SqliteStore needs a file path; in tests use a file in tmp_path")
+        self._clock = clock
+        self._connections = _ConnectionPerThread(str(path))
+        conn = self._connections.get()
+        conn.execute("PRAGMA journal_mode = WAL")  # stored in the file: once is enough
+        migrate(conn)
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._connections.close_all()
+
+    # --- components ----------------------------------------------------------------
+    def put_component(self, component: Component) -> None:
+        m = component.metadata
+        key = (m.namespace, m.name, m.version)
+        document = _canonical(component)
+        conn = self._connections.get()
+        inserted = conn.execute(
+            "INSERT INTO components (namespace, name, version, document, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (*key, document, self._clock()),
+        ).rowcount
+        if inserted:
+            return
+        stored = conn.execute(
+            "SELECT document FROM components WHERE namespace = ? AND name = ? AND version = ?",
+            key,
+        ).fetchone()
+        # Parse and dump again so a default added since it was stored is not a difference.
+        if _canonical(Component.model_validate_json(stored["document"])) != document:
+            raise Conflict(
+                f"component {component.ref} is immutable and already published with a"
+                " different definition; publish it under a new version"
+            )
+
+    def get_component(self, namespace: str, name: str, version: str) -> Component:
+        row = self._connections.get().execute(
+            "SELECT document FROM components WHERE namespace = ? AND name = ? AND version = ?",
+            (namespace, name, version),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"component {namespace}/{name}@{version} not found")
+        return Component.model_validate_json(row["document"])
+
+    def list_components(
+        self, namespace: str | None = None, name: str | None = None
+    ) -> list[Component]:
+        conditions, args = _equalities(namespace=namespace, name=name)
+        rows = self._connections.get().execute(
+            f"SELECT namespace, name, version, document FROM components {_where(conditions)}",
+            args,
+        ).fetchall()
+        rows.sort(key=lambda r: (r["namespace"], r["name"], version_order(r["version"])))
+        return [Component.model_validate_json(row["document"]) for row in rows]
+
+    # --- workflows -----------------------------------------------------------------
+    def save_workflow(self, workflow: Workflow, expected_version: int | None = None) -> int:
+        key = (workflow.metadata.namespace, workflow.metadata.name)
+        document = _canonical(workflow)
+        with self._write() as conn:
+            latest: int = conn.execute(
+                "SELECT coalesce(max(version), 0) FROM workflows WHERE namespace = ? AND name = ?",
+                key,
+            ).fetchone()[0]
+            if expected_version is not None and expected_version != latest:
+                raise Conflict(_stale_workflow_message(workflow.ref, expected_version, latest))
+            conn.execute(
+                "INSERT INTO workflows (namespace, name, version, document, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (*key, latest + 1, document, self._clock()),
+            )
+        return latest + 1
+
+    def get_workflow(
+        self, namespace: str, name: str, version: int | None = None
+    ) -> StoredWorkflow:
+        sql = "SELECT * FROM workflows WHERE namespace = ? AND name = ?"
+        if version is None:
+            row = self._connections.get().execute(
+                f"{sql} ORDER BY version DESC LIMIT 1", (namespace, name)
+            ).fetchone()
+        else:
+            row = self._connections.get().execute(
+                f"{sql} AND version = ?", (namespace, name, version)
+            ).fetchone()
+        if row is None:
+            which = "" if version is None else f" version {version}"
+            raise NotFound(f"workflow {namespace}/{name}{which} not found")
+        return _stored_workflow(row)
+
+    def list_workflows(self, namespace: str | None = None) -> list[StoredWorkflow]:
+        conditions, args = _equalities(namespace=namespace)
+        # SQLite takes the bare columns of a max() aggregate from the row holding the max.
+        rows = self._connections.get().execute(
+            "SELECT namespace, name, max(version) AS version, document, created_at FROM"
+            f" workflows {_where(conditions)} GROUP BY namespace, name ORDER BY namespace, name",
+            args,
+        ).fetchall()
+        return [_stored_workflow(row) for row in rows]
+
+    # --- runs ----------------------------------------------------------------------
+    def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None:
+        strays = sorted({job.run_id for job in jobs} - {run.id})
+        if strays:
+            raise ValueError(f"jobs of run {run.id} name other runs: {', '.join(strays)}")
+        try:
+            with self._write() as conn:
+                if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run.id,)).fetchone():
+                    raise Conflict(f"run {run.id} already exists")
+                conn.execute(INSERT_RUN, run_values(run))
+                conn.executemany(UPSERT_JOB, [job_values(job) for job in jobs])
+        except sqlite3.IntegrityError as exc:
+            if _is_missing_parent(exc):
+                raise
+            raise Conflict(f"run {run.id} lists a job twice: {exc}") from exc
+
+    def get_run(self, run_id: str) -> RunRecord:
+        row = self._connections.get().execute(
+            "SELECT * FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"run {run_id} not found")
+        return run_from_row(row)
+
+    def save_run(self, run: RunRecord) -> None:
+        self._connections.get().execute(UPSERT_RUN, run_values(run))
+
+    def request_cancel(self, run_id: str) -> RunRecord:
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"run {run_id} not found")
+        return run_from_row(row)
+
+    def list_runs(self, run_filter: RunFilter = ALL_RUNS) -> RunPage:
+        """Newest first, one page at a time: the cursor is the last run's (created_at, id),
+        so a page is an index range scan however deep it is (no OFFSET). `created_after`
+        is inclusive and `created_before` exclusive."""
+        f = run_filter
+        limit = max(1, min(f.limit, MAX_RUNS_PAGE))
+        conditions, args = _equalities(namespace=f.namespace, workflow=f.workflow)
+        if f.created_after is not None:
+            conditions.append("created_at >= ?")
+            args.append(f.created_after)
+        if f.created_before is not None:
+            conditions.append("created_at < ?")
+            args.append(f.created_before)
+        if f.cursor is not None:
+            conditions.append("(created_at, id) < (?, ?)")
+            args.extend(_decode_cursor(f.cursor))
+        statuses = list(dict.fromkeys(RunState(status).value for status in f.statuses))
+        with self._read() as conn:
+            if not statuses:
+                rows = _runs_page(conn, conditions, args, limit + 1)
+            else:
+                # One index range per status (see the indexes), merged: an IN (...) would
+                # make SQLite sort every matching run before it could return a page.
+                rows = [
+                    row
+                    for status in statuses
+                    for row in _runs_page(
+                        conn, [*conditions, "status = ?"], [*args, status], limit + 1
+                    )
+                ]
+                rows.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        runs = [run_from_row(row) for row in rows[:limit]]
+        next_cursor = _encode_cursor(runs[-1]) if len(rows) > limit else None
+        return RunPage(runs=runs, next_cursor=next_cursor)
+
+    def save_job(self, job: JobRecord) -> None:
+        try:
+            self._connections.get().execute(UPSERT_JOB, job_values(job))
+        except sqlite3.IntegrityError as exc:
+            if not _is_missing_parent(exc):
+                raise
+            raise NotFound(f"run {job.run_id} not found (saving job {job.name})") from exc
+
+    def list_jobs(self, run_id: str) -> list[JobRecord]:
+        rows = self._connections.get().execute(
+            "SELECT * FROM jobs WHERE run_id = ? ORDER BY stage, action, position", (run_id,)
+        ).fetchall()
+        return [job_from_row(row) for row in rows]
+
+    def save_attempt(self, attempt: AttemptRecord) -> None:
+        try:
+            self._connections.get().execute(UPSERT_ATTEMPT, attempt_values(attempt))
+        except sqlite3.IntegrityError as exc:
+            if not _is_missing_parent(exc):
+                raise
+            raise NotFound(
+                f"job {attempt.job} of run {attempt.run_id} not found"
+                f" (saving attempt {attempt.number})"
+            ) from exc
+
+    def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]:
+        conditions, args = _equalities(run_id=run_id, job=job)
+        rows = self._connections.get().execute(
+            f"SELECT * FROM attempts {_where(conditions)} ORDER BY job, number", args
+        ).fetchall()
+        return [attempt_from_row(row) for row in rows]
+
+    # --- logs ----------------------------------------------------------------------
+    def append_logs(self, lines: Sequence[LogLine]) -> None:
+        if not lines:
+            return
+        try:
+            with self._write() as conn:
+                conn.executemany(INSERT_LOG_LINE, [log_line_values(line) for line in lines])
+        except sqlite3.IntegrityError as exc:
+            if not _is_missing_parent(exc):
+                raise
+            raise NotFound(f"{self._unsaved_attempts(lines)} not found") from exc
+
+    def read_logs(
+        self, run_id: str, job: str, attempt: int, after_seq: int = 0, limit: int = 1000
+    ) -> list[LogLine]:
+        rows = self._connections.get().execute(
+            "SELECT * FROM log_lines WHERE run_id = ? AND job = ? AND attempt = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (run_id, job, attempt, after_seq, max(0, min(limit, MAX_LOG_LINES_READ))),
+        ).fetchall()
+        return [log_line_from_row(row) for row in rows]
+
+    def last_log_line(self, run_id: str, job: str, attempt: int) -> LogLine | None:
+        row = self._connections.get().execute(
+            "SELECT * FROM log_lines WHERE run_id = ? AND job = ? AND attempt = ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (run_id, job, attempt),
+        ).fetchone()
+        return None if row is None else log_line_from_row(row)
+
+    # --- transactions --------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction. IMMEDIATE takes the write lock before the first read, so a
+        read-then-write (the next workflow version) cannot interleave with another writer,
+        and waiting for the lock honours the busy timeout instead of failing at once."""
+        conn = self._connections.get()
+        conn.execute("BEGIN IMMEDIATE")
+        with _rollback_on_error(conn):
+            yield conn
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one snapshot."""
+        conn = self._connections.get()
+        conn.execute("BEGIN")
+        with _rollback_on_error(conn):
+            yield conn
+        conn.execute("COMMIT")
+
+    def _unsaved_attempts(self, lines: Sequence[LogLine]) -> str:
+        keys = sorted({(ln.run_id, ln.job, ln.attempt) for ln in lines})
+        conn = self._connections.get()
+        missing = [
+            f"attempt {number} of job {job} in run {run_id}"
+            for run_id, job, number in keys
+            if conn.execute(
+                "SELECT 1 FROM attempts WHERE run_id = ? AND job = ? AND number = ?",
+                (run_id, job, number),
+            ).fetchone() is None
+        ]
+        return ", ".join(missing)
+
+
+class _ConnectionPerThread:
+    """One SQLite connection per thread, all closed by `close_all`.
+
+    Why not one shared connection behind a lock: a thread waiting for the write lock (held
+    by another process, up to the busy timeout) would hold that lock and stall every reader
+    in this process, and reads would run one at a time although WAL lets them run side by
+    side. A connection of one's own per thread gives both, and each keeps its own prepared
+    statement cache. `check_same_thread=False` is only so `close_all` may close the
+    connections of other threads; a connection is never used by two threads at once.
+    Threads come and go (one per HTTP request in the local server), so a new connection
+    first closes those of threads that have ended.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._by_thread: dict[threading.Thread, sqlite3.Connection] = {}
+        self._closed = False
+
+    def get(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open_for(threading.current_thread())
+        return conn
+
+    def close_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            for conn in self._by_thread.values():
+                conn.close()
+            self._by_thread.clear()
+
+    def _open_for(self, thread: threading.Thread) -> sqlite3.Connection:
+        with self._lock:
+            for ended in [t for t in self._by_thread if not t.is_alive()]:
+                self._by_thread.pop(ended).close()
+            conn = sqlite3.connect(
+                self._path,
+                timeout=BUSY_TIMEOUT_SECONDS,  # sets SQLite's busy_timeout
+                isolation_level=None,  # we BEGIN ourselves; see SqliteStore._write
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            # NORMAL is durable in WAL mode except for the last commits on power loss,
+            # and saves an fsync per commit.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._by_thread[thread] = conn
+            return conn
+
+
+@contextmanager
+def _rollback_on_error(conn: sqlite3.Connection) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+            conn.execute("ROLLBACK")
+        raise
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def _is_missing_parent(exc: sqlite3.IntegrityError) -> bool:
+    return exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+
+def _runs_page(
+    conn: sqlite3.Connection, conditions: list[str], args: list[Any], limit: int
+) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT * FROM runs {_where(conditions)} ORDER BY created_at DESC, id DESC LIMIT ?",
+        [*args, limit],
+    ).fetchall()
+
+
+def _equalities(**filters: str | None) -> tuple[list[str], list[Any]]:
+    """`column = ?` for each filter that is set (column names are ours, never input)."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    return [f"{column} = ?" for column in given], list(given.values())
+
+
+def _where(conditions: Sequence[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _stored_workflow(row: sqlite3.Row) -> StoredWorkflow:
+    return StoredWorkflow(
+        workflow=Workflow.model_validate_json(row["document"]),
+        version=row["version"],
+        created_at=row["created_at"],
+    )
+
+
+def _canonical(model: Component | Workflow) -> str:
+    document = model.model_dump(mode="json", by_alias=True)
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _stale_workflow_message(ref: str, expected: int, latest: int) -> str:
+    if latest == 0:
+        return f"workflow {ref} does not exist, but you edited version {expected} of it"
+    if expected == 0:
+        return f"workflow {ref} already exists (version {latest}); you saved it as new"
+    return (
+        f"workflow {ref} changed since you loaded it: you edited version {expected},"
+        f" the latest is version {latest}"
+    )
+
+
+def _encode_cursor(last: RunRecord) -> str:
+    raw = json.dumps([last.created_at, last.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, run_id = json.loads(raw)
+        return float(created_at), str(run_id)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a run history cursor: {cursor!r}") from exc
+
+
+_VERSION = re.compile(r"^(\d+(?:\.\d+)*)([-+].*)?$")
+
+
+def version_order(version: str) -> tuple[tuple[int, ...], int, str]:
+    """A sort key putting 1.2.0 before 1.10.0, and 1.0.0-rc1 before 1.0.0."""
+    match = _VERSION.match(version)
+    if match is None:
+        return ((), 1, version)
+    numbers = tuple(int(part) for part in match[1].split("."))
+    suffix = match[2] or ""
+    return (numbers + (0,) * (3 - len(numbers)), 0 if suffix.startswith("-") else 1, suffix)

@@ -1,0 +1,274 @@
+"""The SQLite store's tables and indexes, the migration that brings a file up to date, and
+how the run records map onto rows.
+
+`PRAGMA user_version` records which `MIGRATIONS` a database file has had; opening a file
+applies the missing ones in one write transaction, so two processes opening a new file at
+once cannot both create it. A file written by a newer ContainerOps is refused rather than
+guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS components (
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    version    TEXT NOT NULL,
+    document   TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (namespace, name, version)
+);
+
+CREATE TABLE IF NOT EXISTS workflows (
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    document   TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (namespace, name, version)
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    id               TEXT PRIMARY KEY,
+    namespace        TEXT NOT NULL,
+    workflow         TEXT NOT NULL,
+    workflow_version INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    created_at       REAL NOT NULL,
+    started_at       REAL,
+    finished_at      REAL,
+    params           TEXT NOT NULL,
+    "trigger"        TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    rerun_of         TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+
+-- The run history is read newest first under any mix of filters; each index below ends
+-- in (created_at, id) so every combination is one ordered range scan that stops after a
+-- page (keyset pagination), whatever the table size. A filter on several statuses is one
+-- such scan per status, merged by the store.
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at, id);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at, id);
+CREATE INDEX IF NOT EXISTS runs_by_namespace ON runs (namespace, created_at, id);
+CREATE INDEX IF NOT EXISTS runs_by_namespace_status
+    ON runs (namespace, status, created_at, id);
+CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (namespace, workflow, created_at, id);
+CREATE INDEX IF NOT EXISTS runs_by_workflow_status
+    ON runs (namespace, workflow, status, created_at, id);
+-- A workflow name given without its namespace.
+CREATE INDEX IF NOT EXISTS runs_by_workflow_name ON runs (workflow, created_at, id);
+CREATE INDEX IF NOT EXISTS runs_by_workflow_name_status
+    ON runs (workflow, status, created_at, id);
+
+CREATE TABLE IF NOT EXISTS jobs (
+    run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    stage       INTEGER NOT NULL,
+    action      INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    outputs     TEXT NOT NULL,
+    exit_code   INTEGER,
+    attempts    INTEGER NOT NULL,
+    started_at  REAL,
+    finished_at REAL,
+    PRIMARY KEY (run_id, name)
+);
+
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id        TEXT NOT NULL,
+    job           TEXT NOT NULL,
+    number        INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    container_id  TEXT,
+    exit_code     INTEGER,
+    reason        TEXT NOT NULL,
+    outputs       TEXT NOT NULL,
+    ready_at      REAL,
+    started_at    REAL,
+    finished_at   REAL,
+    log_bytes     INTEGER NOT NULL,
+    log_truncated INTEGER NOT NULL,
+    PRIMARY KEY (run_id, job, number),
+    FOREIGN KEY (run_id, job) REFERENCES jobs (run_id, name) ON DELETE CASCADE
+);
+
+-- The primary key is the read cursor: (attempt, seq > n) is one range scan.
+CREATE TABLE IF NOT EXISTS log_lines (
+    run_id      TEXT NOT NULL,
+    job         TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    time        REAL NOT NULL,
+    text        TEXT NOT NULL,
+    is_cout     INTEGER NOT NULL,
+    source_time TEXT NOT NULL,
+    PRIMARY KEY (run_id, job, attempt, seq),
+    FOREIGN KEY (run_id, job, attempt)
+        REFERENCES attempts (run_id, job, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+"""
+
+# MIGRATIONS[n] takes a database from user_version n to n + 1. Append; never edit one.
+MIGRATIONS: tuple[str, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was written by a newer ContainerOps than this one."""
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database on `conn` (in autocommit mode) up to SCHEMA_VERSION."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the database has schema version {current}, but this ContainerOps knows "
+                f"only up to {SCHEMA_VERSION}: upgrade ContainerOps"
+            )
+        for script in MIGRATIONS[current:]:
+            for statement in _statements(script):
+                conn.execute(statement)
+        # PRAGMA takes no bound parameters; SCHEMA_VERSION is our own integer.
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction first, so run the statements one by one.
+    # Comment lines go first (they may hold ';'); no statement holds a ';' of its own.
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    return [part.strip() for part in code.split(";") if part.strip()]
+
+
+# --- rows ------------------------------------------------------------------------------
+
+RUN_COLUMNS = (
+    "id", "namespace", "workflow", "workflow_version", "status", "created_at", "started_at",
+    "finished_at", "params", "trigger", "reason", "rerun_of", "cancel_requested",
+)
+JOB_COLUMNS = (
+    "run_id", "name", "stage", "action", "position", "status", "reason", "outputs",
+    "exit_code", "attempts", "started_at", "finished_at",
+)
+ATTEMPT_COLUMNS = (
+    "run_id", "job", "number", "status", "container_id", "exit_code", "reason", "outputs",
+    "ready_at", "started_at", "finished_at", "log_bytes", "log_truncated",
+)
+
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
+def _upsert_sql(
+    table: str, columns: Sequence[str], key: Sequence[str], keep: Sequence[str] = ()
+) -> str:
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in (*key, *keep))
+    return f"{_insert_sql(table, columns)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+
+
+INSERT_RUN = _insert_sql("runs", RUN_COLUMNS)
+# cancel_requested is kept: only request_cancel sets it, so a runner cannot undo a cancel.
+UPSERT_RUN = _upsert_sql("runs", RUN_COLUMNS, key=("id",), keep=("cancel_requested",))
+UPSERT_JOB = _upsert_sql("jobs", JOB_COLUMNS, key=("run_id", "name"))
+UPSERT_ATTEMPT = _upsert_sql("attempts", ATTEMPT_COLUMNS, key=("run_id", "job", "number"))
+INSERT_LOG_LINE = (
+    "INSERT INTO log_lines (run_id, job, attempt, seq, time, text, is_cout, source_time)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"  # a retried batch is harmless
+)
+
+
+def run_values(run: RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id, "namespace": run.namespace, "workflow": run.workflow,
+        "workflow_version": run.workflow_version, "status": run.status.value,
+        "created_at": run.created_at, "started_at": run.started_at,
+        "finished_at": run.finished_at, "params": json.dumps(run.params),
+        "trigger": json.dumps(run.trigger), "reason": run.reason, "rerun_of": run.rerun_of,
+        "cancel_requested": int(run.cancel_requested),
+    }
+
+
+def run_from_row(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"], namespace=row["namespace"], workflow=row["workflow"],
+        workflow_version=row["workflow_version"], status=RunState(row["status"]),
+        created_at=row["created_at"], params=json.loads(row["params"]),
+        trigger=json.loads(row["trigger"]), started_at=row["started_at"],
+        finished_at=row["finished_at"], reason=row["reason"], rerun_of=row["rerun_of"],
+        cancel_requested=bool(row["cancel_requested"]),
+    )
+
+
+def job_values(job: JobRecord) -> dict[str, Any]:
+    return {
+        "run_id": job.run_id, "name": job.name, "stage": job.stage, "action": job.action,
+        "position": job.position, "status": job.status.value, "reason": job.reason,
+        "outputs": json.dumps(job.outputs), "exit_code": job.exit_code,
+        "attempts": job.attempts, "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def job_from_row(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(
+        run_id=row["run_id"], name=row["name"], stage=row["stage"], action=row["action"],
+        position=row["position"], status=JobState(row["status"]), reason=row["reason"],
+        outputs=json.loads(row["outputs"]), exit_code=row["exit_code"],
+        attempts=row["attempts"], started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def attempt_values(attempt: AttemptRecord) -> dict[str, Any]:
+    return {
+        "run_id": attempt.run_id, "job": attempt.job, "number": attempt.number,
+        "status": attempt.status.value, "container_id": attempt.container_id,
+        "exit_code": attempt.exit_code, "reason": attempt.reason,
+        "outputs": json.dumps(attempt.outputs), "ready_at": attempt.ready_at,
+        "started_at": attempt.started_at, "finished_at": attempt.finished_at,
+        "log_bytes": attempt.log_bytes, "log_truncated": int(attempt.log_truncated),
+    }
+
+
+def attempt_from_row(row: sqlite3.Row) -> AttemptRecord:
+    return AttemptRecord(
+        run_id=row["run_id"], job=row["job"], number=row["number"],
+        status=AttemptState(row["status"]), container_id=row["container_id"],
+        exit_code=row["exit_code"], reason=row["reason"], outputs=json.loads(row["outputs"]),
+        ready_at=row["ready_at"], started_at=row["started_at"],
+        finished_at=row["finished_at"], log_bytes=row["log_bytes"],
+        log_truncated=bool(row["log_truncated"]),
+    )
+
+
+def log_line_values(line: LogLine) -> tuple[Any, ...]:
+    return (
+        line.run_id, line.job, line.attempt, line.seq, line.time, line.text,
+        int(line.is_cout), line.source_time,
+    )
+
+
+def log_line_from_row(row: sqlite3.Row) -> LogLine:
+    return LogLine(
+        run_id=row["run_id"], job=row["job"], attempt=row["attempt"], seq=row["seq"],
+        time=row["time"], text=row["text"], is_cout=bool(row["is_cout"]),
+        source_time=row["source_time"],
+    )

@@ -1,0 +1,410 @@
+"""The behaviour every Store keeps, written once and run against each implementation.
+
+A test module subclasses `StoreContract` and provides the `store` fixture (an empty store,
+closed after the test). Everything here goes through the `Store` interface only, so the
+SQLite store and the DynamoDB store are held to the same sentences.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import TypeVar
+
+import pytest
+
+from chalicelib.domain.models import Component, Workflow
+from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.store.base import RunFilter, Store
+
+T = TypeVar("T")
+EPOCH = 1_700_000_000.0
+
+
+def component(name: str = "lint", version: str = "1.0.0", *, namespace: str = "demo",
+              image: str = "demo/lint:1") -> Component:
+    return Component.model_validate({
+        "metadata": {"namespace": namespace, "name": name, "version": version},
+        "spec": {"image": image, "inputs": [{"name": "git-url", "required": True}],
+                 "outputs": [{"name": "REPORT"}]},
+    })
+
+
+def workflow(name: str = "ci", *, namespace: str = "demo", image: str = "busybox:1") -> Workflow:
+    return Workflow.model_validate({
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": {
+            "params": [{"name": "branch", "default": "main"}],
+            "stages": [{"name": "test", "actions": [{"name": "unit", "jobs": [
+                {"name": "detect", "image": image, "outputs": ["CHANGED"]},
+                {"name": "go-test", "component": "demo/lint@1.0.0",
+                 "if": "${{ jobs.detect.outputs.CHANGED == 'true' }}",
+                 "retries": {"limit": 2, "backoff": "5s"}, "timeout": "30m"},
+            ]}]}],
+        },
+    })
+
+
+def run(run_id: str = "r1", *, created_at: float = EPOCH, status: RunState = RunState.QUEUED,
+        namespace: str = "demo", workflow_name: str = "ci") -> RunRecord:
+    return RunRecord(id=run_id, namespace=namespace, workflow=workflow_name, workflow_version=1,
+                     status=status, created_at=created_at, params={"branch": "main"},
+                     trigger={"type": "api", "user": "ana"})
+
+
+def job(name: str, stage: int = 0, action: int = 0, position: int = 0,
+        run_id: str = "r1") -> JobRecord:
+    return JobRecord(run_id=run_id, name=name, stage=stage, action=action, position=position)
+
+
+def log_lines(count: int, *, start: int = 1, job_name: str = "build", attempt: int = 1,
+              run_id: str = "r1") -> list[LogLine]:
+    return [LogLine(run_id=run_id, job=job_name, attempt=attempt, seq=seq, time=EPOCH + seq,
+                    text=f"line {seq}", is_cout=seq % 10 == 0,
+                    source_time=f"2023-11-14T22:13:{seq % 60:02d}.000000000Z")
+            for seq in range(start, start + count)]
+
+
+def at_once(count: int, action: Callable[[int], T]) -> list[T | Exception]:
+    """Run `action(i)` on `count` threads released together; each result or error."""
+    barrier = threading.Barrier(count)
+    results: list[T | Exception] = [RuntimeError("did not finish")] * count
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = action(i)
+        except Exception as exc:  # collected for the test to inspect
+            results[i] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+class StoreContract:
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        raise NotImplementedError("a subclass provides the store under test")
+
+    @pytest.fixture
+    def started(self, store: Store) -> Store:
+        """A store holding run r1 with job `build` and its attempt 1."""
+        store.create_run(run("r1"), [job("build")])
+        store.save_attempt(AttemptRecord(run_id="r1", job="build", number=1))
+        return store
+
+    # --- components ----------------------------------------------------------------
+    def test_a_published_component_reads_back_unchanged(self, store: Store) -> None:
+        store.put_component(component())
+        assert store.get_component("demo", "lint", "1.0.0") == component()
+
+    def test_republishing_an_identical_component_is_a_no_op(self, store: Store) -> None:
+        store.put_component(component())
+        store.put_component(component())
+        assert store.list_components() == [component()]
+
+    def test_republishing_a_changed_component_version_conflicts(self, store: Store) -> None:
+        store.put_component(component(image="demo/lint:1"))
+        with pytest.raises(Conflict, match="immutable"):
+            store.put_component(component(image="demo/lint:2"))
+        assert store.get_component("demo", "lint", "1.0.0").spec.image == "demo/lint:1"
+
+    def test_an_unknown_component_is_not_found(self, store: Store) -> None:
+        store.put_component(component(version="1.0.0"))
+        with pytest.raises(NotFound, match=r"demo/lint@2\.0\.0"):
+            store.get_component("demo", "lint", "2.0.0")
+
+    def test_components_are_listed_by_namespace_name_and_version(self, store: Store) -> None:
+        for c in [component("lint", "1.10.0"), component("build", "2.0.0"),
+                  component("lint", "1.2.0"), component("lint", "1.0.0", namespace="acme")]:
+            store.put_component(c)
+        assert [c.ref for c in store.list_components()] == [
+            "acme/lint@1.0.0", "demo/build@2.0.0", "demo/lint@1.2.0", "demo/lint@1.10.0"]
+        assert [c.ref for c in store.list_components("demo", "lint")] == [
+            "demo/lint@1.2.0", "demo/lint@1.10.0"]
+        assert [c.ref for c in store.list_components("acme")] == ["acme/lint@1.0.0"]
+
+    # --- workflows -----------------------------------------------------------------
+    def test_saving_a_workflow_creates_the_next_version(self, store: Store) -> None:
+        assert store.save_workflow(workflow(image="busybox:1"), expected_version=0) == 1
+        assert store.save_workflow(workflow(image="busybox:2"), expected_version=1) == 2
+        latest = store.get_workflow("demo", "ci")
+        assert (latest.version, latest.workflow) == (2, workflow(image="busybox:2"))
+        assert store.get_workflow("demo", "ci", 1).workflow == workflow(image="busybox:1")
+
+    def test_a_saved_workflow_keeps_every_field(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        stored = store.get_workflow("demo", "ci").workflow
+        assert stored == workflow()
+        go_test = stored.job_named("go-test")
+        assert go_test is not None and go_test.if_ == "${{ jobs.detect.outputs.CHANGED == 'true' }}"
+
+    def test_saving_from_a_stale_version_conflicts(self, store: Store) -> None:
+        store.save_workflow(workflow(), expected_version=0)
+        store.save_workflow(workflow(image="busybox:2"), expected_version=1)
+        with pytest.raises(Conflict, match=r"(?s)version 1.*version 2"):
+            store.save_workflow(workflow(image="busybox:3"), expected_version=1)
+        assert store.get_workflow("demo", "ci").version == 2
+
+    def test_saving_as_new_when_the_workflow_exists_conflicts(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        with pytest.raises(Conflict, match="version 1"):
+            store.save_workflow(workflow(), expected_version=0)
+
+    def test_saving_without_an_expected_version_skips_the_check(self, store: Store) -> None:
+        assert [store.save_workflow(workflow()) for _ in range(3)] == [1, 2, 3]
+
+    def test_an_unknown_workflow_or_version_is_not_found(self, store: Store) -> None:
+        with pytest.raises(NotFound, match="demo/ci"):
+            store.get_workflow("demo", "ci")
+        store.save_workflow(workflow())
+        with pytest.raises(NotFound, match="demo/ci version 3"):
+            store.get_workflow("demo", "ci", 3)
+
+    def test_listing_workflows_gives_the_latest_version_of_each(self, store: Store) -> None:
+        store.save_workflow(workflow("ci"))
+        store.save_workflow(workflow("ci", image="busybox:2"))
+        store.save_workflow(workflow("deploy"))
+        store.save_workflow(workflow("ci", namespace="acme"))
+        listed = [(s.workflow.ref, s.version) for s in store.list_workflows()]
+        assert listed == [("acme/ci", 1), ("demo/ci", 2), ("demo/deploy", 1)]
+        assert store.list_workflows("demo")[0].workflow == workflow("ci", image="busybox:2")
+        assert [s.workflow.ref for s in store.list_workflows("acme")] == ["acme/ci"]
+
+    def test_two_concurrent_saves_one_wins_and_no_version_is_lost(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        results = at_once(2, lambda i: store.save_workflow(
+            workflow(image=f"busybox:{i + 2}"), expected_version=1))
+        assert [r for r in results if isinstance(r, int)] == [2]
+        assert len([r for r in results if isinstance(r, Conflict)]) == 1
+        assert store.get_workflow("demo", "ci").version == 2
+
+    def test_concurrent_unchecked_saves_get_contiguous_versions(self, store: Store) -> None:
+        results = at_once(8, lambda i: [store.save_workflow(workflow()) for _ in range(5)])
+        versions = sorted(v for r in results if isinstance(r, list) for v in r)
+        assert versions == list(range(1, 41))
+
+    # --- runs ----------------------------------------------------------------------
+    def test_a_created_run_and_its_jobs_read_back(self, store: Store) -> None:
+        store.create_run(run("r1"), [job("build"), job("test", stage=1)])
+        assert store.get_run("r1") == run("r1")
+        assert [j.name for j in store.list_jobs("r1")] == ["build", "test"]
+        assert store.list_jobs("r1")[0] == job("build")
+
+    def test_creating_a_run_with_a_used_id_conflicts(self, store: Store) -> None:
+        store.create_run(run("r1"), [job("build")])
+        with pytest.raises(Conflict, match="r1"):
+            store.create_run(run("r1", status=RunState.RUNNING), [job("other")])
+        assert store.get_run("r1").status is RunState.QUEUED
+        assert [j.name for j in store.list_jobs("r1")] == ["build"]
+
+    def test_unknown_run_is_not_found(self, store: Store) -> None:
+        with pytest.raises(NotFound, match="nope"):
+            store.get_run("nope")
+        with pytest.raises(NotFound, match="nope"):
+            store.request_cancel("nope")
+
+    def test_save_run_replaces_every_field(self, store: Store) -> None:
+        store.create_run(run("r1"), [])
+        finished = run("r1", status=RunState.FAILED)
+        finished.started_at, finished.finished_at = EPOCH + 1, EPOCH + 9
+        finished.reason, finished.rerun_of = "job build failed", "r0"
+        finished.params, finished.trigger = {"branch": "dev"}, {"type": "webhook", "n": [1, 2]}
+        store.save_run(finished)
+        assert store.get_run("r1") == finished
+
+    def test_request_cancel_returns_the_run_with_the_flag_set(self, store: Store) -> None:
+        store.create_run(run("r1", status=RunState.RUNNING), [])
+        cancelled = store.request_cancel("r1")
+        assert (cancelled.id, cancelled.status, cancelled.cancel_requested) == (
+            "r1", RunState.RUNNING, True)
+        assert store.get_run("r1").cancel_requested
+
+    def test_save_run_never_clears_a_cancel_request(self, store: Store) -> None:
+        store.create_run(run("r1"), [])
+        seen_by_runner = store.get_run("r1")
+        store.request_cancel("r1")
+        seen_by_runner.status = RunState.RUNNING
+        store.save_run(seen_by_runner)
+        assert store.get_run("r1").cancel_requested
+        assert store.get_run("r1").status is RunState.RUNNING
+
+    def test_save_run_does_not_set_a_cancel_request(self, store: Store) -> None:
+        store.create_run(run("r1"), [])
+        flagged = run("r1")
+        flagged.cancel_requested = True
+        store.save_run(flagged)
+        assert not store.get_run("r1").cancel_requested
+
+    # --- run history ---------------------------------------------------------------
+    def _all_pages(self, store: Store, run_filter: RunFilter) -> list[list[str]]:
+        pages, cursor = [], None
+        while True:
+            page = store.list_runs(replace(run_filter, cursor=cursor))
+            pages.append([r.id for r in page.runs])
+            if page.next_cursor is None:
+                return pages
+            cursor = page.next_cursor
+
+    def test_run_history_is_newest_first_and_pages_with_a_cursor(self, store: Store) -> None:
+        for i in range(25):
+            store.create_run(run(f"r{i:02d}", created_at=EPOCH + i), [])
+        pages = self._all_pages(store, RunFilter(limit=10))
+        assert [len(p) for p in pages] == [10, 10, 5]
+        assert [i for p in pages for i in p] == [f"r{i:02d}" for i in reversed(range(25))]
+
+    def test_an_exactly_full_last_page_has_no_cursor(self, store: Store) -> None:
+        for i in range(20):
+            store.create_run(run(f"r{i:02d}", created_at=EPOCH + i), [])
+        assert [len(p) for p in self._all_pages(store, RunFilter(limit=10))] == [10, 10]
+
+    def test_runs_created_at_the_same_instant_page_without_loss(self, store: Store) -> None:
+        for i in range(7):
+            store.create_run(run(f"r{i}", created_at=EPOCH), [])
+        pages = self._all_pages(store, RunFilter(limit=3))
+        assert [i for p in pages for i in p] == [f"r{i}" for i in reversed(range(7))]
+
+    def test_run_history_filters_by_namespace_and_workflow(self, store: Store) -> None:
+        for i, (ns, wf) in enumerate([("demo", "ci"), ("demo", "deploy"), ("acme", "ci"),
+                                      ("demo", "ci"), ("acme", "deploy")]):
+            store.create_run(run(f"r{i}", created_at=EPOCH + i, namespace=ns, workflow_name=wf), [])
+
+        def ids(run_filter: RunFilter) -> list[str]:
+            return [r.id for r in store.list_runs(run_filter).runs]
+
+        assert ids(RunFilter(namespace="demo", workflow="ci")) == ["r3", "r0"]
+        assert ids(RunFilter(namespace="demo")) == ["r3", "r1", "r0"]
+        assert ids(RunFilter(workflow="deploy")) == ["r4", "r1"]
+        assert ids(RunFilter(namespace="nobody")) == []
+
+    def test_run_history_filters_by_status(self, store: Store) -> None:
+        statuses = [RunState.SUCCEEDED, RunState.FAILED, RunState.RUNNING, RunState.CANCELLED]
+        for i in range(24):
+            store.create_run(run(f"r{i:02d}", created_at=EPOCH + i, status=statuses[i % 4]), [])
+        failed = self._all_pages(store, RunFilter(statuses=(RunState.FAILED,), limit=4))
+        assert [i for p in failed for i in p] == [f"r{i:02d}" for i in reversed(range(1, 24, 4))]
+        ended = self._all_pages(
+            store, RunFilter(statuses=(RunState.FAILED, RunState.CANCELLED), limit=5))
+        assert [len(p) for p in ended] == [5, 5, 2]
+        assert [i for p in ended for i in p] == [
+            f"r{i:02d}" for i in reversed(range(24)) if i % 4 in (1, 3)]
+
+    def test_run_history_filters_by_creation_time(self, store: Store) -> None:
+        for i in range(25):
+            store.create_run(run(f"r{i:02d}", created_at=EPOCH + i), [])
+        window = RunFilter(created_after=EPOCH + 10, created_before=EPOCH + 15, limit=2)
+        # created_after is inclusive, created_before exclusive
+        assert [i for p in self._all_pages(store, window) for i in p] == [
+            "r14", "r13", "r12", "r11", "r10"]
+
+    def test_filters_combine(self, store: Store) -> None:
+        for i in range(10):
+            status = RunState.FAILED if i % 2 else RunState.SUCCEEDED
+            wf = "ci" if i < 6 else "deploy"
+            store.create_run(run(f"r{i}", created_at=EPOCH + i, status=status,
+                                 workflow_name=wf), [])
+        page = store.list_runs(RunFilter(namespace="demo", workflow="ci",
+                                         statuses=(RunState.FAILED,), created_after=EPOCH + 2))
+        assert [r.id for r in page.runs] == ["r5", "r3"]
+
+    def test_a_page_holds_at_most_500_runs(self, store: Store) -> None:
+        for i in range(501):
+            store.create_run(run(f"r{i:03d}", created_at=EPOCH + i), [])
+        page = store.list_runs(RunFilter(limit=10_000))
+        assert len(page.runs) == 500 and page.next_cursor is not None
+
+    # --- jobs and attempts ---------------------------------------------------------
+    def test_jobs_are_listed_in_workflow_order(self, store: Store) -> None:
+        jobs = [job("deploy", 2, 0, 0), job("lint", 0, 1, 0), job("unit", 0, 0, 0),
+                job("e2e", 1, 0, 1), job("build", 1, 0, 0)]
+        store.create_run(run("r1"), jobs)
+        assert [j.name for j in store.list_jobs("r1")] == ["unit", "lint", "build", "e2e",
+                                                           "deploy"]
+
+    def test_saving_a_job_replaces_every_field(self, store: Store) -> None:
+        store.create_run(run("r1"), [job("build")])
+        done = JobRecord(run_id="r1", name="build", stage=0, action=0, position=0,
+                         status=JobState.FAILED, reason="exit code 2", outputs={"K": "a=b"},
+                         exit_code=2, attempts=3, started_at=EPOCH, finished_at=EPOCH + 5)
+        store.save_job(done)
+        assert store.list_jobs("r1") == [done]
+
+    def test_saving_a_job_of_an_unknown_run_is_not_found(self, store: Store) -> None:
+        with pytest.raises(NotFound, match="nope"):
+            store.save_job(job("build", run_id="nope"))
+
+    def test_listing_jobs_or_attempts_of_an_unknown_run_is_empty(self, store: Store) -> None:
+        assert store.list_jobs("nope") == []
+        assert store.list_attempts("nope") == []
+
+    def test_attempts_are_listed_by_job_then_number(self, store: Store) -> None:
+        store.create_run(run("r1"), [job("test"), job("build", position=1)])
+        for name, number in [("test", 2), ("build", 1), ("test", 1), ("build", 2)]:
+            store.save_attempt(AttemptRecord(run_id="r1", job=name, number=number))
+        listed = [(a.job, a.number) for a in store.list_attempts("r1")]
+        assert listed == [("build", 1), ("build", 2), ("test", 1), ("test", 2)]
+        assert [a.number for a in store.list_attempts("r1", "test")] == [1, 2]
+
+    def test_saving_an_attempt_replaces_every_field(self, started: Store) -> None:
+        done = AttemptRecord(run_id="r1", job="build", number=1, status=AttemptState.FAILED,
+                             container_id="c0ffee", exit_code=137, reason="timeout",
+                             outputs={"REPORT": "x"}, ready_at=EPOCH, started_at=EPOCH + 1,
+                             finished_at=EPOCH + 2, log_bytes=4096, log_truncated=True)
+        started.save_attempt(done)
+        assert started.list_attempts("r1") == [done]
+
+    def test_saving_an_attempt_of_an_unknown_job_is_not_found(self, store: Store) -> None:
+        store.create_run(run("r1"), [job("build")])
+        with pytest.raises(NotFound, match="nope"):
+            store.save_attempt(AttemptRecord(run_id="r1", job="nope", number=1))
+
+    # --- logs ----------------------------------------------------------------------
+    def test_appended_logs_read_back_in_order_after_a_cursor(self, started: Store) -> None:
+        started.append_logs(log_lines(5))
+        started.append_logs(log_lines(5, start=6))
+        assert started.read_logs("r1", "build", 1) == log_lines(10)
+        assert started.read_logs("r1", "build", 1, after_seq=7) == log_lines(3, start=8)
+        assert started.read_logs("r1", "build", 1, after_seq=10) == []
+
+    def test_reading_logs_stops_at_the_limit_and_resumes_from_the_last_seq(
+        self, started: Store
+    ) -> None:
+        started.append_logs(log_lines(25))
+        seen: list[LogLine] = []
+        while batch := started.read_logs("r1", "build", 1, after_seq=seen[-1].seq if seen else 0,
+                                         limit=10):
+            assert len(batch) <= 10
+            seen += batch
+        assert seen == log_lines(25)
+
+    def test_each_attempt_keeps_its_own_logs(self, started: Store) -> None:
+        started.save_attempt(AttemptRecord(run_id="r1", job="build", number=2))
+        started.append_logs(log_lines(3, attempt=1) + log_lines(2, attempt=2))
+        assert [ln.attempt for ln in started.read_logs("r1", "build", 2)] == [2, 2]
+        assert len(started.read_logs("r1", "build", 1)) == 3
+
+    def test_last_log_line_is_the_highest_seq_or_none(self, started: Store) -> None:
+        assert started.last_log_line("r1", "build", 1) is None
+        started.append_logs(log_lines(12))
+        assert started.last_log_line("r1", "build", 1) == log_lines(1, start=12)[0]
+
+    def test_appending_the_same_lines_again_is_harmless(self, started: Store) -> None:
+        started.append_logs(log_lines(5))
+        started.append_logs(log_lines(8))
+        assert started.read_logs("r1", "build", 1) == log_lines(8)
+
+    def test_appending_logs_of_an_unsaved_attempt_is_not_found(self, started: Store) -> None:
+        with pytest.raises(NotFound, match="attempt 7"):
+            started.append_logs(log_lines(3, attempt=7))
+        assert started.read_logs("r1", "build", 7) == []
+
+    def test_appending_no_lines_does_nothing(self, started: Store) -> None:
+        started.append_logs([])
+        assert started.last_log_line("r1", "build", 1) is None

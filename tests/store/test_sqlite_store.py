@@ -1,0 +1,204 @@
+"""SqliteStore against the store contract, plus what only a SQLite file has: WAL mode,
+several processes on one file, a file that outlives the process, index use."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain.states import RunState
+from chalicelib.errors import Conflict
+from chalicelib.store.base import RunFilter
+from chalicelib.store.sqlite import SqliteStore, open_store
+from chalicelib.store.sqlite_schema import SCHEMA_VERSION
+from tests.store.contract import EPOCH, StoreContract, component, job, run, workflow
+
+
+class TestSqliteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
+        with SqliteStore(tmp_path / "store.db") as store:
+            yield store
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path)
+
+
+def test_the_database_file_is_in_wal_mode(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "store.db").close()
+    conn = _raw(tmp_path / "store.db")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+def test_open_store_creates_a_private_data_directory(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data" / "containerops"
+    with open_store(data_dir) as store:
+        store.put_component(component())
+    assert (data_dir / "containerops.db").is_file()
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        store.put_component(component())
+        store.save_workflow(workflow())
+        store.create_run(run("r1"), [job("build")])
+        store.request_cancel("r1")
+    with open_store(tmp_path) as store:
+        assert store.get_component("demo", "lint", "1.0.0") == component()
+        assert store.get_workflow("demo", "ci").version == 1
+        assert store.get_run("r1").cancel_requested
+        assert [j.name for j in store.list_jobs("r1")] == ["build"]
+
+
+def test_a_file_from_a_newer_containerops_is_refused(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "store.db").close()
+    conn = _raw(tmp_path / "store.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="upgrade ContainerOps"):
+        SqliteStore(tmp_path / "store.db")
+
+
+def test_an_in_memory_database_is_refused() -> None:
+    with pytest.raises(ValueError, match="file"):
+        SqliteStore(":memory:")
+
+
+def test_a_closed_store_says_so(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.db")
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        store.get_run("r1")
+
+
+def test_a_malformed_cursor_is_rejected(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db") as store, pytest.raises(ValueError, match="cursor"):
+        store.list_runs(RunFilter(cursor="not-a-cursor"))
+
+
+def test_reads_go_on_while_another_process_holds_the_write_lock(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db") as store:
+        store.create_run(run("r1"), [])
+        other = _raw(tmp_path / "store.db")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE runs SET reason = 'uncommitted' WHERE id = 'r1'")
+        try:
+            assert store.get_run("r1").reason == ""
+            assert [r.id for r in store.list_runs().runs] == ["r1"]
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+
+def test_connections_of_ended_threads_are_released(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db") as store:
+        store.create_run(run("r1"), [])
+        for _ in range(20):
+            reader = threading.Thread(target=store.get_run, args=("r1",))
+            reader.start()
+            reader.join()
+        store.list_runs()
+        # this thread's connection, and at most the last reader's (closed on the next open)
+        assert len(store._connections._by_thread) <= 2
+
+
+# --- several processes on one file ------------------------------------------------------
+
+Outcome = tuple[int | str, list[int]]
+
+
+def _save_in_another_process(
+    path: str, expected_version: int, extra_saves: int, start: Barrier, results: Queue[Outcome]
+) -> None:
+    """Child process: wait for the others, save the same workflow once with a version check,
+    then `extra_saves` times without."""
+    with SqliteStore(path) as store:
+        start.wait()
+        outcome: int | str
+        try:
+            outcome = store.save_workflow(workflow(image="busybox:race"), expected_version)
+        except Conflict:
+            outcome = "conflict"
+        extra = [store.save_workflow(workflow()) for _ in range(extra_saves)]
+        results.put((outcome, extra))
+
+
+def test_two_processes_saving_the_same_workflow_one_conflicts_and_versions_stay_contiguous(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    with SqliteStore(path) as store:
+        store.save_workflow(workflow())
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    results: Queue[Outcome] = context.Queue()
+    children = [
+        context.Process(target=_save_in_another_process, args=(str(path), 1, 10, start, results))
+        for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=60) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    results.close()
+    results.join_thread()
+    assert [child.exitcode for child in children] == [0, 0]
+    assert sorted(str(outcome) for outcome, _ in outcomes) == ["2", "conflict"]
+    extra = sorted(v for _, saved in outcomes for v in saved)
+    assert extra == list(range(3, 23))
+    with SqliteStore(path) as store:
+        assert store.get_workflow("demo", "ci").version == 22
+        for version in range(1, 23):
+            store.get_workflow("demo", "ci", version)
+
+
+# --- the run history uses an index for every filter -------------------------------------
+
+@pytest.mark.parametrize(
+    "run_filter",
+    [
+        RunFilter(),
+        RunFilter(namespace="demo"),
+        RunFilter(namespace="demo", workflow="ci"),
+        RunFilter(workflow="ci"),
+        RunFilter(statuses=(RunState.FAILED,)),
+        RunFilter(namespace="demo", statuses=(RunState.FAILED,)),
+        RunFilter(namespace="demo", workflow="ci", statuses=(RunState.FAILED,)),
+        RunFilter(workflow="ci", statuses=(RunState.FAILED,)),
+        RunFilter(namespace="demo", created_after=EPOCH, created_before=EPOCH + 9),
+    ],
+    ids=lambda f: ",".join(k for k, v in f.__dict__.items() if v not in (None, (), 50)) or "all",
+)
+def test_every_run_history_query_reads_an_index_in_order(
+    tmp_path: Path, run_filter: RunFilter
+) -> None:
+    plans: list[str] = []
+    with SqliteStore(tmp_path / "store.db") as store:
+        for i in range(30):
+            store.create_run(run(f"r{i}", created_at=EPOCH + i), [])
+        first = store.list_runs(RunFilter(limit=5))
+        conn = store._connections.get()
+        conn.set_trace_callback(plans.append)
+        store.list_runs(replace(run_filter, cursor=first.next_cursor))
+        conn.set_trace_callback(None)
+        queries = [q for q in plans if q.startswith("SELECT * FROM runs")]
+        assert queries
+        for query in queries:
+            plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert "USING INDEX runs_by_" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
