@@ -83,15 +83,28 @@ report() {
     printf '%-38s %-8s %10s %8s\n' "$tag" "$status" "$(image_size "$tag")" "$elapsed"
 }
 
+image_id() { docker image inspect -f '{{ .Id }}' "$1" 2> /dev/null || true; }
+
+# After a rebuild, delete the image the tag named before, if nothing else names or runs
+# it (docker refuses then, and that is fine): rebuilds leave no dangling images.
+drop_replaced() {
+    local old=$1 tag=$2
+    if [ -n "$old" ] && [ "$old" != "$(image_id "$tag")" ]; then
+        docker rmi "$old" > /dev/null 2>&1 || true
+    fi
+}
+
 # docker build with the output kept in a log, shown only when the build fails.
 docker_build() {
     local tag=$1 context=$2 digest=$3
-    local log
+    local log old
     log="$BUILD_DIR/logs/$(echo "$tag" | tr '/:' '__').log"
+    old=$(image_id "$tag")
     if ! docker build --label "$DIGEST_LABEL=$digest" -t "$tag" "$context" > "$log" 2>&1; then
         tail -n 25 "$log" >&2
         die "building $tag failed; the full log is $log"
     fi
+    drop_replaced "$old" "$tag"
 }
 
 # Build unless the image exists with the same digest (and --force was not given).
@@ -172,6 +185,8 @@ build_debian_python() {
     fi
 
     [ "$(id -u)" = 0 ] || die "importing $DEBIAN_IMAGE needs root to read every file of $rootfs: run this script as root."
+    local old
+    old=$(image_id "$DEBIAN_IMAGE")
     tar --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
         -C "$rootfs" -c . \
         | docker import \
@@ -184,6 +199,7 @@ build_debian_python() {
             --change 'WORKDIR /workspace' \
             --change 'CMD ["/bin/bash"]' \
             - "$DEBIAN_IMAGE" > /dev/null
+    drop_replaced "$old" "$DEBIAN_IMAGE"
     report "$DEBIAN_IMAGE" "$status" "$started"
 }
 
@@ -207,7 +223,8 @@ build_component() {
     tag=$(component_image "$dir/component.yaml")
     [ -n "$tag" ] || die "$dir/component.yaml has no spec.image"
     base=$(base_image "$dir/Dockerfile")
-    base_id=$(docker image inspect -f '{{ .Id }}' "$base" 2> /dev/null) \
+    base_id=$(image_id "$base")
+    [ -n "$base_id" ] \
         || die "$dir/Dockerfile is FROM $base, which is not built here (use $BUSYBOX_IMAGE or $DEBIAN_IMAGE)"
     digest=$(source_digest "$dir" "$base_id")
     status=$(needs_build "$tag" "$digest")

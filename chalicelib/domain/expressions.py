@@ -17,6 +17,7 @@ empty text.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -74,8 +75,8 @@ def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
             return
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            bad = text[position:].lstrip()[:1]
-            raise ExpressionError(f"unexpected '{bad}' at position {position + 1} in '{text}'")
+            at = len(text) - len(text[position:].lstrip())  # the bad character, not the blanks
+            raise ExpressionError(f"unexpected '{text[at]}' at position {at + 1} in '{text}'")
         kind = match.lastgroup or ""
         yield kind, match.group(kind), match.start(kind)
         position = match.end()
@@ -309,7 +310,9 @@ def _as_number(value: Value) -> float | None:
         return float(value)
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return None
+        # 'nan', 'inf', 'infinity' are words to a CI user, not numbers: compare them as text
+        return number if math.isfinite(number) else None
     return None

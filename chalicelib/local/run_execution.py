@@ -68,6 +68,7 @@ class RunExecution:
     def __post_init__(self) -> None:
         self.events: queue.Queue[object] = queue.Queue()
         self.workers: dict[str, JobWorker] = {}
+        self.ended_workers: list[JobWorker] = []
         self.outputs: dict[str, dict[str, str]] = {}
         self.end_reason = ""
         self.end_state: RunState | None = None
@@ -172,7 +173,9 @@ class RunExecution:
             self._job_ended(event)
 
     def _job_ended(self, event: JobEnded) -> None:
-        self.workers.pop(event.job, None)
+        worker = self.workers.pop(event.job, None)
+        if worker is not None:
+            self.ended_workers.append(worker)
         record, attempt = self.jobs[event.job], event.attempt
         state = _ATTEMPT_TO_JOB[attempt.status]
         if state is JobState.SUCCEEDED:
@@ -222,6 +225,8 @@ class RunExecution:
 
     # --- the end ----------------------------------------------------------------------
     def _finish(self) -> RunRecord:
+        for worker in self.ended_workers:
+            worker.join(timeout=60)  # they remove their containers after reporting the end
         why = self.end_reason or "run ended"
         for name in self.scheduler.never_started():
             record = self.jobs[name]

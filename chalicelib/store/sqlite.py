@@ -346,7 +346,8 @@ class _ConnectionPerThread:
     statement cache. `check_same_thread=False` is only so `close_all` may close the
     connections of other threads; a connection is never used by two threads at once.
     Threads come and go (one per HTTP request in the local server), so a new connection
-    first closes those of threads that have ended.
+    first closes those of threads that have ended. Like any SQLite connection, a store must
+    not cross a fork: a child process opens its own.
     """
 
     def __init__(self, path: str) -> None:

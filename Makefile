@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+BUILD := .build
+SAMPLE_REPO := $(BUILD)/sample.git
+RELEASES := $(BUILD)/releases
+COMPONENTS := $(wildcard examples/components/*/component.yaml)
+
+.PHONY: run test setup docker images sample lint typecheck unit bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+docker:
+	@bash scripts/require-docker.sh
+
+images: docker
+	bash examples/build-images.sh
+
+sample: $(SAMPLE_REPO)
+
+$(SAMPLE_REPO):
+	bash examples/make-sample-repo.sh $(SAMPLE_REPO)
+
+# The main job: the example CI workflow, live, on real containers.
+run: setup images sample
+	mkdir -p $(RELEASES) && chmod 777 $(RELEASES)
+	$(BIN)/containerops run examples/workflows/ci.yaml \
+	    $(foreach c,$(COMPONENTS),-c $(c)) \
+	    --param repo-dir=$(CURDIR)/$(SAMPLE_REPO) --param release-dir=$(CURDIR)/$(RELEASES)
+
+lint: setup
+	$(BIN)/ruff check chalicelib app.py tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: setup lint typecheck images
+	CONTAINEROPS_DATA_DIR=$(CURDIR)/$(BUILD)/test-data $(BIN)/pytest -q
+
+bench: setup images
+	$(BIN)/python bench/overhead.py
+
+clean:
+	rm -rf $(BUILD)/test-data $(BUILD)/releases

@@ -1,0 +1,335 @@
+"""DockerLauncher against the real engine, with the image containerops/busybox:1.
+
+Every container a test starts carries a label unique to the test and is removed when the
+test ends, whatever happened.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from chalicelib.errors import EngineUnavailable, ImageNotFound, LaunchError, NotFound
+from chalicelib.launch.base import ContainerRef, ContainerSpec, MountSpec, OutputChunk
+from chalicelib.launch.docker_launcher import DockerLauncher
+from tests.conftest import BUSYBOX_IMAGE
+
+TEST_LABEL = "containerops.test"
+RFC3339_NANO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def test_id() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest.fixture
+def launcher(docker_engine: docker.DockerClient, test_id: str) -> Iterator[DockerLauncher]:
+    launcher = DockerLauncher(docker_engine)
+    yield launcher
+    for leftover in launcher.find({TEST_LABEL: test_id}):
+        launcher.remove(leftover)
+
+
+@pytest.fixture
+def spec(test_id: str) -> Callable[..., ContainerSpec]:
+    """A busybox container running `script` under sh, labelled for this test's cleanup."""
+
+    def make(script: str, labels: dict[str, str] | None = None, **fields: Any) -> ContainerSpec:
+        return ContainerSpec(
+            image=BUSYBOX_IMAGE,
+            env=fields.pop("env", {}),
+            labels={TEST_LABEL: test_id, **(labels or {})},
+            command=["sh", "-c", script],
+            **fields,
+        )
+
+    return make
+
+
+def output_of(launcher: DockerLauncher, container: ContainerRef) -> list[OutputChunk]:
+    return list(launcher.output(container))
+
+
+def inspect(client: docker.DockerClient, container: ContainerRef) -> dict[str, Any]:
+    details: dict[str, Any] = client.api.inspect_container(container.id)
+    return details
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_output_of_a_container_is_followed_line_by_line_with_timestamps(launcher, spec):
+    container = launcher.start(spec("echo one; echo two; echo three; echo oops >&2"))
+
+    chunks = output_of(launcher, container)
+
+    assert sorted(chunk.data for chunk in chunks) == [b"one\n", b"oops\n", b"three\n", b"two\n"]
+    stdout = [chunk.data for chunk in chunks if chunk.data != b"oops\n"]
+    assert stdout == [b"one\n", b"two\n", b"three\n"]
+    assert all(RFC3339_NANO.fullmatch(chunk.source_time) for chunk in chunks)
+
+
+def test_an_unterminated_last_line_is_not_lost(launcher, spec):
+    container = launcher.start(spec("echo first; printf 'no newline at the end'"))
+
+    chunks = output_of(launcher, container)
+
+    assert b"".join(chunk.data for chunk in chunks) == b"first\nno newline at the end"
+
+
+def test_exit_code_is_reported_with_start_and_finish_times(launcher, spec):
+    container = launcher.start(spec("echo working; exit 3"))
+
+    exit_ = launcher.wait(container)
+
+    assert exit_ is not None
+    assert exit_.exit_code == 3
+    assert exit_.started_at is not None and exit_.finished_at is not None
+    assert exit_.started_at <= exit_.finished_at
+    assert not exit_.oom_killed
+    assert exit_.error == ""
+
+
+def test_a_container_killed_for_memory_is_reported_as_oom_killed(launcher, spec):
+    hog = "head -c 64000000 /dev/zero | tail -c 60000000 > /dev/null"
+    container = launcher.start(spec(hog, memory_limit_bytes=16 * MIB))
+
+    exit_ = launcher.wait(container)
+
+    assert exit_ is not None
+    assert exit_.oom_killed
+    assert exit_.exit_code == 137
+
+
+def test_a_missing_image_raises_image_not_found_naming_the_image(launcher, test_id):
+    missing = "containerops/no-such-image:0"
+
+    with pytest.raises(ImageNotFound) as raised:
+        launcher.start(ContainerSpec(image=missing, env={}, labels={TEST_LABEL: test_id}))
+
+    assert str(raised.value) == f"image not found: {missing}"
+    assert launcher.find({TEST_LABEL: test_id}) == []
+
+
+def test_a_command_that_cannot_start_raises_launch_error_and_leaves_no_container(launcher, test_id):
+    broken = ContainerSpec(
+        image=BUSYBOX_IMAGE, env={}, labels={TEST_LABEL: test_id}, command=["/no/such/binary"]
+    )
+
+    with pytest.raises(LaunchError) as raised:
+        launcher.start(broken)
+
+    assert not isinstance(raised.value, ImageNotFound)
+    assert "/no/such/binary" in str(raised.value)
+    assert launcher.find({TEST_LABEL: test_id}) == []
+
+
+def test_the_container_runs_unprivileged_without_capabilities_as_the_given_user(
+    launcher, spec, docker_engine
+):
+    script = "id -u; id -g; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status"
+    container = launcher.start(spec(script, user="1000:1000"))
+
+    lines = b"".join(chunk.data for chunk in output_of(launcher, container)).decode().split("\n")
+    details = inspect(docker_engine, container)
+
+    assert lines[:4] == ["1000", "1000", "CapEff:\t0000000000000000", "NoNewPrivs:\t1"]
+    host_config = details["HostConfig"]
+    assert host_config["Privileged"] is False
+    assert host_config["CapDrop"] == ["ALL"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
+    assert details["Config"]["User"] == "1000:1000"
+    assert details["Mounts"] == []
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("/var/run/docker.sock", "/var/run/docker.sock"),
+        ("/run/docker.sock", "/engine.sock"),
+        ("/var/run", "/host-run"),
+        ("/", "/host"),
+        ("/srv/somewhere/docker.sock", "/engine.sock"),
+        ("/tmp", "/var/run/docker.sock"),
+    ],
+)
+def test_a_docker_socket_mount_is_refused(launcher, spec, test_id, source, target):
+    with pytest.raises(LaunchError, match="Docker engine's socket"):
+        launcher.start(spec("true", mounts=(MountSpec(source=source, target=target),)))
+
+    assert launcher.find({TEST_LABEL: test_id}) == []
+
+
+def test_a_read_only_mount_can_be_read_but_not_written(launcher, spec, tmp_path):
+    (tmp_path / "greeting").write_text("hello from the host\n")
+    script = "cat /data/greeting; touch /data/new 2>/dev/null && echo writable || echo read-only"
+    user = f"{os.getuid()}:{os.getgid()}"
+    mounts = (MountSpec(source=str(tmp_path), target="/data", read_only=True),)
+    container = launcher.start(spec(script, user=user, mounts=mounts))
+
+    chunks = output_of(launcher, container)
+
+    assert [chunk.data for chunk in chunks] == [b"hello from the host\n", b"read-only\n"]
+    assert not (tmp_path / "new").exists()
+
+
+def test_labels_environment_and_resource_limits_are_applied(launcher, spec, docker_engine):
+    container = launcher.start(
+        spec(
+            "true",
+            labels={"containerops.run": "r-1", "containerops.job": "build"},
+            env={"GREETING": "hello world", "CO_DATA": "a=1 b=2"},
+            cpu_request=0.5,
+            cpu_limit=1.5,
+            memory_request_bytes=64 * MIB,
+            memory_limit_bytes=128 * MIB,
+        )
+    )
+
+    details = inspect(docker_engine, container)
+    host_config = details["HostConfig"]
+    config = details["Config"]
+
+    assert container.labels["containerops.run"] == "r-1"
+    assert config["Labels"]["containerops.run"] == "r-1"
+    assert config["Labels"]["containerops.job"] == "build"
+    assert config["Labels"]["containerops.managed"] == "true"
+    assert "GREETING=hello world" in config["Env"]
+    assert "CO_DATA=a=1 b=2" in config["Env"]
+    assert host_config["NanoCpus"] == 1_500_000_000
+    assert host_config["CpuShares"] == 512
+    assert host_config["Memory"] == 128 * MIB
+    assert host_config["MemorySwap"] == 128 * MIB
+    assert host_config["MemoryReservation"] == 64 * MIB
+    assert host_config["PidsLimit"] == 1024
+    assert host_config["AutoRemove"] is False
+    assert host_config["LogConfig"] == {
+        "Type": "json-file",
+        "Config": {"max-size": "256m", "max-file": "2"},
+    }
+
+
+def test_wait_with_a_timeout_returns_none_while_running_and_stop_ends_it(launcher, spec):
+    script = "trap 'echo got TERM; exit 3' TERM; echo ready; sleep 600 & wait"
+    container = launcher.start(spec(script))
+    chunks = launcher.output(container)
+    assert next(chunks).data == b"ready\n"  # the trap is set from here on
+
+    assert launcher.wait(container, timeout=0.2) is None
+    assert launcher.wait(container, timeout=0) is None
+    launcher.stop(container, grace=30)
+
+    assert [chunk.data for chunk in chunks] == [b"got TERM\n"]
+    exit_ = launcher.wait(container, timeout=30)
+    assert exit_ is not None
+    assert exit_.exit_code == 3
+
+
+def test_find_locates_containers_by_run_label(launcher, spec, test_id):
+    first = launcher.start(spec("true", labels={"containerops.run": "run-a"}))
+    second = launcher.start(spec("sleep 600", labels={"containerops.run": "run-a"}))
+    launcher.start(spec("true", labels={"containerops.run": "run-b"}))
+    launcher.wait(first)
+
+    found = launcher.find({"containerops.run": "run-a", TEST_LABEL: test_id})
+
+    assert {ref.id for ref in found} == {first.id, second.id}
+    assert all(ref.labels["containerops.run"] == "run-a" for ref in found)
+
+
+def test_remove_and_stop_of_a_removed_container_are_fine(launcher, spec):
+    container = launcher.start(spec("true"))
+    launcher.wait(container)
+
+    launcher.remove(container)
+    launcher.remove(container)
+    launcher.stop(container)
+
+
+def test_waiting_for_a_removed_container_raises_not_found(launcher, spec):
+    container = launcher.start(spec("true"))
+    launcher.remove(container)
+
+    with pytest.raises(NotFound):
+        launcher.wait(container)
+
+
+def test_since_resumes_at_that_source_time_and_repeats_chunks_stamped_exactly_then(launcher, spec):
+    long_line = "head -c 40000 /dev/zero | tr '\\0' x; echo"
+    container = launcher.start(spec(f"echo 1; echo 2; echo 3; {long_line}; echo 4"))
+    everything = output_of(launcher, container)
+    cut_line = [chunk for chunk in everything if len(chunk.data) > 1000]
+
+    for since in (everything[1].source_time, cut_line[0].source_time):
+        resumed = list(launcher.output(container, since=since))
+        assert resumed == [chunk for chunk in everything if chunk.source_time >= since]
+    # every part of a cut line carries the time of its first part, so a resume repeats it all
+    assert len({chunk.source_time for chunk in cut_line}) == 1
+    assert b"".join(chunk.data for chunk in cut_line) == b"x" * 40000 + b"\n"
+
+
+def test_a_ten_megabyte_line_arrives_as_a_stream_of_partial_chunks(launcher, spec):
+    container = launcher.start(spec("head -c 10000000 /dev/zero | tr '\\0' x; echo"))
+
+    sizes: list[int] = []
+    line_ends: list[bool] = []
+    for chunk in launcher.output(container):
+        sizes.append(len(chunk.data))
+        line_ends.append(chunk.data.endswith(b"\n"))
+
+    assert sum(sizes) == 10_000_001
+    assert max(sizes) <= 64 * 1024
+    assert len(sizes) > 100
+    assert line_ends == [False] * (len(sizes) - 1) + [True]
+
+
+def test_following_100_mb_of_output_keeps_memory_bounded(launcher, spec):
+    line = "y" * 1023
+    container = launcher.start(spec(f"yes {line} | head -c 100000000"))
+    baseline = peak = rss_bytes()
+
+    total = 0
+    for count, chunk in enumerate(launcher.output(container)):
+        total += len(chunk.data)
+        if count % 1000 == 0:
+            peak = max(peak, rss_bytes())
+    peak = max(peak, rss_bytes())
+
+    assert total == 100_000_000
+    assert peak - baseline < 40 * MIB
+
+
+# docker-py's UnixHTTPConnection.connect does not close its socket when connect() fails;
+# the test collects those sockets itself, while their warning is ignored.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_an_unreachable_engine_raises_engine_unavailable(monkeypatch, tmp_path):
+    nowhere = f"unix://{tmp_path}/no-engine.sock"
+    monkeypatch.setenv("DOCKER_HOST", nowhere)
+
+    with pytest.raises(EngineUnavailable, match=f"cannot reach the Docker engine at {nowhere}"):
+        DockerLauncher.from_environment()
+    client = docker.DockerClient(base_url=nowhere, version="1.41", timeout=5)
+    offline = DockerLauncher(client)
+    with pytest.raises(EngineUnavailable):
+        offline.ping()
+    with pytest.raises(EngineUnavailable):
+        offline.wait(ContainerRef(id="abc"), timeout=1)
+    with pytest.raises(EngineUnavailable):
+        list(offline.output(ContainerRef(id="abc")))
+
+    client.close()
+    gc.collect()
