@@ -271,7 +271,7 @@ def print_run_result(services: Services, run_id: str, output: str) -> None:
         for job in jobs:
             if job.outputs:
                 for key, value in job.outputs.items():
-                    out.print(Text(f"  {job.name}.{key} = {value}", overflow="fold"))
+                    out.print(Text(f"  {job.name}.{key} = {value}"), soft_wrap=True)
     if run.status is not RunState.SUCCEEDED:
         sys.exit(EXIT_FAILED)
 
@@ -318,6 +318,7 @@ def logs(services: Services, run_id: str, job: str | None, attempt: int | None) 
     """Print the logs of a run's jobs (or of one job)."""
     store = services.store
     with translated_errors():
+        store.get_run(run_id)
         jobs = store.list_jobs(run_id)
         if job is not None and job not in {j.name for j in jobs}:
             raise NotFound(f"run {run_id} has no job '{job}'")

@@ -65,7 +65,7 @@ def _schema(model_type: type[Model], document: Any) -> tuple[Model | None, list[
     try:
         return model_type.model_validate(document), []
     except ValidationError as exc:
-        return None, [_problem_from_pydantic(error) for error in exc.errors()]
+        return None, [_problem_from_pydantic(error, document) for error in exc.errors()]
 
 
 def format_path(location: tuple[int | str, ...]) -> str:
@@ -75,9 +75,9 @@ def format_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def _problem_from_pydantic(error: Any) -> Problem:
-    location = tuple(part for part in error["loc"] if not _is_union_tag(part))
+def _problem_from_pydantic(error: Any, document: Any) -> Problem:
     kind = error["type"]
+    location = _document_location(tuple(error["loc"]), document, keep_last=kind == "missing")
     if kind == "extra_forbidden":
         return Problem(format_path(location[:-1]), f"unknown field '{location[-1]}'")
     if kind == "missing":
@@ -86,9 +86,23 @@ def _problem_from_pydantic(error: Any) -> Problem:
     return Problem(format_path(location), message[0].lower() + message[1:] if message else kind)
 
 
-def _is_union_tag(part: int | str) -> bool:
-    # pydantic names the branch of a union in the location (e.g. 'str', 'schedule')
-    return isinstance(part, str) and (part in {"str", "int", "float", "bool"} or "[" in part)
+def _document_location(
+    location: tuple[int | str, ...], document: Any, *, keep_last: bool
+) -> tuple[int | str, ...]:
+    """The location as the user wrote it: without the parts pydantic adds to name the
+    branch of a union (e.g. 'str', 'schedule'), found by walking the document itself.
+    A missing field is, by definition, not in the document: `keep_last` keeps its name."""
+    kept: list[int | str] = []
+    node = document
+    for index, part in enumerate(location):
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        elif not (keep_last and index == len(location) - 1):
+            continue  # a union branch, not a field of the document
+        kept.append(part)
+    return tuple(kept)
 
 
 # --- cross-field rules ---------------------------------------------------------------
