@@ -1,8 +1,8 @@
 """Small builders for definitions and scheduler layouts, so tests say only what matters.
 
-    workflow_doc(stage("build", action("a", job("compile"), job("pack"))), params=[...])
-    component("demo/tool@1.0.0", inputs=[required_input("url")], outputs=["IMAGE"])
-    layout("a1 a2 | b1", "seq: c1 | d1")
+workflow_doc(stage("build", action("a", job("compile"), job("pack"))), params=[...])
+component("demo/tool@1.0.0", inputs=[required_input("url")], outputs=["IMAGE"])
+layout("a1 a2 | b1", "seq: c1 | d1")
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from chalicelib.domain.scheduler import StageLayout
 DEFAULT_IMAGE = "busybox:1"
 
 
-# --- workflows -------------------------------------------------------------------------
+# --- workflows --------------------------------------------------------------------------
+
 
 def job(name: str, **fields: Any) -> dict[str, Any]:
     """A job document; a plain image job unless `component` or `image` is given.
@@ -53,7 +54,11 @@ def workflow_doc(*stages: dict[str, Any], **spec: Any) -> dict[str, Any]:
 
 def single_job_doc(*, name: str = "only", **fields: Any) -> dict[str, Any]:
     """A workflow of one stage, one action, one job; `spec__X` keys go into the spec."""
-    spec = {key.removeprefix("spec__"): fields.pop(key) for key in list(fields) if key.startswith("spec__")}
+    spec = {
+        key.removeprefix("spec__"): fields.pop(key)
+        for key in list(fields)
+        if key.startswith("spec__")
+    }
     return workflow_doc(stage("main", action("run", job(name, **fields))), **spec)
 
 
@@ -72,7 +77,8 @@ def job_path(stage_index: int = 0, action_index: int = 0, job_index: int = 0) ->
     return f"spec.stages[{stage_index}].actions[{action_index}].jobs[{job_index}]"
 
 
-# --- components ------------------------------------------------------------------------
+# --- components -------------------------------------------------------------------------
+
 
 def required_input(name: str) -> dict[str, Any]:
     return {"name": name, "required": True}
@@ -112,7 +118,8 @@ def catalog(*components: Component) -> InMemoryCatalog:
     return InMemoryCatalog(components)
 
 
-# --- scheduler layouts -----------------------------------------------------------------
+# --- scheduler layouts ------------------------------------------------------------------
+
 
 def layout(*stages: str) -> list[StageLayout]:
     """Stages written compactly: actions separated by '|', jobs of an action by spaces.

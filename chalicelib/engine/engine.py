@@ -9,6 +9,7 @@ records; no containers, no store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +78,8 @@ def _dig(value: Any, path: tuple[str, ...]) -> Value:
             return ""
     if isinstance(value, str | int | float | bool) or value is None:
         return value
-    return str(value)
+    # a mapping or list (e.g. a webhook's `head_commit`) reaches a component as JSON it can parse
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 # --- params --------------------------------------------------------------------------
@@ -231,7 +233,8 @@ def judge_attempt(plan: JobPlan, end: AttemptEnd, collector: OutputCollector) ->
     if end.timed_out:
         return Verdict(False, "timeout")
     if end.oom_killed:
-        return Verdict(False, f"out of memory (limit {plan.resources.memory_limit})")
+        limit = plan.resources.memory_limit
+        return Verdict(False, f"out of memory (limit {limit})" if limit else "out of memory")
     return judge(
         end.exit_code if end.exit_code is not None else -1,
         collector.reported_result,

@@ -17,7 +17,10 @@ What following output means on this engine (measured on Docker 20.10, json-file 
   repeats by timestamp.
 * The engine may end a live follow before it has sent an unterminated last line flushed when
   the container exits (`printf noeol` lost it in 2 runs of 3). `output` therefore reads the
-  finished log once more from its last timestamp and yields what the follow missed.
+  end of the finished log once more and yields what the follow missed.
+* Source times are not in file order across stdout and stderr (each stream stamps its
+  message before they take turns writing), so that second read finds its place by counting
+  frames, not by comparing times.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import re
 import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -63,7 +66,10 @@ DEFAULT_LOG_MAX_FILES = 2
 # folder above them, would hand the container the whole host.
 ENGINE_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 _DEFAULT_ENGINE_ADDRESS = "unix:///var/run/docker.sock"
-_CATCH_UP_TAIL = 256  # frames the final read looks back (the follow misses at most a few)
+# The second read of a finished log starts this long before the last tenth of a second
+# followed: far more than stdout and stderr ever disagree on order (microseconds).
+_RESUME_MARGIN_NS = 200_000_000
+_CATCH_UP_SLACK = 64  # frames the follow may have missed before a full re-read is needed
 _CPU_SHARES_PER_CPU = 1024
 _MIN_CPU_SHARES = 2  # the kernel's minimum cpu.shares
 _FRAME_HEADER = struct.Struct(">BxxxL")  # stream kind, 3 padding bytes, payload length
@@ -146,14 +152,11 @@ class DockerLauncher(Launcher):
         Holds at most one frame (16 KiB and its header) plus one read in memory.
         `since` is an RFC3339Nano source time; frames stamped exactly then are repeated.
         """
-        last_time, frames_at_last_time = "", 0
+        followed = _FollowedFrames()
         for chunk in self._read_output(container.id, follow=True, since=since):
-            if chunk.source_time == last_time:
-                frames_at_last_time += 1
-            else:
-                last_time, frames_at_last_time = chunk.source_time, 1
+            followed.count(chunk.source_time)
             yield chunk
-        yield from self._missed_by_follow(container.id, since, last_time, frames_at_last_time)
+        yield from self._missed_by_follow(container.id, since, followed)
 
     def wait(self, container: ContainerRef, timeout: float | None = None) -> ContainerExit | None:
         if timeout is not None and timeout <= 0:
@@ -260,30 +263,31 @@ class DockerLauncher(Launcher):
                 response.close()
 
     def _missed_by_follow(
-        self, container_id: str, since: str, last_time: str, frames_at_last_time: int
+        self, container_id: str, since: str, followed: _FollowedFrames
     ) -> Iterator[OutputChunk]:
-        """What the ended follow did not deliver, read from the now complete log file."""
-        if not last_time:
-            yield from self._read_output(container_id, follow=False, since=since)
+        """What an ended follow did not deliver, read from the now complete log file.
+
+        Frames at or after `resume_at` come, in file order, as the `already` followed ones
+        and then the missed ones. A window of the log's last frames holds them all when it
+        also reaches back past `resume_at`, that is when it is not full: the usual case,
+        one small read. Otherwise the whole log is filtered by time, which the engine does
+        by decoding all of it (1.2 s for 100 MB).
+        """
+        resume_at, already = followed.resume_point(since)
+        window = already + _CATCH_UP_SLACK
+        missed: list[OutputChunk] = []
+        seen = 0
+        for chunk in self._read_output(container_id, follow=False, since=resume_at, tail=window):
+            seen += 1
+            if seen > already:
+                missed.append(chunk)  # at most _CATCH_UP_SLACK of them
+        if seen < window:
+            yield from missed
             return
-        # The end of the log, from the last source time seen: frames stamped then are the
-        # ones already yielded, unless the window (`tail`) cut into them.
-        window = list(
-            self._read_output(container_id, follow=False, since=last_time, tail=_CATCH_UP_TAIL)
-        )
-        if len(window) >= _CATCH_UP_TAIL:  # maybe cut: stream everything from that time
-            window_or_all: Iterable[OutputChunk] = self._read_output(
-                container_id, follow=False, since=last_time
-            )
-        else:
-            window_or_all = window
-        to_skip = frames_at_last_time
-        for chunk in window_or_all:
-            if to_skip and chunk.source_time == last_time:
-                to_skip -= 1
-                continue
-            to_skip = 0
-            yield chunk
+        everything = self._read_output(container_id, follow=False, since=resume_at)
+        for position, chunk in enumerate(everything, start=1):
+            if position > already:
+                yield chunk
 
     def _exit_if_ended(self, container_id: str) -> ContainerExit | None:
         with _engine_errors(f"inspecting container {container_id[:12]}"):
@@ -332,6 +336,48 @@ class DockerLauncher(Launcher):
         return f"{self._api.base_url}/v{self._api.api_version}" + path.format(
             quote(container_id, safe="")
         )
+
+
+class _FollowedFrames:
+    """How many frames a follow delivered, per tenth of a second of their source times.
+
+    Enough to name a time shortly before the end of the followed output (`resume_point`)
+    and how many followed frames are stamped at or after it, without keeping the frames.
+    """
+
+    _TENTHS_KEPT = 5
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._per_tenth: dict[str, int] = {}
+        self._exact = True  # every source time had the engine's format
+
+    def count(self, source_time: str) -> None:
+        self.total += 1
+        if len(source_time) != 30 or not source_time.endswith("Z"):
+            self._exact = False
+            return
+        tenth = source_time[:21]  # 2026-11-25T17:08:06.7
+        self._per_tenth[tenth] = self._per_tenth.get(tenth, 0) + 1
+        if len(self._per_tenth) > self._TENTHS_KEPT:
+            del self._per_tenth[min(self._per_tenth)]
+
+    def resume_point(self, since: str) -> tuple[str, int]:
+        """A source time to read the log from again, and how many followed frames it covers."""
+        if not self.total or not self._exact:
+            return since, self.total
+        latest = _split_time(max(self._per_tenth) + "Z")
+        if latest is None:
+            return since, self.total
+        resume_ns = latest[0] * 1_000_000_000 + latest[1] - _RESUME_MARGIN_NS
+        requested = _split_time(since) if since else None
+        if requested is not None and requested[0] * 1_000_000_000 + requested[1] >= resume_ns:
+            return since, self.total  # everything followed is at or after `since`
+        seconds, nanos = divmod(resume_ns, 1_000_000_000)
+        stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        resume_at = f"{stamp}.{nanos:09d}Z"
+        covered = sum(n for tenth, n in self._per_tenth.items() if tenth >= resume_at[:21])
+        return resume_at, covered
 
 
 @contextmanager

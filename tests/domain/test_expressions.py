@@ -58,7 +58,7 @@ def parse_error(text: str) -> str:
     return str(caught.value)
 
 
-# --- parsing -------------------------------------------------------------------------------
+# --- parsing ----------------------------------------------------------------------------
 
 
 def test_reference_is_parsed_into_its_parts() -> None:
@@ -125,7 +125,7 @@ def test_references_in_lists_every_reference_in_order() -> None:
     assert [str(ref) for ref in references_in(node)] == ["params.a", "jobs.b.outputs.C", "run.id"]
 
 
-# --- parse errors ------------------------------------------------------------------------
+# --- parse errors -----------------------------------------------------------------------
 
 
 def test_empty_expression_is_an_error() -> None:
@@ -186,7 +186,7 @@ def test_dunder_names_are_only_references_that_resolve_through_the_context() -> 
     assert evaluate(node, resolve) is None
 
 
-# --- evaluation ----------------------------------------------------------------------------
+# --- evaluation -------------------------------------------------------------------------
 
 
 def test_reference_evaluates_through_the_resolver() -> None:
@@ -200,7 +200,7 @@ def test_reference_evaluates_through_the_resolver() -> None:
     [
         ("params.branch == 'main'", True),
         ("params.branch != 'main'", False),
-        ("params.branch == \"main\"", True),
+        ('params.branch == "main"', True),
         ("params.count == 3", True),
         ("params.count == 3.0", True),
         ("'1' == 1", True),
@@ -297,7 +297,7 @@ def test_values_become_text(value: Value, text: str) -> None:
     assert as_text(value) == text
 
 
-# --- templates -----------------------------------------------------------------------------
+# --- templates --------------------------------------------------------------------------
 
 
 def test_text_without_expressions_is_unchanged() -> None:
@@ -347,7 +347,7 @@ def test_empty_template_expression_is_an_error() -> None:
         parse_template("${{ }}")
 
 
-# --- conditions ----------------------------------------------------------------------------
+# --- conditions -------------------------------------------------------------------------
 
 
 def test_condition_may_be_bare_or_wrapped() -> None:

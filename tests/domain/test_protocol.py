@@ -24,7 +24,7 @@ from chalicelib.domain.protocol import (
     variable_for_key,
 )
 
-# --- input ---------------------------------------------------------------------------
+# --- input ------------------------------------------------------------------------------
 
 
 def test_pairs_encoding_is_space_separated_key_value_pairs() -> None:
@@ -34,7 +34,7 @@ def test_pairs_encoding_is_space_separated_key_value_pairs() -> None:
 
 
 def test_pairs_encoding_quotes_values_with_spaces_and_quotes_the_shell_way() -> None:
-    data = {"message": "all green now", "quote": "it's \"fine\"", "empty": "", "eq": "a=b"}
+    data = {"message": "all green now", "quote": 'it\'s "fine"', "empty": "", "eq": "a=b"}
     encoded = encode_data(data)
     assert "message='all green now'" in encoded
     assert decode_pairs(encoded) == data
@@ -69,7 +69,10 @@ def test_each_key_has_an_upper_case_co_variable(key: str, variable: str) -> None
 
 
 def test_data_variables_carry_every_key() -> None:
-    assert data_variables({"git-url": "u", "version": "v"}) == {"CO_GIT_URL": "u", "CO_VERSION": "v"}
+    assert data_variables({"git-url": "u", "version": "v"}) == {
+        "CO_GIT_URL": "u",
+        "CO_VERSION": "v",
+    }
 
 
 @pytest.mark.parametrize("key", ["data", "result", "run-id", "run_id", "job", "attempt", "RESULT"])
@@ -77,14 +80,16 @@ def test_data_variables_never_set_a_reserved_name(key: str) -> None:
     assert data_variables({key: "sneaky", "ok": "1"}) == {"CO_OK": "1"}
 
 
-# --- [COUT] lines ----------------------------------------------------------------------
+# --- [COUT] lines -----------------------------------------------------------------------
 
 
 def test_line_without_marker_is_not_a_cout_line() -> None:
     assert parse_cout("building... KEY=VALUE") is None
 
 
-@pytest.mark.parametrize("line", ["[COUT] KEY=VALUE", "[COUT] KEY = VALUE", "[COUT]   KEY  =  VALUE  "])
+@pytest.mark.parametrize(
+    "line", ["[COUT] KEY=VALUE", "[COUT] KEY = VALUE", "[COUT]   KEY  =  VALUE  "]
+)
 def test_key_and_value_are_trimmed_with_or_without_spaces_around_equals(line: str) -> None:
     assert parse_cout(line) == CoutLine(key="KEY", value="VALUE")
 
@@ -105,7 +110,9 @@ def test_empty_value_is_an_output() -> None:
     assert parse_cout("[COUT] EMPTY=") == CoutLine(key="EMPTY", value="")
 
 
-@pytest.mark.parametrize("line", ["[COUT] tests started", "[COUT] a message = with equals", "[COUT]"])
+@pytest.mark.parametrize(
+    "line", ["[COUT] tests started", "[COUT] a message = with equals", "[COUT]"]
+)
 def test_cout_line_without_a_key_is_a_message(line: str) -> None:
     cout = parse_cout(line)
     assert cout is not None
@@ -124,7 +131,7 @@ def test_ansi_colour_codes_are_stripped() -> None:
     assert parse_cout(line) == CoutLine(key="COVERAGE", value="87%")
 
 
-# --- collecting outputs ----------------------------------------------------------------
+# --- collecting outputs -----------------------------------------------------------------
 
 
 def collect(*lines: str) -> OutputCollector:
@@ -208,7 +215,7 @@ def test_first_violation_is_the_one_reported() -> None:
     assert "SECOND" not in collector.violation
 
 
-# --- the result rule ---------------------------------------------------------------------
+# --- the result rule --------------------------------------------------------------------
 
 
 def test_exit_zero_without_result_line_succeeds() -> None:
@@ -252,7 +259,7 @@ def test_limit_violation_fails_an_otherwise_successful_job() -> None:
     assert verdict.reason == "output X is too big"
 
 
-# --- assembling lines ----------------------------------------------------------------------
+# --- assembling lines -------------------------------------------------------------------
 
 
 def lines_of(assembler: LineAssembler, *chunks: bytes, flush: bool = True) -> list[str]:

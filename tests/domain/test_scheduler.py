@@ -22,7 +22,7 @@ def run_all(sched: StageScheduler, failing: frozenset[str] = frozenset()) -> lis
     return batches
 
 
-# --- layout ----------------------------------------------------------------------------------
+# --- layout -----------------------------------------------------------------------------
 
 
 def test_layout_follows_the_workflow_stages_actions_and_jobs() -> None:
@@ -36,7 +36,7 @@ def test_layout_follows_the_workflow_stages_actions_and_jobs() -> None:
     ]
 
 
-# --- order -------------------------------------------------------------------------------------
+# --- order ------------------------------------------------------------------------------
 
 
 def test_stages_run_in_order() -> None:
@@ -78,7 +78,13 @@ def test_a_finished_action_does_not_wait_for_a_slower_neighbour() -> None:
 
 
 def test_sequence_stage_runs_its_actions_one_after_another() -> None:
-    assert run_all(scheduler("seq: a1 a2 | b1 | c1", "d")) == [["a1"], ["a2"], ["b1"], ["c1"], ["d"]]
+    assert run_all(scheduler("seq: a1 a2 | b1 | c1", "d")) == [
+        ["a1"],
+        ["a2"],
+        ["b1"],
+        ["c1"],
+        ["d"],
+    ]
 
 
 def test_everything_done_means_not_active() -> None:
@@ -90,7 +96,7 @@ def test_everything_done_means_not_active() -> None:
     assert sched.running() == []
 
 
-# --- failure -------------------------------------------------------------------------------------
+# --- failure ----------------------------------------------------------------------------
 
 
 def test_failure_starts_nothing_new() -> None:
@@ -137,7 +143,7 @@ def test_halt_starts_nothing_more_but_keeps_running_jobs_listed() -> None:
     assert sched.never_started() == ["c"]
 
 
-# --- restore after a restart ---------------------------------------------------------------------
+# --- restore after a restart ------------------------------------------------------------
 
 
 def test_restore_continues_where_the_run_left_off() -> None:
@@ -171,7 +177,7 @@ def test_restored_sequence_stage_resumes_with_the_next_action() -> None:
     assert sched.get_ready() == ["b"]
 
 
-# --- misuse ----------------------------------------------------------------------------------------
+# --- misuse -----------------------------------------------------------------------------
 
 
 def test_done_of_a_job_never_handed_out_is_an_error() -> None:

@@ -36,7 +36,9 @@ def default_catalog() -> InMemoryCatalog:
     )
 
 
-def problems_of(document: dict[str, Any], components: InMemoryCatalog | None = None) -> list[Problem]:
+def problems_of(
+    document: dict[str, Any], components: InMemoryCatalog | None = None
+) -> list[Problem]:
     checked = check_workflow(document, components or default_catalog())
     assert checked.ok is (not checked.problems)
     return checked.problems
@@ -53,7 +55,7 @@ def assert_valid(document: dict[str, Any], components: InMemoryCatalog | None = 
     assert checked.model is not None
 
 
-# --- the happy path -----------------------------------------------------------------------------
+# --- the happy path ---------------------------------------------------------------------
 
 
 def test_valid_workflow_gives_its_model() -> None:
@@ -84,7 +86,7 @@ def test_non_mapping_document_is_one_problem() -> None:
     assert problems_of([1, 2]) == [Problem("", "a definition must be a mapping of fields")]  # type: ignore[arg-type]
 
 
-# --- schema problems ---------------------------------------------------------------------------
+# --- schema problems --------------------------------------------------------------------
 
 
 def test_unknown_fields_are_reported_where_they_are() -> None:
@@ -129,7 +131,7 @@ def test_data_value_of_the_wrong_type_is_reported_at_its_key() -> None:
     assert {problem.path for problem in problems} == {f"{JOB_PATH}.data.str"}
 
 
-# --- names --------------------------------------------------------------------------------------
+# --- names ------------------------------------------------------------------------------
 
 
 def test_duplicate_job_names_are_reported_with_the_first_use() -> None:
@@ -142,7 +144,9 @@ def test_duplicate_job_names_are_reported_with_the_first_use() -> None:
 
 
 def test_duplicate_stage_names_are_reported() -> None:
-    document = workflow_doc(stage("same", action("a", job("x"))), stage("same", action("b", job("y"))))
+    document = workflow_doc(
+        stage("same", action("a", job("x"))), stage("same", action("b", job("y")))
+    )
     assert messages_at(problems_of(document), "spec.stages[1].name") == [
         "stage name 'same' is already used at spec.stages[0].name"
     ]
@@ -165,7 +169,7 @@ def test_duplicate_param_names_are_reported() -> None:
     ]
 
 
-# --- components ---------------------------------------------------------------------------------
+# --- components -------------------------------------------------------------------------
 
 
 def test_unknown_component_is_reported() -> None:
@@ -177,7 +181,8 @@ def test_unknown_version_lists_the_known_versions() -> None:
     problems = problems_of(single_job_doc(component="demo/tool@9.9.9", data={"url": "u"}))
     assert problems == [
         Problem(
-            f"{JOB_PATH}.component", "component demo/tool has no version 9.9.9 (known: 1.0.0, 1.2.0)"
+            f"{JOB_PATH}.component",
+            "component demo/tool has no version 9.9.9 (known: 1.0.0, 1.2.0)",
         )
     ]
 
@@ -195,14 +200,19 @@ def test_missing_required_input_is_reported() -> None:
 
 
 def test_required_input_with_a_default_may_be_left_out() -> None:
-    components = catalog(component(TOOL, inputs=[{"name": "url", "required": True, "default": "x"}]))
+    components = catalog(
+        component(TOOL, inputs=[{"name": "url", "required": True, "default": "x"}])
+    )
     assert_valid(single_job_doc(component=TOOL), components)
 
 
 def test_unknown_input_key_lists_the_component_inputs() -> None:
     problems = problems_of(single_job_doc(component=TOOL, data={"url": "u", "branch": "main"}))
     assert problems == [
-        Problem(f"{JOB_PATH}.data.branch", f"component {TOOL} has no input 'branch' (its inputs: url, mode)")
+        Problem(
+            f"{JOB_PATH}.data.branch",
+            f"component {TOOL} has no input 'branch' (its inputs: url, mode)",
+        )
     ]
 
 
@@ -210,7 +220,7 @@ def test_image_job_may_take_any_data_key() -> None:
     assert_valid(single_job_doc(image="busybox:1", data={"anything": "goes", "n": 1}))
 
 
-# --- expressions that do not parse -------------------------------------------------------------
+# --- expressions that do not parse ------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -230,7 +240,7 @@ def test_expression_that_does_not_parse_is_reported_where_it_is(
     assert problem.message.startswith("expression does not parse: ")
 
 
-# --- references between jobs -------------------------------------------------------------------
+# --- references between jobs ------------------------------------------------------------
 
 
 def image_job_with_output(name: str, **fields: Any) -> dict[str, Any]:
@@ -242,7 +252,11 @@ def user_of(name: str, source: str) -> dict[str, Any]:
 
 
 def test_reference_to_an_earlier_job_in_the_same_action_is_accepted() -> None:
-    assert_valid(workflow_doc(stage("s", action("a", image_job_with_output("first"), user_of("second", "first")))))
+    assert_valid(
+        workflow_doc(
+            stage("s", action("a", image_job_with_output("first"), user_of("second", "first")))
+        )
+    )
 
 
 def test_reference_to_an_earlier_stage_is_accepted() -> None:
@@ -269,12 +283,17 @@ def test_reference_to_an_earlier_action_of_a_sequence_stage_is_accepted() -> Non
 
 def test_reference_to_a_parallel_job_in_the_same_stage_is_rejected() -> None:
     document = workflow_doc(
-        stage("s", action("a", image_job_with_output("first")), action("b", user_of("second", "first")))
+        stage(
+            "s",
+            action("a", image_job_with_output("first")),
+            action("b", user_of("second", "first")),
+        )
     )
     assert problems_of(document) == [
         Problem(
             f"{job_path(0, 1)}.data.in",
-            "job 'first' has not finished when 'second' starts: it runs in parallel in the same stage",
+            "job 'first' has not finished when 'second' starts: "
+            "it runs in parallel in the same stage",
         )
     ]
 
@@ -303,29 +322,44 @@ def test_reference_to_a_later_stage_is_rejected() -> None:
 
 
 def test_reference_to_a_later_job_in_the_same_action_is_rejected() -> None:
-    document = workflow_doc(stage("s", action("a", user_of("first", "second"), image_job_with_output("second"))))
+    document = workflow_doc(
+        stage("s", action("a", user_of("first", "second"), image_job_with_output("second")))
+    )
     assert messages_at(problems_of(document), f"{JOB_PATH}.data.in") == [
         "job 'second' has not finished when 'first' starts: it comes later in the same action"
     ]
 
 
 def test_reference_to_its_own_outputs_is_rejected() -> None:
-    document = workflow_doc(stage("s", action("a", job("self", outputs=["OUT"], data={"in": "${{ jobs.self.outputs.OUT }}"}))))
+    document = workflow_doc(
+        stage(
+            "s",
+            action("a", job("self", outputs=["OUT"], data={"in": "${{ jobs.self.outputs.OUT }}"})),
+        )
+    )
     assert messages_at(problems_of(document), f"{JOB_PATH}.data.in") == [
         "job 'self' cannot use its own outputs"
     ]
 
 
 def test_reference_to_a_job_that_does_not_exist_is_rejected() -> None:
-    assert messages_at(problems_of(single_job_doc(data={"in": "${{ jobs.ghost.outputs.X }}"})), f"{JOB_PATH}.data.in") == [
-        "'jobs.ghost.outputs.X' names no job 'ghost'"
-    ]
+    assert messages_at(
+        problems_of(single_job_doc(data={"in": "${{ jobs.ghost.outputs.X }}"})),
+        f"{JOB_PATH}.data.in",
+    ) == ["'jobs.ghost.outputs.X' names no job 'ghost'"]
 
 
 @pytest.mark.parametrize("reference", ["jobs.first", "jobs.first.outputs", "jobs.first.result.OUT"])
 def test_malformed_job_reference_is_rejected(reference: str) -> None:
     document = workflow_doc(
-        stage("s", action("a", image_job_with_output("first"), job("second", data={"in": f"${{{{ {reference} }}}}"})))
+        stage(
+            "s",
+            action(
+                "a",
+                image_job_with_output("first"),
+                job("second", data={"in": f"${{{{ {reference} }}}}"}),
+            ),
+        )
     )
     assert messages_at(problems_of(document), f"{job_path(0, 0, 1)}.data.in") == [
         f"'{reference}' should look like jobs.<job>.outputs.<KEY>"
@@ -354,14 +388,16 @@ def test_references_in_env_and_if_are_checked_too() -> None:
     }
 
 
-# --- declared outputs ---------------------------------------------------------------------------
+# --- declared outputs -------------------------------------------------------------------
 
 
 def test_output_declared_by_the_component_may_be_used() -> None:
     assert_valid(
         workflow_doc(
             stage("one", action("a", job("build", component=BUILDER))),
-            stage("two", action("b", job("use", data={"image": "${{ jobs.build.outputs.IMAGE }}"}))),
+            stage(
+                "two", action("b", job("use", data={"image": "${{ jobs.build.outputs.IMAGE }}"}))
+            ),
         )
     )
 
@@ -376,7 +412,9 @@ def test_output_declared_by_the_job_adds_to_the_component_outputs() -> None:
                     "b",
                     job(
                         "use",
-                        data={"x": "${{ jobs.build.outputs.IMAGE }}@${{ jobs.build.outputs.DIGEST }}"},
+                        data={
+                            "x": "${{ jobs.build.outputs.IMAGE }}@${{ jobs.build.outputs.DIGEST }}"
+                        },
                     ),
                 ),
             ),
@@ -412,10 +450,12 @@ def test_reference_to_a_job_with_an_unknown_component_reports_only_the_component
         stage("one", action("a", job("build", component="demo/ghost@1.0.0"))),
         stage("two", action("b", user_of("use", "build"))),
     )
-    assert problems_of(document) == [Problem(f"{JOB_PATH}.component", "unknown component demo/ghost")]
+    assert problems_of(document) == [
+        Problem(f"{JOB_PATH}.component", "unknown component demo/ghost")
+    ]
 
 
-# --- other references ---------------------------------------------------------------------------
+# --- other references -------------------------------------------------------------------
 
 
 def test_param_trigger_and_run_references_are_accepted() -> None:
@@ -429,7 +469,9 @@ def test_param_trigger_and_run_references_are_accepted() -> None:
 
 def test_undeclared_param_is_rejected() -> None:
     document = single_job_doc(data={"x": "${{ params.nope }}"}, spec__params=[{"name": "branch"}])
-    assert problems_of(document) == [Problem(f"{JOB_PATH}.data.x", "'params.nope' names no declared param")]
+    assert problems_of(document) == [
+        Problem(f"{JOB_PATH}.data.x", "'params.nope' names no declared param")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -437,7 +479,11 @@ def test_undeclared_param_is_rejected() -> None:
     [
         ("params", "'params' should look like params.<name>"),
         ("run.name", "'run.name' is unknown; the run offers run.id"),
-        ("env.HOME", "unknown reference 'env.HOME': references start with jobs, params, trigger, run, secrets"),
+        (
+            "env.HOME",
+            "unknown reference 'env.HOME': "
+            "references start with jobs, params, trigger, run, secrets",
+        ),
     ],
 )
 def test_malformed_references_are_rejected(expression: str, message: str) -> None:
@@ -446,7 +492,9 @@ def test_malformed_references_are_rejected(expression: str, message: str) -> Non
 
 
 def test_secrets_are_accepted_in_env() -> None:
-    assert_valid(single_job_doc(env={"TOKEN": "${{ secrets.token }}"}, spec__env={"A": "${{ secrets.a }}"}))
+    assert_valid(
+        single_job_doc(env={"TOKEN": "${{ secrets.token }}"}, spec__env={"A": "${{ secrets.a }}"})
+    )
 
 
 @pytest.mark.parametrize(
@@ -466,23 +514,34 @@ def test_secrets_outside_env_are_rejected(fields: dict[str, Any], where: str) ->
     ]
 
 
-# --- reserved names -----------------------------------------------------------------------------
+# --- reserved names ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["CO_DATA", "CO_RESULT", "CO_RUN_ID", "CO_JOB", "CO_ATTEMPT"])
 def test_reserved_env_names_are_rejected_in_job_and_workflow_env(name: str) -> None:
     problems = problems_of(single_job_doc(env={name: "x"}, spec__env={name: "y"}))
     message = f"{name} is reserved for ContainerOps and cannot be set"
-    assert problems == [Problem(f"spec.env.{name}", message), Problem(f"{JOB_PATH}.env.{name}", message)]
+    assert problems == [
+        Problem(f"spec.env.{name}", message),
+        Problem(f"{JOB_PATH}.env.{name}", message),
+    ]
 
 
 @pytest.mark.parametrize(
     ("key", "variable"),
-    [("result", "CO_RESULT"), ("data", "CO_DATA"), ("run-id", "CO_RUN_ID"), ("JOB", "CO_JOB"), ("attempt", "CO_ATTEMPT")],
+    [
+        ("result", "CO_RESULT"),
+        ("data", "CO_DATA"),
+        ("run-id", "CO_RUN_ID"),
+        ("JOB", "CO_JOB"),
+        ("attempt", "CO_ATTEMPT"),
+    ],
 )
 def test_data_key_that_would_set_a_reserved_variable_is_rejected(key: str, variable: str) -> None:
     assert problems_of(single_job_doc(data={key: "x"})) == [
-        Problem(f"{JOB_PATH}.data.{key}", f"data key '{key}' would set {variable}, which is reserved")
+        Problem(
+            f"{JOB_PATH}.data.{key}", f"data key '{key}' would set {variable}, which is reserved"
+        )
     ]
 
 
@@ -490,7 +549,7 @@ def test_ordinary_co_variables_in_env_are_fine() -> None:
     assert_valid(single_job_doc(env={"CO_GIT_URL": "x"}))
 
 
-# --- triggers ------------------------------------------------------------------------------------
+# --- triggers ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("cron", ["0 3 * * *", "*/15 * * * *", "0 0 ? * MON-FRI", "0 3 L * *"])
@@ -505,19 +564,26 @@ def test_bad_cron_is_rejected(cron: str) -> None:
     ]
 
 
-# --- everything at once --------------------------------------------------------------------------
+# --- everything at once -----------------------------------------------------------------
 
 
 def test_schema_error_and_cross_field_error_are_reported_together() -> None:
     document = workflow_doc(
-        stage("one", action("a", job("early", colour="blue", data={"x": "${{ jobs.late.outputs.OUT }}"}))),
+        stage(
+            "one",
+            action("a", job("early", colour="blue", data={"x": "${{ jobs.late.outputs.OUT }}"})),
+        ),
         stage("two", action("b", image_job_with_output("late"))),
     )
     problems = problems_of(document)
     assert Problem(JOB_PATH, "unknown field 'colour'") in problems
-    assert Problem(
-        f"{JOB_PATH}.data.x", "job 'late' has not finished when 'early' starts: it runs in a later stage"
-    ) in problems
+    assert (
+        Problem(
+            f"{JOB_PATH}.data.x",
+            "job 'late' has not finished when 'early' starts: it runs in a later stage",
+        )
+        in problems
+    )
 
 
 def test_every_problem_is_reported_at_once_each_once() -> None:
@@ -572,11 +638,13 @@ def test_every_problem_is_reported_at_once_each_once() -> None:
     }
 
 
-# --- components ----------------------------------------------------------------------------------
+# --- components -------------------------------------------------------------------------
 
 
 def test_valid_component_gives_its_model() -> None:
-    checked = check_component(component_doc(TOOL, inputs=[required_input("url")], outputs=["IMAGE"]))
+    checked = check_component(
+        component_doc(TOOL, inputs=[required_input("url")], outputs=["IMAGE"])
+    )
     assert checked.ok
     assert checked.model is not None
     assert checked.model.ref == TOOL
@@ -590,14 +658,22 @@ def test_component_problems_are_all_reported_with_paths() -> None:
     checked = check_component(document)
     assert checked.model is None
     paths = {problem.path for problem in checked.problems}
-    assert paths == {"spec.inputs[0]", "spec.timeout", "spec.data_format", "spec", "metadata.version"}
+    assert paths == {
+        "spec.inputs[0]",
+        "spec.timeout",
+        "spec.data_format",
+        "spec",
+        "metadata.version",
+    }
 
 
 def test_component_requests_larger_than_limits_are_rejected() -> None:
     checked = check_component(
         component_doc(resources={"memory_request": "2Gi", "memory_limit": "1Gi"})
     )
-    assert checked.problems == [Problem("spec.resources", "memory_request is larger than memory_limit")]
+    assert checked.problems == [
+        Problem("spec.resources", "memory_request is larger than memory_limit")
+    ]
 
 
 @pytest.mark.xfail(
@@ -605,5 +681,7 @@ def test_component_requests_larger_than_limits_are_rejected() -> None:
     reason="check_component runs only the schema: duplicate input/output names are accepted",
 )
 def test_component_with_duplicate_input_names_is_rejected() -> None:
-    checked = check_component(component_doc(inputs=[required_input("url"), optional_input("url", "x")]))
+    checked = check_component(
+        component_doc(inputs=[required_input("url"), optional_input("url", "x")])
+    )
     assert [problem.path for problem in checked.problems] == ["spec.inputs[1].name"]
