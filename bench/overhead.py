@@ -28,14 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import docker  # noqa: E402
+import docker
 
-from chalicelib.domain.catalog import InMemoryCatalog  # noqa: E402
-from chalicelib.domain.models import Workflow  # noqa: E402
-from chalicelib.domain.states import RunState  # noqa: E402
-from chalicelib.launch.docker_launcher import DockerLauncher  # noqa: E402
-from chalicelib.local.driver import UNPRIVILEGED_USER, LocalDriver  # noqa: E402
-from chalicelib.store.sqlite import open_store  # noqa: E402
+from chalicelib.domain.catalog import InMemoryCatalog
+from chalicelib.domain.models import Workflow
+from chalicelib.domain.states import RunState
+from chalicelib.launch.docker_launcher import DockerLauncher
+from chalicelib.local.driver import UNPRIVILEGED_USER, LocalDriver
+from chalicelib.store.sqlite import open_store
 
 STAGES, WIDTH = 5, 8
 IMAGE = "containerops/busybox:1"

@@ -25,7 +25,7 @@ from chalicelib.cli.progress import LineProgress, LiveProgress, duration, state_
 from chalicelib.domain.loading import parse_document
 from chalicelib.domain.models import dump_definition
 from chalicelib.domain.states import RunState
-from chalicelib.errors import ContainerOpsError, EngineUnavailable, InvalidDefinition, NotFound
+from chalicelib.errors import ContainerOpsError, InvalidDefinition, NotFound
 from chalicelib.services.definitions import read_definitions, save_workflow_if_changed
 from chalicelib.services.run_views import run_document
 from chalicelib.store.base import RunFilter

@@ -21,9 +21,9 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
-Value = Union[str, int, float, bool, None]
+Value: TypeAlias = str | int | float | bool | None
 
 
 class ExpressionError(ValueError):
@@ -55,7 +55,7 @@ class Binary:
     right: Node
 
 
-Node = Union[Literal, Reference, Not, Binary]
+Node: TypeAlias = "Literal | Reference | Not | Binary"
 
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -12,6 +12,21 @@ from chalicelib.errors import InvalidDefinition, Problem
 MAX_DEFINITION_BYTES = 1024 * 1024
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_document(text: str, source: str = "") -> dict[str, Any]:
     """The mapping in a YAML or JSON text; anything else raises InvalidDefinition."""
     if len(text.encode()) > MAX_DEFINITION_BYTES:
@@ -19,7 +34,7 @@ def parse_document(text: str, source: str = "") -> dict[str, Any]:
             [Problem("", f"a definition may be at most {MAX_DEFINITION_BYTES} bytes")], source
         )
     try:
-        document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        document = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, _StrictLoader)
     except json.JSONDecodeError as exc:
         raise InvalidDefinition(
             [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")], source

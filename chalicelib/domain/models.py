@@ -39,6 +39,12 @@ def _check_duration(value: str | int | float | None) -> str | int | float | None
     return value
 
 
+def _check_timeout(value: str | int | float | None) -> str | int | float | None:
+    if value is not None and parse_duration(value) <= 0:
+        raise ValueError("a timeout must be longer than 0s (leave it out for the default)")
+    return value
+
+
 class Resources(Strict):
     cpu_request: float | None = Field(default=None, gt=0, le=64)
     cpu_limit: float | None = Field(default=None, gt=0, le=64)
@@ -103,7 +109,7 @@ class ComponentSpec(Strict):
         default=False, description="fail the job when the container prints no CO_RESULT line"
     )
 
-    _timeout = field_validator("timeout")(_check_duration)
+    _timeout = field_validator("timeout")(_check_timeout)
 
 
 class Component(Strict):
@@ -197,7 +203,7 @@ class Job(Strict):
     resources: Resources = Resources()
     mounts: list[Mount] = []
 
-    _timeout = field_validator("timeout")(_check_duration)
+    _timeout = field_validator("timeout")(_check_timeout)
 
     @model_validator(mode="after")
     def _component_or_image(self) -> Job:
@@ -225,7 +231,7 @@ class WorkflowSpec(Strict):
     triggers: list[Trigger] = [ApiTrigger(type="api")]
     stages: list[Stage] = Field(min_length=1)
 
-    _timeout = field_validator("timeout")(_check_duration)
+    _timeout = field_validator("timeout")(_check_timeout)
 
 
 class Workflow(Strict):

@@ -47,7 +47,26 @@ class Checked(Generic[M]):
 
 def check_component(document: Any) -> Checked[Component]:
     model, problems = _schema(Component, document)
+    spec = document.get("spec") if isinstance(document, dict) else None
+    for field_name in ("inputs", "outputs"):
+        items = spec.get(field_name) if isinstance(spec, dict) else None
+        problems += _duplicate_names(f"spec.{field_name}", items, field_name[:-1])
     return Checked(model if not problems else None, problems)
+
+
+def _duplicate_names(path: str, items: Any, label: str) -> list[Problem]:
+    first_seen: dict[str, int] = {}
+    problems = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first_seen:
+            problems.append(Problem(f"{path}[{index}].name",
+                                    f"{label} name '{name}' is already used at {path}[{first_seen[name]}]"))
+        else:
+            first_seen[name] = index
+    return problems
 
 
 def check_workflow(document: Any, catalog: ComponentCatalog) -> Checked[Workflow]:

@@ -118,5 +118,5 @@ class Store(ABC):
     @abstractmethod
     def last_log_line(self, run_id: str, job: str, attempt: int) -> LogLine | None: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release connections; the default has nothing to release."""

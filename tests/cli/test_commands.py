@@ -130,7 +130,8 @@ def test_component_build_builds_the_image_and_registers_the_component(
 ) -> None:
     folder = tmp_path / "echo"
     folder.mkdir()
-    write(folder / "Dockerfile", "FROM containerops/busybox:1\nCMD [\"sh\", \"-c\", \"echo \\\"[COUT] SAID = $CO_WORDS\\\"\"]\n")
+    write(folder / "Dockerfile", 'FROM containerops/busybox:1\n'
+                                 'CMD ["sh", "-c", "echo \\"[COUT] SAID = $CO_WORDS\\""]\n')
     write(folder / "component.yaml", {
         "apiVersion": "containerops/v1", "kind": "Component",
         "metadata": {"namespace": "tests", "name": "echo", "version": "0.1.0"},

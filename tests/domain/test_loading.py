@@ -88,10 +88,6 @@ def test_kind_is_read_or_guessed_from_the_stages(document: dict[str, object], ki
     assert kind_of(document) == kind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PyYAML's safe_load keeps the last of duplicated keys silently; the first value is lost",
-)
 def test_duplicated_key_is_reported_with_its_line() -> None:
     problem = only_problem("kind: Workflow\nspec: {}\nspec: {stages: []}\n")
     assert "line 3" in problem.message

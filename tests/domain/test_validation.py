@@ -676,10 +676,6 @@ def test_component_requests_larger_than_limits_are_rejected() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_component runs only the schema: duplicate input/output names are accepted",
-)
 def test_component_with_duplicate_input_names_is_rejected() -> None:
     checked = check_component(
         component_doc(inputs=[required_input("url"), optional_input("url", "x")])
