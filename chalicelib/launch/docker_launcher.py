@@ -53,13 +53,14 @@ from chalicelib.launch.base import (
 
 MANAGED_LABEL = "containerops.managed"
 DEFAULT_PIDS_LIMIT = 1024
-# The engine keeps each container's output on the host disk (json-file). A capped file
-# protects the disk from a container that floods its output, at a price: this engine's
-# follower skips whatever was rotated away while it lagged behind (measured: 1m x 3 files lost
-# 40% of 20 MB written in 0.3 s). So the cap is one large file the follower never lags behind
-# by in practice (it reads ~60 MB/s with 1 KiB lines) and a second one to rotate into: at most
-# 512 MiB of disk per container. Output beyond that, produced faster than it is read, is
-# the only output this can lose; a resumed follow (`since`) cannot reach rotated-away files.
+# The engine keeps each container's output on the host disk (json-file). Capping the file
+# protects the disk from a container that floods its output, at a price: when a file rotates
+# while the follower is still behind in it, this engine's follower jumps to the new file and
+# skips the rest (measured: with 1m x 3 files, 40% of 20 MB written in 0.3 s never arrived).
+# So the cap is one file far larger than the follower ever lags behind in practice (it keeps
+# up with a container writing ~55 MB/s; it reads a finished log at ~100 MB/s) and a second
+# to rotate into: at most 512 MiB of disk per container. Only output produced beyond 256 MiB
+# faster than it is read can be lost, and a resumed follow cannot reach rotated-away files.
 DEFAULT_LOG_MAX_SIZE = "256m"
 DEFAULT_LOG_MAX_FILES = 2
 # Paths on the engine's host that hold its API socket: a bind mount of any of them, or of a
@@ -74,7 +75,7 @@ _CPU_SHARES_PER_CPU = 1024
 _MIN_CPU_SHARES = 2  # the kernel's minimum cpu.shares
 _FRAME_HEADER = struct.Struct(">BxxxL")  # stream kind, 3 padding bytes, payload length
 _STDOUT, _STDERR = 1, 2
-_NOT_ENDED_STATES = frozenset({"created", "running", "paused", "restarting"})
+_STILL_RUNNING_STATES = frozenset({"running", "paused", "restarting"})
 _RFC3339 = re.compile(
     r"(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d{1,9}))?"
     r"(?P<zone>Z|[+-]\d\d:\d\d)"
@@ -123,6 +124,7 @@ class DockerLauncher(Launcher):
         for mount in spec.mounts:
             _refuse_engine_socket(mount)
         labels = {**spec.labels, MANAGED_LABEL: "true"}
+        host_config = self._host_config(spec)
         # Two requests, create and start, and no inspect: this is the dispatch path.
         with _engine_errors(f"creating a container from {spec.image}", image=spec.image):
             created = self._api.create_container(
@@ -135,7 +137,7 @@ class DockerLauncher(Launcher):
                 detach=True,
                 tty=False,
                 stdin_open=False,
-                host_config=self._host_config(spec),
+                host_config=host_config,
             )
         container_id: str = created["Id"]
         try:
@@ -293,7 +295,7 @@ class DockerLauncher(Launcher):
         with _engine_errors(f"inspecting container {container_id[:12]}"):
             state: dict[str, Any] = self._api.inspect_container(container_id)["State"]
         status = state.get("Status", "")
-        if status in _NOT_ENDED_STATES and status != "created":
+        if status in _STILL_RUNNING_STATES:
             return None
         if status == "created":
             # Left behind by a start that never happened (the server died in between):
@@ -333,9 +335,7 @@ class DockerLauncher(Launcher):
                 raise
 
     def _url(self, path: str, container_id: str) -> str:
-        return f"{self._api.base_url}/v{self._api.api_version}" + path.format(
-            quote(container_id, safe="")
-        )
+        return f"{self._api.base_url}/v{self._api.api_version}" + path.format(quote(container_id, safe=""))
 
 
 class _FollowedFrames:
@@ -391,16 +391,16 @@ def _engine_errors(action: str, image: str | None = None) -> Iterator[None]:
         raise NotFound(f"{action}: {_explanation(exc)}") from exc
     except docker.errors.APIError as exc:
         raise LaunchError(f"{action}: {_explanation(exc)}") from exc
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+    except requests.exceptions.RequestException as exc:  # connection, timeout, cut stream
         raise EngineUnavailable(
             f"lost the Docker engine while {action}: is dockerd still running? ({exc})"
         ) from exc
+    except docker.errors.DockerException as exc:  # the SDK refused the request itself
+        raise LaunchError(f"{action}: {exc}") from exc
 
 
 def _is_missing_image(exc: docker.errors.NotFound) -> bool:
-    return (
-        isinstance(exc, docker.errors.ImageNotFound) or "no such image" in _explanation(exc).lower()
-    )
+    return isinstance(exc, docker.errors.ImageNotFound) or "no such image" in _explanation(exc).lower()
 
 
 def _explanation(exc: docker.errors.APIError) -> str:
