@@ -88,6 +88,16 @@ class StageScheduler:
             raise SchedulerError(f"job '{job}' was not running ({self._marks[job].value})")
         self._finish(job, passed)
 
+    def upcoming(self) -> list[str]:
+        """Jobs that will be ready next if every running job passes: worth preparing now."""
+        if self._halted:
+            return []
+        trial = StageScheduler(self._stages)
+        trial._marks = {
+            job: _Mark.PASSED if mark is _Mark.HANDED_OUT else mark for job, mark in self._marks.items()
+        }
+        return trial.get_ready()
+
     def halt(self) -> None:
         """Start nothing more (a cancel, or a workflow timeout)."""
         self._halted = True

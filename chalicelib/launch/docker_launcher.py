@@ -151,7 +151,8 @@ class DockerLauncher(Launcher):
     def output(self, container: ContainerRef, since: str = "") -> Iterator[OutputChunk]:
         """Follow stdout and stderr frame by frame until the container ends.
 
-        Holds at most one frame (16 KiB and its header) plus one read in memory.
+        Holds one frame (16 KiB and its header) plus one read in memory while following,
+        and at most _CATCH_UP_SLACK frames in the final read of the finished log.
         `since` is an RFC3339Nano source time; frames stamped exactly then are repeated.
         """
         followed = _FollowedFrames()

@@ -208,3 +208,27 @@ def test_restore_of_an_unknown_job_is_an_error() -> None:
 def test_duplicate_job_names_are_an_error(stages: tuple[str, ...]) -> None:
     with pytest.raises(SchedulerError, match="job 'a' appears twice"):
         scheduler(*stages)
+
+
+def test_upcoming_names_the_next_stage_while_the_current_one_runs() -> None:
+    sched = scheduler("a1 | a2", "b1 | b2 b3")
+    sched.get_ready()
+
+    assert sched.upcoming() == ["b1", "b2"]
+    assert sched.get_ready() == [], "preparing jobs does not hand them out"
+
+
+def test_upcoming_names_the_next_job_of_an_action() -> None:
+    sched = scheduler("a1 a2 | b1")
+    sched.get_ready()
+    sched.done("b1", passed=True)
+
+    assert sched.upcoming() == ["a2"]
+
+
+def test_nothing_is_upcoming_once_the_run_halts() -> None:
+    sched = scheduler("a1 | a2", "b1")
+    sched.get_ready()
+    sched.done("a1", passed=False)
+
+    assert sched.upcoming() == []

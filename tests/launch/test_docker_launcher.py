@@ -91,6 +91,16 @@ def test_an_unterminated_last_line_is_not_lost(launcher, spec):
     assert b"".join(chunk.data for chunk in chunks) == b"first\nno newline at the end"
 
 
+def test_interleaved_stdout_and_stderr_arrive_each_exactly_once(launcher, spec):
+    script = "seq 1 300 | while read i; do echo out$i; echo err$i >&2; done; printf x >&2; printf y"
+    container = launcher.start(spec(script))
+
+    chunks = output_of(launcher, container)
+
+    expected = [f"{kind}{i}\n".encode() for kind in ("out", "err") for i in range(1, 301)]
+    assert sorted(chunk.data for chunk in chunks) == sorted([*expected, b"x", b"y"])
+
+
 def test_exit_code_is_reported_with_start_and_finish_times(launcher, spec):
     container = launcher.start(spec("echo working; exit 3"))
 
@@ -237,6 +247,18 @@ def test_wait_with_a_timeout_returns_none_while_running_and_stop_ends_it(launche
     exit_ = launcher.wait(container, timeout=30)
     assert exit_ is not None
     assert exit_.exit_code == 3
+
+
+def test_a_container_created_but_never_started_is_reported_as_failed(launcher, docker_engine, test_id):
+    created = docker_engine.api.create_container(
+        BUSYBOX_IMAGE, ["true"], labels={TEST_LABEL: test_id, "containerops.managed": "true"}
+    )
+
+    exit_ = launcher.wait(ContainerRef(id=created["Id"]), timeout=5)
+
+    assert exit_ is not None
+    assert exit_.exit_code != 0
+    assert exit_.error == "the container was created but never started"
 
 
 def test_find_locates_containers_by_run_label(launcher, spec, test_id):
