@@ -28,11 +28,8 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-import re
-import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -49,6 +46,15 @@ from chalicelib.launch.base import (
     Launcher,
     MountSpec,
     OutputChunk,
+)
+from chalicelib.launch.docker_stream import (
+    STDERR,
+    STDOUT,
+    FollowedFrames,
+    engine_since,
+    frames,
+    output_chunk,
+    unix_time,
 )
 
 MANAGED_LABEL = "containerops.managed"
@@ -67,20 +73,10 @@ DEFAULT_LOG_MAX_FILES = 2
 # folder above them, would hand the container the whole host.
 ENGINE_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 _DEFAULT_ENGINE_ADDRESS = "unix:///var/run/docker.sock"
-# The second read of a finished log starts this long before the last tenth of a second
-# followed: far more than stdout and stderr ever disagree on order (microseconds).
-_RESUME_MARGIN_NS = 200_000_000
 _CATCH_UP_SLACK = 64  # frames the follow may have missed before a full re-read is needed
 _CPU_SHARES_PER_CPU = 1024
 _MIN_CPU_SHARES = 2  # the kernel's minimum cpu.shares
-_FRAME_HEADER = struct.Struct(">BxxxL")  # stream kind, 3 padding bytes, payload length
-_STDOUT, _STDERR = 1, 2
 _STILL_RUNNING_STATES = frozenset({"running", "paused", "restarting"})
-_RFC3339 = re.compile(
-    r"(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d{1,9}))?"
-    r"(?P<zone>Z|[+-]\d\d:\d\d)"
-)
-
 
 class DockerLauncher(Launcher):
     def __init__(
@@ -155,7 +151,7 @@ class DockerLauncher(Launcher):
         and at most _CATCH_UP_SLACK frames in the final read of the finished log.
         `since` is an RFC3339Nano source time; frames stamped exactly then are repeated.
         """
-        followed = _FollowedFrames()
+        followed = FollowedFrames()
         for chunk in self._read_output(container.id, follow=True, since=since):
             followed.count(chunk.source_time)
             yield chunk
@@ -244,7 +240,7 @@ class DockerLauncher(Launcher):
             "tail": "all" if tail is None else tail,
         }
         if since:
-            params["since"] = _engine_since(since)
+            params["since"] = engine_since(since)
         action = f"following the output of container {container_id[:12]}"
         with _engine_errors(action):
             response = self._api.get(
@@ -257,16 +253,16 @@ class DockerLauncher(Launcher):
             )
             try:
                 _raise_for_status(response)
-                for kind, payload in _frames(response.iter_content(chunk_size=None)):
-                    if kind not in (_STDOUT, _STDERR):
+                for kind, payload in frames(response.iter_content(chunk_size=None)):
+                    if kind not in (STDOUT, STDERR):
                         message = payload.decode("utf-8", "replace").strip()
                         raise LaunchError(f"{action}: the engine reported {message}")
-                    yield _output_chunk(payload)
+                    yield output_chunk(payload)
             finally:
                 response.close()
 
     def _missed_by_follow(
-        self, container_id: str, since: str, followed: _FollowedFrames
+        self, container_id: str, since: str, followed: FollowedFrames
     ) -> Iterator[OutputChunk]:
         """What an ended follow did not deliver, read from the now complete log file.
 
@@ -307,8 +303,8 @@ class DockerLauncher(Launcher):
                 finished_at=None,
                 error="the container was created but never started",
             )
-        started_at = _unix_time(state.get("StartedAt", ""))
-        finished_at = _unix_time(state.get("FinishedAt", ""))
+        started_at = unix_time(state.get("StartedAt", ""))
+        finished_at = unix_time(state.get("FinishedAt", ""))
         if started_at is not None and finished_at is not None and started_at > finished_at:
             # The engine stamps StartedAt after the start call returns; a process that
             # ends at once has finished (by < 1 ms) before it "started" (seen 3 runs of 6).
@@ -337,48 +333,6 @@ class DockerLauncher(Launcher):
 
     def _url(self, path: str, container_id: str) -> str:
         return f"{self._api.base_url}/v{self._api.api_version}" + path.format(quote(container_id, safe=""))
-
-
-class _FollowedFrames:
-    """How many frames a follow delivered, per tenth of a second of their source times.
-
-    Enough to name a time shortly before the end of the followed output (`resume_point`)
-    and how many followed frames are stamped at or after it, without keeping the frames.
-    """
-
-    _TENTHS_KEPT = 5
-
-    def __init__(self) -> None:
-        self.total = 0
-        self._per_tenth: dict[str, int] = {}
-        self._exact = True  # every source time had the engine's format
-
-    def count(self, source_time: str) -> None:
-        self.total += 1
-        if len(source_time) != 30 or not source_time.endswith("Z"):
-            self._exact = False
-            return
-        tenth = source_time[:21]  # 2026-11-25T17:08:06.7
-        self._per_tenth[tenth] = self._per_tenth.get(tenth, 0) + 1
-        if len(self._per_tenth) > self._TENTHS_KEPT:
-            del self._per_tenth[min(self._per_tenth)]
-
-    def resume_point(self, since: str) -> tuple[str, int]:
-        """A source time to read the log from again, and how many followed frames it covers."""
-        if not self.total or not self._exact:
-            return since, self.total
-        latest = _split_time(max(self._per_tenth) + "Z")
-        if latest is None:
-            return since, self.total
-        resume_ns = latest[0] * 1_000_000_000 + latest[1] - _RESUME_MARGIN_NS
-        requested = _split_time(since) if since else None
-        if requested is not None and requested[0] * 1_000_000_000 + requested[1] >= resume_ns:
-            return since, self.total  # everything followed is at or after `since`
-        seconds, nanos = divmod(resume_ns, 1_000_000_000)
-        stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        resume_at = f"{stamp}.{nanos:09d}Z"
-        covered = sum(n for tenth, n in self._per_tenth.items() if tenth >= resume_at[:21])
-        return resume_at, covered
 
 
 @contextmanager
@@ -439,66 +393,3 @@ def _exposes_engine_socket(path: str, *, on_host: bool) -> bool:
     return False
 
 
-def _frames(reads: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Split the engine's multiplexed stream into (stream kind, payload), one per frame.
-
-    The engine flushes each frame as its own HTTP chunk, so a read usually is exactly one
-    frame; the buffer handles the other cases and never holds more than a frame and a read.
-    """
-    pending = bytearray()
-    for read in reads:
-        if not pending and len(read) >= _FRAME_HEADER.size:
-            kind, size = _FRAME_HEADER.unpack_from(read)
-            if len(read) == _FRAME_HEADER.size + size:
-                if size:
-                    yield kind, read[_FRAME_HEADER.size :]
-                continue
-        pending += read
-        start = 0
-        while len(pending) - start >= _FRAME_HEADER.size:
-            kind, size = _FRAME_HEADER.unpack_from(pending, start)
-            end = start + _FRAME_HEADER.size + size
-            if end > len(pending):
-                break
-            if size:
-                yield kind, bytes(pending[start + _FRAME_HEADER.size : end])
-            start = end
-        del pending[:start]
-    if pending:
-        raise requests.exceptions.ChunkedEncodingError(
-            f"the output stream ended inside a frame ({len(pending)} bytes left over)"
-        )
-
-
-def _output_chunk(payload: bytes) -> OutputChunk:
-    """Split '<RFC3339Nano> <data>' (the engine's `timestamps` format)."""
-    space = payload.find(b" ", 0, 40)
-    if space < 0:
-        return OutputChunk(source_time="", data=payload)
-    return OutputChunk(source_time=payload[:space].decode("ascii"), data=payload[space + 1 :])
-
-
-def _split_time(value: str) -> tuple[int, int] | None:
-    """RFC3339(Nano) → (UNIX seconds, nanoseconds), exactly; None if not such a time."""
-    match = _RFC3339.fullmatch(value)
-    if match is None:
-        return None
-    zone = "+00:00" if match["zone"] == "Z" else match["zone"]
-    seconds = int(datetime.fromisoformat(match["base"] + zone).timestamp())
-    return seconds, int((match["fraction"] or "").ljust(9, "0"))
-
-
-def _engine_since(source_time: str) -> str:
-    """The logs endpoint reads `since` as '<seconds>.<nanoseconds>', not RFC3339."""
-    parts = _split_time(source_time)
-    if parts is None:
-        raise ValueError(f"since must be an RFC3339Nano time, got {source_time!r}")
-    return f"{parts[0]}.{parts[1]:09d}"
-
-
-def _unix_time(value: str) -> float | None:
-    """An inspect time as UNIX seconds; None for the engine's zero time (0001-01-01)."""
-    parts = _split_time(value)
-    if parts is None or value.startswith("0001-"):
-        return None
-    return parts[0] + parts[1] / 1e9
