@@ -1,13 +1,16 @@
 """Orchestration overhead of the local driver against plain `docker run`, in one run.
 
 The same DAG, 5 stages x 8 parallel jobs (busybox: `sleep 0.5`, then report success), is
-run by the engine and by a plain script that starts each stage's 8 `docker run`
-processes at once and waits for them. Both give the containers the same user,
-capabilities and workspace mount. Printed: both wall times, their ratio (target <= 1.10),
+run by the engine with warm start (the next stage's containers started early, held at
+their gate), by the engine with cold starts, and by a plain script that starts each
+stage's 8 `docker run` processes at once and waits for them. All give the containers the
+same user, capabilities and workspace mount. Printed: the wall times, the ratios to the
+plain script (target <= 1.10),
 and the dispatch latency, from the end of a job's last predecessor to its container's
 start (engine timestamps of both containers), p50 and p99 (target p99 <= 100 ms), split
 into its two parts: ContainerOps noticing the end and handing the next job out, and the
-Docker engine starting the container it was asked for. For scale, it also times one
+Docker engine starting the container it was asked for (for a held container: from
+the job being handed out to its process being released). For scale, it also times one
 `docker start` on an idle engine.
 
     .venv/bin/python bench/overhead.py [--rounds 3]
@@ -62,10 +65,10 @@ class Latencies:
     engine_start: list[float] = field(default_factory=list)
 
 
-def run_engine(workdir: Path, latencies: Latencies) -> float:
+def run_engine(workdir: Path, latencies: Latencies, *, warm_start: bool = True) -> float:
     store = open_store(workdir / "data")
     driver = LocalDriver(store, DockerLauncher.from_environment(), InMemoryCatalog(),
-                         workdir / "data")
+                         workdir / "data", warm_start=warm_start)
     store.save_workflow(dag())
     run = driver.create_run("bench", "overhead", {})
     began = time.perf_counter()
@@ -131,27 +134,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     rounds = parser.parse_args().rounds
-    engine_walls: list[float] = []
-    plain_walls: list[float] = []
-    latencies = Latencies()
-    for _ in range(rounds):  # alternate, so both see the same machine
-        engine_walls.extend(timed_rounds(1, lambda workdir: run_engine(workdir, latencies)))
-        plain_walls.extend(timed_rounds(1, run_plain_script))
-    engine, plain = statistics.median(engine_walls), statistics.median(plain_walls)
+    walls: dict[str, list[float]] = {"warm": [], "cold": [], "plain": []}
+    latencies = {"warm": Latencies(), "cold": Latencies()}
+    for _ in range(rounds):  # alternate, so all three see the same machine
+        for start in ("warm", "cold"):
+            walls[start].extend(timed_rounds(1, lambda workdir, start=start: run_engine(
+                workdir, latencies[start], warm_start=start == "warm")))
+        walls["plain"].extend(timed_rounds(1, run_plain_script))
+    median = {name: statistics.median(values) for name, values in walls.items()}
     print(f"DAG: {STAGES} stages x {WIDTH} parallel jobs, {rounds} rounds (medians)")
-    print(f"engine wall time:        {engine:6.2f} s   (rounds: "
-          f"{', '.join(f'{w:.2f}' for w in engine_walls)})")
-    print(f"plain docker run script: {plain:6.2f} s   (rounds: "
-          f"{', '.join(f'{w:.2f}' for w in plain_walls)})")
-    print(f"ratio engine / plain:    {engine / plain:6.3f}    (target <= 1.10)")
-    print(f"dispatch latency over {len(latencies.dispatch)} jobs, p50 / p99:")
-    for label, values in (
-        ("predecessor end -> container started", latencies.dispatch),
-        ("  of which: end noticed, job handed out", latencies.noticed),
-        ("  of which: engine starting the container", latencies.engine_start),
-    ):
-        print(f"  {label:<42} {percentile(values, 0.5) * 1000:5.0f} / "
-              f"{percentile(values, 0.99) * 1000:5.0f} ms")
+    for name, label in (("warm", "engine (warm start)"), ("cold", "engine (cold starts)"),
+                        ("plain", "plain docker run script")):
+        print(f"{label + ' wall time:':<34} {median[name]:6.2f} s   (rounds: "
+              f"{', '.join(f'{w:.2f}' for w in walls[name])})")
+    print(f"ratio engine / plain:   warm {median['warm'] / median['plain']:.3f}, "
+          f"cold {median['cold'] / median['plain']:.3f}   (target <= 1.10)")
+    for start in ("warm", "cold"):
+        measured = latencies[start]
+        print(f"dispatch latency, {start} start, {len(measured.dispatch)} jobs, p50 / p99:")
+        for label, values in (
+            ("predecessor end -> container started", measured.dispatch),
+            ("  of which: end noticed, job handed out", measured.noticed),
+            ("  of which: engine starting the container", measured.engine_start),
+        ):
+            print(f"  {label:<42} {percentile(values, 0.5) * 1000:5.0f} / "
+                  f"{percentile(values, 0.99) * 1000:5.0f} ms")
     print("  target p99 <= 100 ms; for scale, one `docker start` on an idle engine: "
           f"{idle_docker_start() * 1000:.0f} ms")
 

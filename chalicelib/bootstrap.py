@@ -20,6 +20,12 @@ from chalicelib.store.sqlite import open_store
 
 DATA_DIR_VARIABLE = "CONTAINEROPS_DATA_DIR"
 SECRET_PREFIX = "CONTAINEROPS_SECRET_"
+WARM_START_VARIABLE = "CONTAINEROPS_WARM_START"
+
+
+def warm_start_enabled() -> bool:
+    """Warm start is on unless CONTAINEROPS_WARM_START is 0, false, no or off."""
+    return os.environ.get(WARM_START_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def default_data_dir() -> Path:
@@ -65,7 +71,7 @@ class Services:
         if self._driver is None:
             self._driver = LocalDriver(
                 self.store, self.launcher, self.catalog, self.data_dir,
-                secrets=secrets_from_environment(),
+                secrets=secrets_from_environment(), warm_start=warm_start_enabled(),
             )
         return self._driver
 

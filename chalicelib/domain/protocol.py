@@ -153,6 +153,7 @@ class AssembledLine:
     text: str
     source_time: str
     truncated: bool
+    raw_bytes: int = 0  # bytes of output the line took, its line break included
 
 
 class LineAssembler:
@@ -168,6 +169,7 @@ class LineAssembler:
         self._size = 0
         self._truncated = False
         self._source_time = ""
+        self._raw = 0
 
     def feed(self, source_time: str, data: bytes) -> Iterator[AssembledLine]:
         start = 0
@@ -177,6 +179,7 @@ class LineAssembler:
             self._keep(source_time, data[start:end])
             if newline < 0:
                 return
+            self._raw += 1
             yield self._finish()
             start = newline + 1
 
@@ -184,9 +187,15 @@ class LineAssembler:
         if self._parts or self._truncated:
             yield self._finish()
 
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes fed for a line not finished yet."""
+        return self._raw
+
     def _keep(self, source_time: str, piece: bytes) -> None:
         if not self._parts and not self._truncated:
             self._source_time = source_time
+        self._raw += len(piece)
         room = self._max - self._size
         if len(piece) > room:
             piece = piece[:room]
@@ -201,6 +210,8 @@ class LineAssembler:
             text=text + TRUNCATION_MARK if self._truncated else text,
             source_time=self._source_time,
             truncated=self._truncated,
+            raw_bytes=self._raw,
         )
         self._parts, self._size, self._truncated, self._source_time = [], 0, False, ""
+        self._raw = 0
         return line

@@ -88,15 +88,26 @@ class StageScheduler:
             raise SchedulerError(f"job '{job}' was not running ({self._marks[job].value})")
         self._finish(job, passed)
 
-    def upcoming(self) -> list[str]:
-        """Jobs that will be ready next if every running job passes: worth preparing now."""
+    def upcoming(self, depth: int = 1) -> list[str]:
+        """Jobs that will be ready within `depth` steps if every running job passes.
+
+        Worth preparing now; the same job may be named again on later calls.
+        """
         if self._halted:
             return []
         trial = StageScheduler(self._stages)
-        trial._marks = {
-            job: _Mark.PASSED if mark is _Mark.HANDED_OUT else mark for job, mark in self._marks.items()
-        }
-        return trial.get_ready()
+        trial._marks = dict(self._marks)
+        upcoming: list[str] = []
+        for _ in range(depth):
+            trial._marks = {
+                job: _Mark.PASSED if mark is _Mark.HANDED_OUT else mark
+                for job, mark in trial._marks.items()
+            }
+            ready = trial.get_ready()
+            if not ready:
+                break
+            upcoming.extend(ready)
+        return upcoming
 
     def halt(self) -> None:
         """Start nothing more (a cancel, or a workflow timeout)."""

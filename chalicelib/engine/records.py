@@ -60,6 +60,10 @@ class AttemptRecord:
     finished_at: float | None = None
     log_bytes: int = 0
     log_truncated: bool = False
+    # How far the stored output reaches, to re-attach after a restart without repeats:
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    reported_result: bool | None = None  # the CO_RESULT read so far
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,13 @@ LaunchError when a container cannot start.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
+
+from chalicelib.errors import LaunchError
+
+HELD_LABEL = "containerops.held"  # on containers started held (see Launcher.start_held)
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ class ContainerRef:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+StreamName = Literal["stdout", "stderr"]
+
+
 @dataclass(frozen=True)
 class OutputChunk:
     """A piece of a container's output as the engine delivered it.
@@ -51,6 +59,31 @@ class OutputChunk:
 
     source_time: str
     data: bytes
+    stream: StreamName = "stdout"
+
+
+@dataclass(frozen=True)
+class StreamOffsets:
+    """How many bytes of each stream were already consumed: where a re-attach resumes."""
+
+    stdout: int = 0
+    stderr: int = 0
+
+
+NO_OFFSETS = StreamOffsets()
+
+
+@dataclass
+class Started:
+    """A started container and its live output, complete from the first byte to its end.
+
+    The output must be read (or closed): an engine may hold the container's writes until
+    they are.
+    """
+
+    container: ContainerRef
+    output: Iterator[OutputChunk]
+    close: Callable[[], None] = lambda: None  # stop reading early (the output is not needed)
 
 
 @dataclass(frozen=True)
@@ -68,11 +101,14 @@ class Launcher(ABC):
         """Raise EngineUnavailable if the engine cannot be used."""
 
     @abstractmethod
-    def start(self, spec: ContainerSpec) -> ContainerRef: ...
+    def start(self, spec: ContainerSpec) -> Started: ...
 
     @abstractmethod
-    def output(self, container: ContainerRef, since: str = "") -> Iterator[OutputChunk]:
-        """Follow the container's output until it ends; `since` resumes at a source time."""
+    def output(
+        self, container: ContainerRef, skip: StreamOffsets = NO_OFFSETS
+    ) -> Iterator[OutputChunk]:
+        """Follow the container's output from the engine's log until it ends, after the
+        bytes of each stream already consumed: how a restarted driver re-attaches."""
 
     @abstractmethod
     def wait(self, container: ContainerRef, timeout: float | None = None) -> ContainerExit | None:
@@ -87,3 +123,16 @@ class Launcher(ABC):
     @abstractmethod
     def find(self, labels: dict[str, str]) -> list[ContainerRef]:
         """Containers (running or exited) carrying all these labels."""
+
+    # --- held containers: started early, run when released (optional) -----------------
+    def can_hold(self, env_names: Iterable[str]) -> bool:
+        """Whether `start_held` works here for a job with these variable names."""
+        return False
+
+    def start_held(self, spec: ContainerSpec) -> ContainerRef:
+        """Start a container whose process waits until `release`; `spec.env` is not used."""
+        raise LaunchError("this launcher cannot hold containers")
+
+    def release(self, container: ContainerRef, env: dict[str, str]) -> Started:
+        """Let a held container's process run with this environment; its live output."""
+        raise LaunchError("this launcher cannot hold containers")

@@ -28,8 +28,10 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -40,12 +42,23 @@ from docker.types import LogConfig, Mount
 
 from chalicelib.errors import EngineUnavailable, ImageNotFound, LaunchError, NotFound
 from chalicelib.launch.base import (
+    HELD_LABEL,
+    NO_OFFSETS,
     ContainerExit,
     ContainerRef,
     ContainerSpec,
     Launcher,
     MountSpec,
     OutputChunk,
+    Started,
+    StreamOffsets,
+)
+from chalicelib.launch.docker_gate import (
+    GATE_MOUNT,
+    can_carry,
+    find_static_busybox,
+    gate_entrypoint,
+    release_line,
 )
 from chalicelib.launch.docker_stream import (
     STDERR,
@@ -54,6 +67,8 @@ from chalicelib.launch.docker_stream import (
     engine_since,
     frames,
     output_chunk,
+    skip_consumed,
+    stream_name,
     unix_time,
 )
 
@@ -73,6 +88,7 @@ DEFAULT_LOG_MAX_FILES = 2
 # folder above them, would hand the container the whole host.
 ENGINE_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 _DEFAULT_ENGINE_ADDRESS = "unix:///var/run/docker.sock"
+_ATTACH_READ_BYTES = 64 * 1024
 _CATCH_UP_SLACK = 64  # frames the follow may have missed before a full re-read is needed
 _CPU_SHARES_PER_CPU = 1024
 _MIN_CPU_SHARES = 2  # the kernel's minimum cpu.shares
@@ -86,9 +102,11 @@ class DockerLauncher(Launcher):
         pids_limit: int = DEFAULT_PIDS_LIMIT,
         log_max_size: str = DEFAULT_LOG_MAX_SIZE,
         log_max_files: int = DEFAULT_LOG_MAX_FILES,
+        gate_binary: str | None = None,
     ) -> None:
         self._api = client.api
         self._pids_limit = pids_limit
+        self._gate_binary = gate_binary
         self._log_config = LogConfig(
             type=LogConfig.types.JSON,
             config={"max-size": log_max_size, "max-file": str(log_max_files)},
@@ -110,18 +128,75 @@ class DockerLauncher(Launcher):
                 f"cannot reach the Docker engine at {address}: is dockerd running? "
                 "(install docker.io and start dockerd)"
             ) from exc
-        return cls(client)
+        return cls(client, gate_binary=find_static_busybox())
+
+    # -- held containers (see docker_gate) --------------------------------------------------
+
+    def can_hold(self, env_names: Iterable[str]) -> bool:
+        return self._gate_binary is not None and can_carry(env_names)
+
+    def start_held(self, spec: ContainerSpec) -> ContainerRef:
+        if self._gate_binary is None:
+            raise LaunchError("no static busybox on this host to hold containers with")
+        for mount in spec.mounts:
+            _refuse_engine_socket(mount)
+        with _engine_errors(f"inspecting image {spec.image}", image=spec.image):
+            image: dict[str, Any] = self._api.inspect_image(spec.image)  # type: ignore[no-untyped-call]
+            config = image.get("Config") or {}
+        command = [*(config.get("Entrypoint") or []), *(spec.command or config.get("Cmd") or [])]
+        if not command:
+            raise LaunchError(f"image {spec.image} has no command to run")
+        gate = MountSpec(self._gate_binary, GATE_MOUNT, read_only=True)
+        labels = {**spec.labels, MANAGED_LABEL: "true", HELD_LABEL: "true"}
+        with _engine_errors(f"creating a container from {spec.image}", image=spec.image):
+            created = self._api.create_container(
+                spec.image,
+                entrypoint=gate_entrypoint(),
+                command=command,
+                environment=spec.env,
+                labels=labels,
+                user=spec.user,
+                # Not detached, so the engine sets StdinOnce: when the release closes stdin,
+                # the container's stdin closes and the output streams stay attached.
+                detach=False,
+                stdin_open=True,
+                host_config=self._host_config(replace(spec, mounts=(*spec.mounts, gate))),
+            )
+        return self._started(created["Id"], spec.image, labels)
+
+    def release(self, container: ContainerRef, env: dict[str, str]) -> Started:
+        """Hand the gate its environment over the attach socket; the process starts at once.
+
+        The same socket then carries the process's output, from its first byte.
+        """
+        attached = self._attach(container.id, stdin=True)
+        try:
+            raw = _raw_socket(attached)
+            if raw is None:
+                raise OSError("the attach socket is closed")
+            raw.sendall(release_line(env))
+            raw.shutdown(socket.SHUT_WR)  # the engine closes the container's stdin
+        except OSError as exc:
+            _close_attached(attached)
+            raise LaunchError(f"releasing container {container.id[:12]}: {exc}") from exc
+        return Started(
+            container, self._attached_output(container.id, attached), lambda: _close_attached(attached)
+        )
 
     def ping(self) -> None:
         with _engine_errors("pinging the engine"):
             self._api.ping()
 
-    def start(self, spec: ContainerSpec) -> ContainerRef:
+    def start(self, spec: ContainerSpec) -> Started:
+        """Create, attach to and start the container: its output is read live, complete.
+
+        Attached before the start (as `docker run` does), the stream holds every byte and
+        ends when the container's output closes; no log file is read on this path.
+        """
         for mount in spec.mounts:
             _refuse_engine_socket(mount)
         labels = {**spec.labels, MANAGED_LABEL: "true"}
         host_config = self._host_config(spec)
-        # Two requests, create and start, and no inspect: this is the dispatch path.
         with _engine_errors(f"creating a container from {spec.image}", image=spec.image):
             created = self._api.create_container(
                 spec.image,
@@ -135,27 +210,72 @@ class DockerLauncher(Launcher):
                 stdin_open=False,
                 host_config=host_config,
             )
-        container_id: str = created["Id"]
         try:
-            with _engine_errors(f"starting a container from {spec.image}"):
+            attached = self._attach(created["Id"], stdin=False)
+        except LaunchError:
+            self._discard(created["Id"])
+            raise
+        try:
+            container = self._started(created["Id"], spec.image, labels)
+        except LaunchError:
+            _close_attached(attached)
+            raise
+        return Started(
+            container, self._attached_output(container.id, attached), lambda: _close_attached(attached)
+        )
+
+    def _started(self, container_id: str, image: str, labels: dict[str, str]) -> ContainerRef:
+        try:
+            with _engine_errors(f"starting a container from {image}"):
                 self._api.start(container_id)
         except LaunchError:
             self._discard(container_id)
             raise
         return ContainerRef(id=container_id, labels=labels)
 
-    def output(self, container: ContainerRef, since: str = "") -> Iterator[OutputChunk]:
-        """Follow stdout and stderr frame by frame until the container ends.
+    def _attach(self, container_id: str, *, stdin: bool) -> Any:
+        params = {"stdout": 1, "stderr": 1, "stream": 1, **({"stdin": 1} if stdin else {})}
+        with _engine_errors(f"attaching to container {container_id[:12]}"):
+            return self._api.attach_socket(container_id, params=params)
+
+    def _attached_output(self, container_id: str, attached: Any) -> Iterator[OutputChunk]:
+        raw = _raw_socket(attached)
+        if raw is None:
+            return
+
+        def reads() -> Iterator[bytes]:
+            while data := raw.recv(_ATTACH_READ_BYTES):
+                yield data
+
+        try:
+            with _engine_errors(f"reading the output of container {container_id[:12]}"):
+                for kind, payload in frames(reads()):
+                    if kind in (STDOUT, STDERR):
+                        yield OutputChunk("", payload, stream_name(kind))
+        except OSError as exc:
+            raise EngineUnavailable(
+                f"lost the Docker engine while reading container {container_id[:12]}: {exc}"
+            ) from exc
+        finally:
+            _close_attached(attached)
+
+    def output(
+        self, container: ContainerRef, skip: StreamOffsets = NO_OFFSETS
+    ) -> Iterator[OutputChunk]:
+        """Follow stdout and stderr from the engine's log until the container ends.
 
         Holds one frame (16 KiB and its header) plus one read in memory while following,
         and at most _CATCH_UP_SLACK frames in the final read of the finished log.
-        `since` is an RFC3339Nano source time; frames stamped exactly then are repeated.
         """
         followed = FollowedFrames()
-        for chunk in self._read_output(container.id, follow=True, since=since):
-            followed.count(chunk.source_time)
-            yield chunk
-        yield from self._missed_by_follow(container.id, since, followed)
+
+        def everything() -> Iterator[OutputChunk]:
+            for chunk in self._read_output(container.id, follow=True, since=""):
+                followed.count(chunk.source_time)
+                yield chunk
+            yield from self._missed_by_follow(container.id, "", followed)
+
+        yield from skip_consumed(everything(), skip)
 
     def wait(self, container: ContainerRef, timeout: float | None = None) -> ContainerExit | None:
         if timeout is not None and timeout <= 0:
@@ -257,7 +377,7 @@ class DockerLauncher(Launcher):
                     if kind not in (STDOUT, STDERR):
                         message = payload.decode("utf-8", "replace").strip()
                         raise LaunchError(f"{action}: the engine reported {message}")
-                    yield output_chunk(payload)
+                    yield output_chunk(payload, kind)
             finally:
                 response.close()
 
@@ -352,6 +472,20 @@ def _engine_errors(action: str, image: str | None = None) -> Iterator[None]:
         ) from exc
     except docker.errors.DockerException as exc:  # the SDK refused the request itself
         raise LaunchError(f"{action}: {exc}") from exc
+
+
+def _raw_socket(attached: Any) -> socket.socket | None:
+    """The socket under the SDK's attach answer (a SocketIO wraps it on a local engine)."""
+    raw: socket.socket | None = getattr(attached, "_sock", attached)
+    return raw
+
+
+def _close_attached(attached: Any) -> None:
+    """Close the SDK's wrapper and the socket under it (closing the wrapper alone leaks it)."""
+    raw = _raw_socket(attached)
+    attached.close()
+    if raw is not None:
+        raw.close()
 
 
 def _is_missing_image(exc: docker.errors.NotFound) -> bool:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import requests
 
-from chalicelib.launch.base import OutputChunk
+from chalicelib.launch.base import OutputChunk, StreamName, StreamOffsets
 
 # The second read of a finished log starts this long before the last tenth of a second
 # followed: far more than stdout and stderr ever disagree on order (microseconds).
@@ -100,12 +101,31 @@ def frames(reads: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
         )
 
 
-def output_chunk(payload: bytes) -> OutputChunk:
+def stream_name(kind: int) -> StreamName:
+    return "stderr" if kind == STDERR else "stdout"
+
+
+def output_chunk(payload: bytes, kind: int = STDOUT) -> OutputChunk:
     """Split '<RFC3339Nano> <data>' (the engine's `timestamps` format)."""
     space = payload.find(b" ", 0, 40)
     if space < 0:
-        return OutputChunk(source_time="", data=payload)
-    return OutputChunk(source_time=payload[:space].decode("ascii"), data=payload[space + 1 :])
+        return OutputChunk(source_time="", data=payload, stream=stream_name(kind))
+    return OutputChunk(
+        source_time=payload[:space].decode("ascii"), data=payload[space + 1 :],
+        stream=stream_name(kind),
+    )
+
+
+def skip_consumed(chunks: Iterable[OutputChunk], skip: StreamOffsets) -> Iterator[OutputChunk]:
+    """The chunks after the first `skip` bytes of each stream."""
+    remaining = {"stdout": skip.stdout, "stderr": skip.stderr}
+    for chunk in chunks:
+        left = remaining[chunk.stream]
+        if left >= len(chunk.data):
+            remaining[chunk.stream] = left - len(chunk.data)
+            continue
+        remaining[chunk.stream] = 0
+        yield replace(chunk, data=chunk.data[left:]) if left else chunk
 
 
 def split_time(value: str) -> tuple[int, int] | None:

@@ -17,7 +17,16 @@ from chalicelib.domain.states import AttemptState
 from chalicelib.engine.engine import AttemptEnd, JobPlan, SecretMasker, judge_attempt
 from chalicelib.engine.records import AttemptRecord
 from chalicelib.errors import ContainerOpsError, EngineUnavailable, LaunchError
-from chalicelib.launch.base import ContainerRef, ContainerSpec, Launcher, MountSpec
+from chalicelib.launch.base import (
+    HELD_LABEL,
+    ContainerRef,
+    ContainerSpec,
+    Launcher,
+    MountSpec,
+    Started,
+    StreamOffsets,
+)
+from chalicelib.local.held import HOLD_TIMEOUT_SECONDS, Held, remove_held
 from chalicelib.local.log_writer import DEFAULT_MAX_STORED_BYTES, LogWriter
 from chalicelib.local.workspace import MOUNT_POINT
 from chalicelib.store.base import Store
@@ -32,10 +41,32 @@ class AttemptSettings:
     container_user: str | None
     max_stored_log_bytes: int = DEFAULT_MAX_STORED_BYTES
     stop_grace: float = 5.0
+    warm_start: bool = True  # start the next jobs' containers early, held until due
 
 
 def attempt_labels(run_id: str, job: str, attempt: int) -> dict[str, str]:
     return {LABEL_RUN: run_id, LABEL_JOB: job, LABEL_ATTEMPT: str(attempt)}
+
+
+def container_spec(
+    plan: JobPlan, record: AttemptRecord, workspace: str, settings: AttemptSettings
+) -> ContainerSpec:
+    """The container one attempt of a planned job runs in."""
+    return ContainerSpec(
+        image=plan.image,
+        env=plan.environment(record.run_id, record.number),
+        labels=attempt_labels(record.run_id, plan.job, record.number),
+        command=plan.command,
+        mounts=(
+            MountSpec(workspace, MOUNT_POINT, read_only=False),
+            *(MountSpec(m.source, m.target, m.read_only) for m in plan.mounts),
+        ),
+        cpu_request=plan.resources.cpu_request,
+        cpu_limit=plan.resources.cpu_limit,
+        memory_request_bytes=plan.memory_request_bytes,
+        memory_limit_bytes=plan.memory_limit_bytes,
+        user=settings.container_user,
+    )
 
 
 class Attempt:
@@ -62,6 +93,7 @@ class Attempt:
         self._container: ContainerRef | None = None
         self._stop_reason = ""
         self._timed_out = False
+        self._released = False
 
     # --- control from other threads ---------------------------------------------------
     def stop(self, reason: str) -> None:
@@ -72,18 +104,20 @@ class Attempt:
             self._stop_container(container)
 
     # --- the attempt ------------------------------------------------------------------
-    def run(self, existing: ContainerRef | None = None) -> AttemptRecord:
-        """Start a container (or follow `existing`) to its end and store the verdict."""
-        collector = OutputCollector()
-        writer = self._writer(collector, resuming=existing is not None)
-        container = existing
-        if container is None:
+    def run(self, existing: ContainerRef | None = None, held: Held | None = None) -> AttemptRecord:
+        """Start a container (release `held`, or re-attach to `existing`) and follow it to
+        its end; store the verdict."""
+        writer = self._writer(resuming=existing is not None)
+        if existing is not None:
+            started = self._reattach(existing)
+        else:
             try:
-                container = self._start()
+                started = self._start(held)
             except EngineUnavailable:
                 raise
             except LaunchError as exc:
                 return self._finish(writer, AttemptEnd(None, launch_error=str(exc)))
+        container = started.container
         with self._lock:
             self._container = container
             stop_now = bool(self._stop_reason)
@@ -91,12 +125,13 @@ class Attempt:
             self._stop_container(container)
         timer = self._arm_timeout(container)
         try:
-            for chunk in self._launcher.output(container, since=writer.skip_through[0]):
-                writer.feed(chunk.source_time, chunk.data)
+            for chunk in started.output:
+                writer.feed(chunk.stream, chunk.source_time, chunk.data)
             writer.close()
             exit_info = self._launcher.wait(container, timeout=None)
         finally:
             timer.cancel()
+            started.close()
         end = AttemptEnd(
             exit_code=exit_info.exit_code if exit_info else None,
             timed_out=self._timed_out,
@@ -104,7 +139,8 @@ class Attempt:
             oom_killed=bool(exit_info and exit_info.oom_killed),
         )
         if exit_info is not None:
-            self.record.started_at = exit_info.started_at or self.record.started_at
+            if not self._released:  # a held container started long before its process did
+                self.record.started_at = exit_info.started_at or self.record.started_at
             self.record.finished_at = exit_info.finished_at
         return self._finish(writer, end)
 
@@ -120,28 +156,53 @@ class Attempt:
         return self._stop_reason
 
     # --- steps ------------------------------------------------------------------------
-    def _start(self) -> ContainerRef:
-        plan = self._plan
-        spec = ContainerSpec(
-            image=plan.image,
-            env=plan.environment(self.record.run_id, self.record.number),
-            labels=attempt_labels(self.record.run_id, plan.job, self.record.number),
-            command=plan.command,
-            mounts=(
-                MountSpec(self._workspace, MOUNT_POINT, read_only=False),
-                *(MountSpec(m.source, m.target, m.read_only) for m in plan.mounts),
-            ),
-            cpu_request=plan.resources.cpu_request,
-            cpu_limit=plan.resources.cpu_limit,
-            memory_request_bytes=plan.memory_request_bytes,
-            memory_limit_bytes=plan.memory_limit_bytes,
-            user=self._settings.container_user,
-        )
-        container = self._launcher.start(spec)
-        self.record.container_id = container.id
+    def _start(self, held: Held | None) -> Started:
+        spec = container_spec(self._plan, self.record, self._workspace, self._settings)
+        started = self._release(held, spec) if held is not None else None
+        if started is None:
+            started = self._launcher.start(spec)
+        self.record.container_id = started.container.id
         self.record.started_at = self.record.started_at or self._clock()
         self._store.save_attempt(self.record)
-        return container
+        return started
+
+    def _release(self, held: Held, spec: ContainerSpec) -> Started | None:
+        """Use the held container if it is the one this attempt needs; None to start cold."""
+        try:
+            container = held.container.result(timeout=HOLD_TIMEOUT_SECONDS)
+        except (ContainerOpsError, TimeoutError):
+            return None
+        if not held.matches(spec):
+            remove_held(self._launcher, held)
+            return None
+        # Recorded before the release, so a restart knows this container is the attempt's.
+        self.record.container_id = container.id
+        self._store.save_attempt(self.record)
+        try:
+            started = self._launcher.release(container, spec.env)
+        except LaunchError:
+            remove_held(self._launcher, held)
+            return None
+        self._released = True
+        self.record.started_at = self._clock()
+        return started
+
+    def _reattach(self, container: ContainerRef) -> Started:
+        """Follow a container found after a restart, from where the stored output ends.
+
+        A held container may never have been released: release it (once released, its
+        stdin is closed, so a second release changes nothing) and read its output from
+        the engine's log like any other.
+        """
+        if container.labels.get(HELD_LABEL):
+            spec = container_spec(self._plan, self.record, self._workspace, self._settings)
+            try:
+                self._launcher.release(container, spec.env).close()
+            except ContainerOpsError:
+                pass
+            self._released = True
+        offsets = StreamOffsets(self.record.stdout_bytes, self.record.stderr_bytes)
+        return Started(container, self._launcher.output(container, skip=offsets))
 
     def _arm_timeout(self, container: ContainerRef) -> threading.Timer:
         started = self.record.started_at or self._clock()
@@ -162,37 +223,36 @@ class Attempt:
         except ContainerOpsError:
             pass  # already gone: its end is read from wait()
 
-    def _writer(self, collector: OutputCollector, *, resuming: bool) -> LogWriter:
+    def _writer(self, *, resuming: bool) -> LogWriter:
         record = self.record
         last = self._store.last_log_line(record.run_id, record.job, record.number)
-        writer = LogWriter(
+        collector = OutputCollector()
+        if resuming:  # what the previous process had read
+            collector.outputs.update(record.outputs)
+            collector.reported_result = record.reported_result
+        return LogWriter(
             self._store, record.run_id, record.job, record.number,
             SecretMasker(self._plan.secret_values), collector,
             next_seq=(last.seq + 1) if last else 1,
             stored_bytes=record.log_bytes,
+            consumed=StreamOffsets(record.stdout_bytes, record.stderr_bytes),
             max_stored_bytes=self._settings.max_stored_log_bytes,
+            on_flush=self._save_progress,
             clock=self._clock,
         )
-        if resuming and last is not None:
-            self._replay_stored(writer, last.seq)
-        return writer
 
-    def _replay_stored(self, writer: LogWriter, last_seq: int) -> None:
-        """Rebuild outputs from stored lines and note where the stored output ends."""
+    def _save_progress(self, writer: LogWriter) -> None:
+        """Record how far the stored output reaches, after each batch of lines."""
+        self._note_output(writer)
+        self._store.save_attempt(self.record)
+
+    def _note_output(self, writer: LogWriter) -> None:
         record = self.record
-        after, repeats, last_time = 0, 0, ""
-        while after < last_seq:
-            lines = self._store.read_logs(record.run_id, record.job, record.number, after, 1000)
-            if not lines:
-                break
-            for line in lines:
-                if line.is_cout:
-                    writer.collector.add_line(line.text)
-                if line.source_time:
-                    repeats = repeats + 1 if line.source_time == last_time else 1
-                    last_time = line.source_time
-            after = lines[-1].seq
-        writer.skip_through = (last_time, repeats)
+        consumed = writer.consumed
+        record.stdout_bytes, record.stderr_bytes = consumed.stdout, consumed.stderr
+        record.outputs = dict(writer.collector.outputs)
+        record.reported_result = writer.collector.reported_result
+        record.log_bytes, record.log_truncated = writer.stored_bytes, writer.truncated
 
     def _finish(self, writer: LogWriter, end: AttemptEnd) -> AttemptRecord:
         verdict = judge_attempt(self._plan, end, writer.collector)
@@ -208,9 +268,7 @@ class Attempt:
         )
         record.reason = self._stop_reason if end.cancelled and not end.timed_out else verdict.reason
         record.exit_code = end.exit_code
-        record.outputs = dict(writer.collector.outputs)
         record.finished_at = record.finished_at or self._clock()
-        record.log_bytes = writer.stored_bytes
-        record.log_truncated = writer.truncated
+        self._note_output(writer)
         self._store.save_attempt(record)
         return record

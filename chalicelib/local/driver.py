@@ -54,6 +54,7 @@ class LocalDriver:
         container_user: str | None = None,
         secrets: Mapping[str, str] | None = None,
         max_stored_log_bytes: int | None = None,
+        warm_start: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -61,8 +62,10 @@ class LocalDriver:
         self.catalog = catalog
         self._locks = data_dir / "locks"
         self._workspaces = Workspaces(data_dir / "workspaces")
-        settings = {"max_stored_log_bytes": max_stored_log_bytes} if max_stored_log_bytes else {}
-        self._settings = AttemptSettings(container_user or default_container_user(), **settings)
+        self._settings = AttemptSettings(
+            container_user or default_container_user(), warm_start=warm_start,
+            **({"max_stored_log_bytes": max_stored_log_bytes} if max_stored_log_bytes else {}),
+        )
         self._secrets = dict(secrets or {})
         self._clock = clock
 
@@ -170,21 +173,23 @@ class LocalDriver:
         return run
 
     def sweep_containers(self) -> int:
-        """Remove containers of attempts that are already recorded as finished."""
+        """Remove containers nobody will read again: those of finished runs and of
+        finished attempts (e.g. held containers a stopped process never released)."""
         removed = 0
-        for container in self.launcher.find({"containerops.managed": "true"}):
-            labels = container.labels
-            run_id, job, number = labels.get(LABEL_RUN), labels.get(LABEL_JOB), labels.get(LABEL_ATTEMPT)
-            if not (run_id and job and number):
-                continue
-            attempts = [a for a in self._attempts(run_id, job) if str(a.number) == number]
-            if attempts and attempts[0].status is not AttemptState.RUNNING:
+        for container in self.launcher.find({}):
+            if self._is_spent(container.labels):
                 self.launcher.remove(container)
                 removed += 1
         return removed
 
-    def _attempts(self, run_id: str, job: str) -> list[Any]:
+    def _is_spent(self, labels: dict[str, str]) -> bool:
+        run_id, job, number = labels.get(LABEL_RUN), labels.get(LABEL_JOB), labels.get(LABEL_ATTEMPT)
+        if not (run_id and job and number):
+            return False
         try:
-            return list(self.store.list_attempts(run_id, job))
+            if self.store.get_run(run_id).status.is_final:
+                return True
+            attempts = self.store.list_attempts(run_id, job)
         except ContainerOpsError:
-            return []
+            return False
+        return any(str(a.number) == number and a.status is not AttemptState.RUNNING for a in attempts)

@@ -18,6 +18,7 @@ from chalicelib.engine.records import AttemptRecord
 from chalicelib.errors import EngineUnavailable
 from chalicelib.launch.base import ContainerRef, Launcher
 from chalicelib.local.attempt import Attempt, AttemptSettings
+from chalicelib.local.held import Held
 from chalicelib.store.base import Store
 
 
@@ -53,6 +54,7 @@ class JobWorker:
     events: queue.Queue[object]
     ready_at: float
     resumption: Resumption | None = None
+    held: Held | None = None
     clock: Callable[[], float] = time.time
     _stopped: threading.Event = field(default_factory=threading.Event)
     _stop_reason: str = ""
@@ -75,6 +77,17 @@ class JobWorker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        try:
+            self._attempts()
+        except Exception as exc:  # a worker must always report its end, or the run waits forever
+            record = AttemptRecord(
+                run_id=self.run_id, job=self.plan.job, number=1, status=AttemptState.FAILED,
+                reason=f"internal error: {exc!r}", finished_at=self.clock(),
+            )
+            self.events.put(JobEnded(self.plan.job, record, record.number))
+            raise
+
+    def _attempts(self) -> None:
         number, record = self._first_attempt()
         while True:
             if record is None:
@@ -131,4 +144,5 @@ class JobWorker:
                 record.finished_at = self.clock()
                 self.store.save_attempt(record)
                 return record
-        return attempt.run()
+        held, self.held = self.held, None  # only the first attempt can use it
+        return attempt.run(held=held)

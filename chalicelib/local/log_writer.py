@@ -1,25 +1,33 @@
 """Turns a container's output into stored log lines for one attempt.
 
-Joins chunks into lines (cut at the line limit), masks secrets, reads `[COUT]` lines
-into the attempt's outputs, and writes lines to the store in batches. Memory stays
-bounded whatever the container prints: one line at most is held, a batch is flushed
-at a size or a time, and past the per-attempt storage cap lines are counted, parsed
-for `[COUT]`, and dropped.
+Joins each stream's chunks into lines (cut at the line limit), masks secrets, reads
+`[COUT]` lines into the attempt's outputs, and writes lines to the store in batches.
+After each batch it reports how far the stored output reaches (bytes of each stream, and
+the outputs read so far), so a restarted driver can re-attach without repeating or
+losing a line. Memory stays bounded whatever the container prints: one line per stream
+at most is held, a batch is flushed at a size or a time, and past the per-attempt
+storage cap lines are parsed for `[COUT]` and dropped. A line is stored within
+FLUSH_SECONDS of its arrival even when the container then falls silent (a timer flushes
+it), so followers see live output.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
-from chalicelib.domain.protocol import LineAssembler, OutputCollector
+from chalicelib.domain.protocol import AssembledLine, LineAssembler, OutputCollector
 from chalicelib.engine.engine import SecretMasker
 from chalicelib.engine.records import LogLine
+from chalicelib.launch.base import NO_OFFSETS, StreamName, StreamOffsets
 from chalicelib.store.base import Store
 
 DEFAULT_MAX_STORED_BYTES = 16 * 1024 * 1024
 FLUSH_LINES = 500
 FLUSH_SECONDS = 0.2
+
+Progress = Callable[["LogWriter"], None]
 
 
 class LogWriter:
@@ -34,49 +42,76 @@ class LogWriter:
         *,
         next_seq: int = 1,
         stored_bytes: int = 0,
+        consumed: StreamOffsets = NO_OFFSETS,
         max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
+        on_flush: Progress = lambda writer: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._key = (run_id, job, attempt)
         self._masker = masker
         self.collector = collector
-        self._assembler = LineAssembler()
+        self._assemblers: dict[StreamName, LineAssembler] = {
+            "stdout": LineAssembler(), "stderr": LineAssembler(),
+        }
+        self._consumed = {"stdout": consumed.stdout, "stderr": consumed.stderr}
         self._next_seq = next_seq
         self._max_stored = max_stored_bytes
+        self._on_flush = on_flush
         self._clock = clock
         self._pending: list[LogLine] = []
         self._last_flush = clock()
+        self._lock = threading.RLock()  # the reader thread and the flush timer
+        self._timer: threading.Timer | None = None
         self.stored_bytes = stored_bytes
         self.truncated = stored_bytes >= max_stored_bytes
-        self.skip_through: tuple[str, int] = ("", 0)
 
-    def feed(self, source_time: str, data: bytes) -> None:
-        for line in self._assembler.feed(source_time, data):
-            self._accept(line.text, line.source_time)
-        if self._pending and self._clock() - self._last_flush >= FLUSH_SECONDS:
-            self.flush()
+    @property
+    def consumed(self) -> StreamOffsets:
+        """Bytes of each stream whose lines are read (stored, or past the cap)."""
+        return StreamOffsets(self._consumed["stdout"], self._consumed["stderr"])
+
+    def feed(self, stream: StreamName, source_time: str, data: bytes) -> None:
+        with self._lock:
+            for line in self._assemblers[stream].feed(source_time, data):
+                self._accept(stream, line)
+            if not self._pending:
+                return
+            waited = self._clock() - self._last_flush
+            if waited >= FLUSH_SECONDS:
+                self.flush()
+            elif self._timer is None:
+                self._timer = threading.Timer(FLUSH_SECONDS - waited, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
 
     def close(self) -> None:
-        for line in self._assembler.flush():
-            self._accept(line.text, line.source_time)
-        self.flush()
+        with self._lock:
+            for stream, assembler in self._assemblers.items():
+                for line in assembler.flush():
+                    self._accept(stream, line)
+            self.flush()
 
     def note(self, text: str) -> None:
         """A line from ContainerOps itself (not the container), stored even past the cap."""
-        self._append(f"[containerops] {text}", "", is_cout=False)
-        self.flush()
+        with self._lock:
+            self._append(f"[containerops] {text}", "", is_cout=False)
+            self.flush()
 
     def flush(self) -> None:
-        if self._pending:
-            self._store.append_logs(self._pending)
-            self._pending = []
-        self._last_flush = self._clock()
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pending:
+                self._store.append_logs(self._pending)
+                self._pending = []
+                self._on_flush(self)
+            self._last_flush = self._clock()
 
-    def _accept(self, text: str, source_time: str) -> None:
-        if self._already_stored(source_time):
-            return
-        text = self._masker.mask(text)
+    def _accept(self, stream: StreamName, line: AssembledLine) -> None:
+        self._consumed[stream] += line.raw_bytes
+        text = self._masker.mask(line.text)
         cout = self.collector.add_line(text)
         size = len(text.encode()) + 1
         if self.stored_bytes + size > self._max_stored:
@@ -88,22 +123,9 @@ class LogWriter:
                 )
             return
         self.stored_bytes += size
-        self._append(text, source_time, is_cout=cout is not None)
+        self._append(text, line.source_time, is_cout=cout is not None)
         if len(self._pending) >= FLUSH_LINES:
             self.flush()
-
-    def _already_stored(self, source_time: str) -> bool:
-        """After a re-attach, skip the lines the previous process already stored."""
-        last_time, repeats = self.skip_through
-        if not last_time or not source_time:
-            return False
-        if source_time < last_time:
-            return True
-        if source_time == last_time and repeats > 0:
-            self.skip_through = (last_time, repeats - 1)
-            return True
-        self.skip_through = ("", 0)
-        return False
 
     def _append(self, text: str, source_time: str, *, is_cout: bool) -> None:
         run_id, job, attempt = self._key

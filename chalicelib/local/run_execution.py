@@ -20,14 +20,16 @@ from chalicelib.domain.quantities import parse_duration
 from chalicelib.domain.scheduler import StageScheduler, layout_of
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.engine import RunContext, Skip, component_of, plan_job
-from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.errors import ContainerOpsError
 from chalicelib.launch.base import Launcher
-from chalicelib.local.attempt import AttemptSettings, attempt_labels
+from chalicelib.local.attempt import AttemptSettings, attempt_labels, container_spec
+from chalicelib.local.held import HeldContainers
 from chalicelib.local.job_worker import AttemptStarted, JobEnded, JobWorker, Resumption
 from chalicelib.store.base import Store
 
 POLL_SECONDS = 0.25
+HOLD_DEPTH = 1  # how many steps ahead containers are started, held
 
 
 class RunObserver(Protocol):
@@ -72,6 +74,8 @@ class RunExecution:
         self.outputs: dict[str, dict[str, str]] = {}
         self.end_reason = ""
         self.end_state: RunState | None = None
+        self.held = HeldContainers(self.launcher)
+        self.considered_for_holding: set[str] = set()
 
     # --- the loop ---------------------------------------------------------------------
     def execute(self) -> RunRecord:
@@ -86,15 +90,19 @@ class RunExecution:
         self._mark_running()
         self._restore()
         deadline = self._deadline()
-        while True:
-            self._check_cancel_and_deadline(deadline)
-            self._dispatch_ready()
-            if not self.scheduler.is_active():
-                break
-            try:
-                self._handle(self.events.get(timeout=POLL_SECONDS))
-            except queue.Empty:
-                pass
+        try:
+            while True:
+                self._check_cancel_and_deadline(deadline)
+                self._dispatch_ready()
+                if not self.scheduler.is_active():
+                    break
+                self._hold_upcoming()
+                try:
+                    self._handle(self.events.get(timeout=POLL_SECONDS))
+                except queue.Empty:
+                    pass
+        finally:
+            self.held.close()
         return self._finish()
 
     def _mark_running(self) -> None:
@@ -142,21 +150,42 @@ class RunExecution:
         try:
             plan = plan_job(self.workflow, job, component_of(job, self.catalog), self._context())
         except (ContainerOpsError, ExpressionError) as exc:
+            self.held.discard(name)
             self._conclude(record, JobState.FAILED, str(exc), passed=job.continue_on_error)
             return
         if isinstance(plan, Skip):
+            self.held.discard(name)
             self._conclude(record, JobState.SKIPPED, plan.reason, passed=True)
             return
+        held = self.held.take(name)
         record.status = JobState.RUNNING
         record.started_at = record.started_at or ready_at
         self._save_job(record)
         worker = JobWorker(
             store=self.store, launcher=self.launcher, plan=plan, run_id=self.run_id,
             workspace=self.workspace, settings=self.settings, events=self.events,
-            ready_at=ready_at, resumption=resumption, clock=self.clock,
+            ready_at=ready_at, resumption=resumption, held=held, clock=self.clock,
         )
         self.workers[name] = worker
         worker.start()
+
+    def _hold_upcoming(self) -> None:
+        """Start the containers of the jobs that come next, held until they are due."""
+        if not self.settings.warm_start:
+            return
+        for name in self.scheduler.upcoming(depth=HOLD_DEPTH):
+            if name in self.considered_for_holding or name in self.reuse:
+                continue
+            self.considered_for_holding.add(name)
+            job = self.workflow.job_named(name)
+            assert job is not None
+            try:
+                plan = plan_job(self.workflow, job, component_of(job, self.catalog), self._context())
+            except (ContainerOpsError, ExpressionError):
+                continue  # reported when the job is due
+            if not isinstance(plan, Skip):
+                record = AttemptRecord(run_id=self.run_id, job=name, number=1)
+                self.held.hold(name, container_spec(plan, record, self.workspace, self.settings))
 
     def _context(self) -> RunContext:
         return RunContext(

@@ -99,6 +99,9 @@ CREATE TABLE IF NOT EXISTS attempts (
     finished_at   REAL,
     log_bytes     INTEGER NOT NULL,
     log_truncated INTEGER NOT NULL,
+    stdout_bytes  INTEGER NOT NULL DEFAULT 0,
+    stderr_bytes  INTEGER NOT NULL DEFAULT 0,
+    reported_result INTEGER,
     PRIMARY KEY (run_id, job, number),
     FOREIGN KEY (run_id, job) REFERENCES jobs (run_id, name) ON DELETE CASCADE
 );
@@ -169,6 +172,7 @@ JOB_COLUMNS = (
 ATTEMPT_COLUMNS = (
     "run_id", "job", "number", "status", "container_id", "exit_code", "reason", "outputs",
     "ready_at", "started_at", "finished_at", "log_bytes", "log_truncated",
+    "stdout_bytes", "stderr_bytes", "reported_result",
 )
 
 
@@ -245,6 +249,8 @@ def attempt_values(attempt: AttemptRecord) -> dict[str, Any]:
         "outputs": json.dumps(attempt.outputs), "ready_at": attempt.ready_at,
         "started_at": attempt.started_at, "finished_at": attempt.finished_at,
         "log_bytes": attempt.log_bytes, "log_truncated": int(attempt.log_truncated),
+        "stdout_bytes": attempt.stdout_bytes, "stderr_bytes": attempt.stderr_bytes,
+        "reported_result": None if attempt.reported_result is None else int(attempt.reported_result),
     }
 
 
@@ -256,6 +262,8 @@ def attempt_from_row(row: sqlite3.Row) -> AttemptRecord:
         ready_at=row["ready_at"], started_at=row["started_at"],
         finished_at=row["finished_at"], log_bytes=row["log_bytes"],
         log_truncated=bool(row["log_truncated"]),
+        stdout_bytes=row["stdout_bytes"], stderr_bytes=row["stderr_bytes"],
+        reported_result=None if row["reported_result"] is None else bool(row["reported_result"]),
     )
 
 

@@ -79,8 +79,8 @@ def test_resume_finishes_a_job_whose_container_ended_while_nobody_watched(
     tmp_path: Path, docker_engine: docker.DockerClient
 ) -> None:
     run_id = start_and_kill_mid_job(tmp_path / "data", write_ticker_workflow(tmp_path / "t.yaml"))
-    for container in docker_engine.containers.list(
-            all=True, filters={"label": f"containerops.run={run_id}"}):
+    ticker = {"label": [f"containerops.run={run_id}", "containerops.job=ticker"]}
+    for container in docker_engine.containers.list(all=True, filters=ticker):
         container.wait(timeout=60)
 
     resumed = subprocess.run([*CLI, "--data-dir", str(tmp_path / "data"), "resume"],

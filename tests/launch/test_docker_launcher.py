@@ -18,7 +18,7 @@ import docker
 import pytest
 
 from chalicelib.errors import EngineUnavailable, ImageNotFound, LaunchError, NotFound
-from chalicelib.launch.base import ContainerRef, ContainerSpec, MountSpec, OutputChunk
+from chalicelib.launch.base import ContainerRef, ContainerSpec, MountSpec, OutputChunk, StreamOffsets
 from chalicelib.launch.docker_launcher import DockerLauncher
 from tests.conftest import BUSYBOX_IMAGE
 
@@ -56,6 +56,18 @@ def spec(test_id: str) -> Callable[..., ContainerSpec]:
     return make
 
 
+@pytest.fixture
+def start(launcher: DockerLauncher) -> Callable[[ContainerSpec], ContainerRef]:
+    """Start a container, leaving its output to the engine's log (read with `output`)."""
+
+    def start_container(container_spec: ContainerSpec) -> ContainerRef:
+        started = launcher.start(container_spec)
+        started.close()
+        return started.container
+
+    return start_container
+
+
 def output_of(launcher: DockerLauncher, container: ContainerRef) -> list[OutputChunk]:
     return list(launcher.output(container))
 
@@ -72,8 +84,8 @@ def rss_bytes() -> int:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
-def test_output_of_a_container_is_followed_line_by_line_with_timestamps(launcher, spec):
-    container = launcher.start(spec("echo one; echo two; echo three; echo oops >&2"))
+def test_output_of_a_container_is_followed_line_by_line_with_timestamps(launcher, spec, start):
+    container = start(spec("echo one; echo two; echo three; echo oops >&2"))
 
     chunks = output_of(launcher, container)
 
@@ -83,17 +95,17 @@ def test_output_of_a_container_is_followed_line_by_line_with_timestamps(launcher
     assert all(RFC3339_NANO.fullmatch(chunk.source_time) for chunk in chunks)
 
 
-def test_an_unterminated_last_line_is_not_lost(launcher, spec):
-    container = launcher.start(spec("echo first; printf 'no newline at the end'"))
+def test_an_unterminated_last_line_is_not_lost(launcher, spec, start):
+    container = start(spec("echo first; printf 'no newline at the end'"))
 
     chunks = output_of(launcher, container)
 
     assert b"".join(chunk.data for chunk in chunks) == b"first\nno newline at the end"
 
 
-def test_interleaved_stdout_and_stderr_arrive_each_exactly_once(launcher, spec):
+def test_interleaved_stdout_and_stderr_arrive_each_exactly_once(launcher, spec, start):
     script = "seq 1 300 | while read i; do echo out$i; echo err$i >&2; done; printf x >&2; printf y"
-    container = launcher.start(spec(script))
+    container = start(spec(script))
 
     chunks = output_of(launcher, container)
 
@@ -101,8 +113,8 @@ def test_interleaved_stdout_and_stderr_arrive_each_exactly_once(launcher, spec):
     assert sorted(chunk.data for chunk in chunks) == sorted([*expected, b"x", b"y"])
 
 
-def test_exit_code_is_reported_with_start_and_finish_times(launcher, spec):
-    container = launcher.start(spec("echo working; exit 3"))
+def test_exit_code_is_reported_with_start_and_finish_times(launcher, spec, start):
+    container = start(spec("echo working; exit 3"))
 
     exit_ = launcher.wait(container)
 
@@ -114,9 +126,9 @@ def test_exit_code_is_reported_with_start_and_finish_times(launcher, spec):
     assert exit_.error == ""
 
 
-def test_a_container_killed_for_memory_is_reported_as_oom_killed(launcher, spec):
+def test_a_container_killed_for_memory_is_reported_as_oom_killed(launcher, spec, start):
     hog = "head -c 64000000 /dev/zero | tail -c 60000000 > /dev/null"
-    container = launcher.start(spec(hog, memory_limit_bytes=16 * MIB))
+    container = start(spec(hog, memory_limit_bytes=16 * MIB))
 
     exit_ = launcher.wait(container)
 
@@ -125,23 +137,23 @@ def test_a_container_killed_for_memory_is_reported_as_oom_killed(launcher, spec)
     assert exit_.exit_code == 137
 
 
-def test_a_missing_image_raises_image_not_found_naming_the_image(launcher, test_id):
+def test_a_missing_image_raises_image_not_found_naming_the_image(launcher, test_id, start):
     missing = "containerops/no-such-image:0"
 
     with pytest.raises(ImageNotFound) as raised:
-        launcher.start(ContainerSpec(image=missing, env={}, labels={TEST_LABEL: test_id}))
+        start(ContainerSpec(image=missing, env={}, labels={TEST_LABEL: test_id}))
 
     assert str(raised.value) == f"image not found: {missing}"
     assert launcher.find({TEST_LABEL: test_id}) == []
 
 
-def test_a_command_that_cannot_start_raises_launch_error_and_leaves_no_container(launcher, test_id):
+def test_a_command_that_cannot_start_raises_launch_error_and_leaves_no_container(launcher, test_id, start):
     broken = ContainerSpec(
         image=BUSYBOX_IMAGE, env={}, labels={TEST_LABEL: test_id}, command=["/no/such/binary"]
     )
 
     with pytest.raises(LaunchError) as raised:
-        launcher.start(broken)
+        start(broken)
 
     assert not isinstance(raised.value, ImageNotFound)
     assert "/no/such/binary" in str(raised.value)
@@ -150,9 +162,9 @@ def test_a_command_that_cannot_start_raises_launch_error_and_leaves_no_container
 
 def test_the_container_runs_unprivileged_without_capabilities_as_the_given_user(
     launcher, spec, docker_engine
-):
+, start):
     script = "id -u; id -g; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status"
-    container = launcher.start(spec(script, user="1000:1000"))
+    container = start(spec(script, user="1000:1000"))
 
     lines = b"".join(chunk.data for chunk in output_of(launcher, container)).decode().split("\n")
     details = inspect(docker_engine, container)
@@ -177,19 +189,19 @@ def test_the_container_runs_unprivileged_without_capabilities_as_the_given_user(
         ("/tmp", "/var/run/docker.sock"),
     ],
 )
-def test_a_docker_socket_mount_is_refused(launcher, spec, test_id, source, target):
+def test_a_docker_socket_mount_is_refused(launcher, spec, test_id, source, target, start):
     with pytest.raises(LaunchError, match="Docker engine's socket"):
-        launcher.start(spec("true", mounts=(MountSpec(source=source, target=target),)))
+        start(spec("true", mounts=(MountSpec(source=source, target=target),)))
 
     assert launcher.find({TEST_LABEL: test_id}) == []
 
 
-def test_a_read_only_mount_can_be_read_but_not_written(launcher, spec, tmp_path):
+def test_a_read_only_mount_can_be_read_but_not_written(launcher, spec, tmp_path, start):
     (tmp_path / "greeting").write_text("hello from the host\n")
     script = "cat /data/greeting; touch /data/new 2>/dev/null && echo writable || echo read-only"
     user = f"{os.getuid()}:{os.getgid()}"
     mounts = (MountSpec(source=str(tmp_path), target="/data", read_only=True),)
-    container = launcher.start(spec(script, user=user, mounts=mounts))
+    container = start(spec(script, user=user, mounts=mounts))
 
     chunks = output_of(launcher, container)
 
@@ -197,8 +209,8 @@ def test_a_read_only_mount_can_be_read_but_not_written(launcher, spec, tmp_path)
     assert not (tmp_path / "new").exists()
 
 
-def test_labels_environment_and_resource_limits_are_applied(launcher, spec, docker_engine):
-    container = launcher.start(
+def test_labels_environment_and_resource_limits_are_applied(launcher, spec, docker_engine, start):
+    container = start(
         spec(
             "true",
             labels={"containerops.run": "r-1", "containerops.job": "build"},
@@ -233,9 +245,9 @@ def test_labels_environment_and_resource_limits_are_applied(launcher, spec, dock
     }
 
 
-def test_wait_with_a_timeout_returns_none_while_running_and_stop_ends_it(launcher, spec):
+def test_wait_with_a_timeout_returns_none_while_running_and_stop_ends_it(launcher, spec, start):
     script = "trap 'echo got TERM; exit 3' TERM; echo ready; sleep 600 & wait"
-    container = launcher.start(spec(script))
+    container = start(spec(script))
     chunks = launcher.output(container)
     assert next(chunks).data == b"ready\n"  # the trap is set from here on
 
@@ -261,10 +273,10 @@ def test_a_container_created_but_never_started_is_reported_as_failed(launcher, d
     assert exit_.error == "the container was created but never started"
 
 
-def test_find_locates_containers_by_run_label(launcher, spec, test_id):
-    first = launcher.start(spec("true", labels={"containerops.run": "run-a"}))
-    second = launcher.start(spec("sleep 600", labels={"containerops.run": "run-a"}))
-    launcher.start(spec("true", labels={"containerops.run": "run-b"}))
+def test_find_locates_containers_by_run_label(launcher, spec, test_id, start):
+    first = start(spec("true", labels={"containerops.run": "run-a"}))
+    second = start(spec("sleep 600", labels={"containerops.run": "run-a"}))
+    start(spec("true", labels={"containerops.run": "run-b"}))
     launcher.wait(first)
 
     found = launcher.find({"containerops.run": "run-a", TEST_LABEL: test_id})
@@ -273,8 +285,8 @@ def test_find_locates_containers_by_run_label(launcher, spec, test_id):
     assert all(ref.labels["containerops.run"] == "run-a" for ref in found)
 
 
-def test_remove_and_stop_of_a_removed_container_are_fine(launcher, spec):
-    container = launcher.start(spec("true"))
+def test_remove_and_stop_of_a_removed_container_are_fine(launcher, spec, start):
+    container = start(spec("true"))
     launcher.wait(container)
 
     launcher.remove(container)
@@ -282,30 +294,28 @@ def test_remove_and_stop_of_a_removed_container_are_fine(launcher, spec):
     launcher.stop(container)
 
 
-def test_waiting_for_a_removed_container_raises_not_found(launcher, spec):
-    container = launcher.start(spec("true"))
+def test_waiting_for_a_removed_container_raises_not_found(launcher, spec, start):
+    container = start(spec("true"))
     launcher.remove(container)
 
     with pytest.raises(NotFound):
         launcher.wait(container)
 
 
-def test_since_resumes_at_that_source_time_and_repeats_chunks_stamped_exactly_then(launcher, spec):
+def test_a_re_attach_skips_exactly_the_bytes_already_consumed_of_each_stream(launcher, spec, start):
     long_line = "head -c 40000 /dev/zero | tr '\\0' x; echo"
-    container = launcher.start(spec(f"echo 1; echo 2; echo 3; {long_line}; echo 4"))
-    everything = output_of(launcher, container)
-    cut_line = [chunk for chunk in everything if len(chunk.data) > 1000]
+    container = start(spec(f"echo 1; echo e1 >&2; echo 2; {long_line}; echo e2 >&2; echo 4"))
+    launcher.wait(container)
 
-    for since in (everything[1].source_time, cut_line[0].source_time):
-        resumed = list(launcher.output(container, since=since))
-        assert resumed == [chunk for chunk in everything if chunk.source_time >= since]
-    # every part of a cut line carries the time of its first part, so a resume repeats it all
-    assert len({chunk.source_time for chunk in cut_line}) == 1
-    assert b"".join(chunk.data for chunk in cut_line) == b"x" * 40000 + b"\n"
+    resumed = list(launcher.output(container, skip=StreamOffsets(stdout=2 + 2 + 100, stderr=3)))
 
+    stdout = b"".join(chunk.data for chunk in resumed if chunk.stream == "stdout")
+    stderr = b"".join(chunk.data for chunk in resumed if chunk.stream == "stderr")
+    assert stdout == b"x" * (40000 - 100) + b"\n4\n"
+    assert stderr == b"e2\n"
 
-def test_a_ten_megabyte_line_arrives_as_a_stream_of_partial_chunks(launcher, spec):
-    container = launcher.start(spec("head -c 10000000 /dev/zero | tr '\\0' x; echo"))
+def test_a_ten_megabyte_line_arrives_as_a_stream_of_partial_chunks(launcher, spec, start):
+    container = start(spec("head -c 10000000 /dev/zero | tr '\\0' x; echo"))
 
     sizes: list[int] = []
     line_ends: list[bool] = []
@@ -319,9 +329,9 @@ def test_a_ten_megabyte_line_arrives_as_a_stream_of_partial_chunks(launcher, spe
     assert line_ends == [False] * (len(sizes) - 1) + [True]
 
 
-def test_following_100_mb_of_output_keeps_memory_bounded(launcher, spec):
+def test_following_100_mb_of_output_keeps_memory_bounded(launcher, spec, start):
     line = "y" * 1023
-    container = launcher.start(spec(f"yes {line} | head -c 100000000"))
+    container = start(spec(f"yes {line} | head -c 100000000"))
     baseline = peak = rss_bytes()
 
     total = 0

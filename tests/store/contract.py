@@ -356,7 +356,8 @@ class StoreContract:
         done = AttemptRecord(run_id="r1", job="build", number=1, status=AttemptState.FAILED,
                              container_id="c0ffee", exit_code=137, reason="timeout",
                              outputs={"REPORT": "x"}, ready_at=EPOCH, started_at=EPOCH + 1,
-                             finished_at=EPOCH + 2, log_bytes=4096, log_truncated=True)
+                             finished_at=EPOCH + 2, log_bytes=4096, log_truncated=True,
+                             stdout_bytes=5000, stderr_bytes=12, reported_result=False)
         started.save_attempt(done)
         assert started.list_attempts("r1") == [done]
 
