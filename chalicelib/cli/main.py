@@ -1,7 +1,7 @@
 """The `containerops` command: validate, run, inspect and import workflows; build components.
 
 Exit codes: 0 success; 1 the run failed or was cancelled; 2 bad input (invalid
-definitions, unknown ids) or no container engine.
+definitions, unknown ids) or no container engine; 130 left running by a second Ctrl-C.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chalicelib.bootstrap import Services
-from chalicelib.cli.progress import LineProgress, LiveProgress, duration, state_text
+from chalicelib.cli.progress import LineProgress, LiveProgress, NoProgress, duration, state_text
 from chalicelib.domain.loading import parse_document
 from chalicelib.domain.models import dump_definition
 from chalicelib.domain.states import RunState
@@ -30,7 +30,7 @@ from chalicelib.services.definitions import read_definitions, save_workflow_if_c
 from chalicelib.services.run_views import run_document
 from chalicelib.store.base import RunFilter
 
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -226,9 +226,9 @@ def finish_run(services: Services, run_id: str, output: str) -> None:
     if output == "text":
         err.print(Text(f"run {run_id} of {run.namespace}/{run.workflow} "
                        f"v{run.workflow_version}", style="bold"))
-    progress: LiveProgress | LineProgress
+    progress: LiveProgress | LineProgress | NoProgress
     if output == "json":
-        progress = LineProgress(Console(file=open("/dev/null", "w")))  # noqa: SIM115
+        progress = NoProgress()
     elif out.is_terminal:
         progress = LiveProgress(out, store.list_jobs(run_id), stage_names)
     else:
@@ -241,14 +241,21 @@ def finish_run(services: Services, run_id: str, output: str) -> None:
         except ContainerOpsError as exc:
             result["error"] = exc
 
-    worker = threading.Thread(target=execute, name=f"run-{run_id}")
+    # A daemon thread, so a second Ctrl-C can leave at once: the run is then finished by
+    # `containerops resume`, which re-attaches to its containers.
+    worker = threading.Thread(target=execute, name=f"run-{run_id}", daemon=True)
+    cancelling = False
     with progress:
         worker.start()
         while worker.is_alive():
             try:
                 worker.join(0.2)
             except KeyboardInterrupt:
-                err.print("cancelling (Ctrl-C again leaves the run to `containerops resume`)")
+                if cancelling:
+                    err.print(f"left run {run_id} running: `containerops resume` finishes it")
+                    sys.exit(EXIT_INTERRUPTED)
+                cancelling = True
+                err.print("cancelling the run (Ctrl-C again to leave it running)")
                 services.driver.cancel(run_id)
     if "error" in result:
         raise Abort(str(result["error"]))

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from chalicelib.domain.states import JobState, RunState
 from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.local.run_execution import QuietObserver
 
 STATE_STYLES = {
     JobState.PENDING: "dim", JobState.RUNNING: "cyan", JobState.SUCCEEDED: "green",
@@ -109,6 +110,16 @@ class LineProgress:
         pass
 
     def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+class NoProgress(QuietObserver):
+    """Shows nothing (`--output json` prints only the final record)."""
+
+    def __enter__(self) -> NoProgress:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -31,8 +31,9 @@ class AttemptStarted:
 @dataclass(frozen=True)
 class JobEnded:
     job: str
-    attempt: AttemptRecord
+    attempt: AttemptRecord  # the last one
     attempts: int
+    stopped: str = ""  # why the job was stopped while waiting to retry, if it was
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class JobWorker:
     _stopped: threading.Event = field(default_factory=threading.Event)
     _stop_reason: str = ""
     _current: Attempt | None = None
+    _number: int = 1
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -81,15 +83,17 @@ class JobWorker:
             self._attempts()
         except Exception as exc:  # a worker must always report its end, or the run waits forever
             record = AttemptRecord(
-                run_id=self.run_id, job=self.plan.job, number=1, status=AttemptState.FAILED,
-                reason=f"internal error: {exc!r}", finished_at=self.clock(),
+                run_id=self.run_id, job=self.plan.job, number=self._number,
+                status=AttemptState.FAILED, reason=f"internal error: {exc!r}",
+                finished_at=self.clock(),
             )
-            self.events.put(JobEnded(self.plan.job, record, record.number))
+            self.events.put(JobEnded(self.plan.job, record, self._number))
             raise
 
     def _attempts(self) -> None:
         number, record = self._first_attempt()
         while True:
+            self._number = number
             if record is None:
                 record = self._new_attempt(number)
             try:
@@ -102,7 +106,8 @@ class JobWorker:
             if record.status is AttemptState.FAILED:
                 delay = retry_delay(self.plan, number, cancelled=self._stopped.is_set())
             if delay is None or self._stopped.wait(delay):
-                self.events.put(JobEnded(self.plan.job, record, number))
+                stopped = self._stop_reason if delay is not None else ""
+                self.events.put(JobEnded(self.plan.job, record, number, stopped))
                 if self._current is not None:
                     self._current.remove_container()
                 return

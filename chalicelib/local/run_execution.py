@@ -206,12 +206,12 @@ class RunExecution:
         if worker is not None:
             self.ended_workers.append(worker)
         record, attempt = self.jobs[event.job], event.attempt
-        state = _ATTEMPT_TO_JOB[attempt.status]
+        state = JobState.CANCELLED if event.stopped else _ATTEMPT_TO_JOB[attempt.status]
         if state is JobState.SUCCEEDED:
             self.outputs[event.job] = dict(attempt.outputs)
         record.attempts, record.exit_code = event.attempts, attempt.exit_code
-        self._conclude(record, state, attempt.reason, passed=passes(self.workflow, record.name, state),
-                       outputs=attempt.outputs)
+        self._conclude(record, state, event.stopped or attempt.reason,
+                       passed=passes(self.workflow, record.name, state), outputs=attempt.outputs)
 
     def _conclude(
         self, record: JobRecord, state: JobState, reason: str, *, passed: bool,

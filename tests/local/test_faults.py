@@ -171,3 +171,21 @@ def test_rerun_from_failure_reuses_what_succeeded_and_runs_the_rest(harness: Har
     assert second.run.rerun_of == first.run.id
     assert second.jobs["build"].status is JobState.REUSED
     assert second.jobs["check"].outputs == {"GOT": "b1"}
+
+
+def test_cancel_during_a_retry_backoff_cancels_the_job_without_another_attempt(
+    harness: Harness,
+) -> None:
+    workflow = busybox_workflow("backoff", shell_job("flaky", "exit 1",
+                                                     retries={"limit": 3, "backoff": "10m"}))
+    run = harness.start(workflow)
+    executor = threading.Thread(target=harness.driver.execute, args=(run.id,))
+    executor.start()
+    wait_until(lambda: [a for a in harness.store.list_attempts(run.id) if a.status.value == "failed"])
+
+    harness.driver.cancel(run.id)
+    executor.join(60)
+
+    flaky = harness.store.list_jobs(run.id)[0]
+    assert harness.store.get_run(run.id).status is RunState.CANCELLED
+    assert (flaky.status, flaky.attempts, flaky.reason) == (JobState.CANCELLED, 1, "cancelled")
