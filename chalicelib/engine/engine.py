@@ -185,7 +185,8 @@ def plan_job(
     data.update({key: _render(value, context) for key, value in job.data.items()})
     env = {key: _render(value, context) for key, value in {**workflow.spec.env, **job.env}.items()}
     base_resources = spec.resources if spec else Resources()
-    timeout_source = job.timeout or (spec.timeout if spec else None) or workflow.spec.timeout
+    # The workflow's timeout bounds the whole run (the driver enforces it), not each job.
+    timeout_source = job.timeout or (spec.timeout if spec else None)
     return JobPlan(
         job=job.name,
         image=spec.image if spec else (job.image or ""),

@@ -278,12 +278,12 @@ def test_job_without_resources_has_no_memory_figures() -> None:
     [
         ("30m", "10m", "2h", 1800.0),
         (None, "10m", "2h", 600.0),
-        (None, None, "2h", 7200.0),
+        (None, None, "2h", DEFAULT_JOB_TIMEOUT),
         (None, None, None, DEFAULT_JOB_TIMEOUT),
         (90, None, None, 90.0),
     ],
 )
-def test_timeout_is_the_job_then_component_then_workflow_then_default(
+def test_timeout_is_the_job_then_component_then_default_never_the_workflows(
     job_timeout: str | int | None,
     component_timeout: str | None,
     workflow_timeout: str | None,

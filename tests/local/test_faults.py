@@ -189,3 +189,17 @@ def test_cancel_during_a_retry_backoff_cancels_the_job_without_another_attempt(
     flaky = harness.store.list_jobs(run.id)[0]
     assert harness.store.get_run(run.id).status is RunState.CANCELLED
     assert (flaky.status, flaky.attempts, flaky.reason) == (JobState.CANCELLED, 1, "cancelled")
+
+
+def test_a_run_past_its_workflow_timeout_is_stopped_and_fails(harness: Harness) -> None:
+    workflow = busybox_workflow("slow", shell_job("slow", "echo started; sleep 600"), timeout="2s")
+    workflow["spec"]["stages"].append(
+        {"name": "later", "actions": [{"name": "a", "jobs": [shell_job("never", "echo no")]}]}
+    )
+    finished = harness.run(workflow)
+
+    assert finished.run.status is RunState.FAILED
+    assert finished.run.reason == "workflow timeout"
+    assert (finished.jobs["slow"].status, finished.jobs["slow"].reason) == (
+        JobState.CANCELLED, "stopped: workflow timeout")
+    assert finished.jobs["never"].status is JobState.SKIPPED
