@@ -2,6 +2,9 @@
 
     ContainerOpsError
     ├── InvalidDefinition      a definition broke the schema or the rules; carries every Problem
+    ├── InvalidRequest         a request that is malformed (bad JSON, bad cursor, bad id)
+    │   └── PayloadTooLarge    a request body over the limit
+    ├── Unauthorized           a missing or wrong token or webhook signature
     ├── NotFound               an id, name or version that does not exist
     ├── Conflict               an edit that lost a race or would change something immutable
     ├── EngineUnavailable      the container engine cannot be reached
@@ -37,6 +40,20 @@ class InvalidDefinition(ContainerOpsError):
         self.source = source
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{len(self.problems)} problem(s) in definition")
+
+
+class InvalidRequest(ContainerOpsError):
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = list(problems or [])
+        super().__init__(message)
+
+
+class PayloadTooLarge(InvalidRequest):
+    pass
+
+
+class Unauthorized(ContainerOpsError):
+    pass
 
 
 class NotFound(ContainerOpsError):

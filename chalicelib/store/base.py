@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import RunState
@@ -29,6 +29,21 @@ class StoredWorkflow:
     workflow: Workflow
     version: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class StoredComponent:
+    component: Component
+    deprecated: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    """Per-workflow state that is not part of its definition."""
+
+    enabled: bool
+    webhook_secret: str = field(repr=False)  # made by the store when first saved; never shown
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,22 @@ class Store(ABC):
         self, namespace: str | None = None, name: str | None = None
     ) -> list[Component]: ...
 
+    @abstractmethod
+    def get_component_entry(self, namespace: str, name: str, version: str) -> StoredComponent: ...
+
+    @abstractmethod
+    def list_component_entries(
+        self, namespace: str | None = None, name: str | None = None, *,
+        include_deprecated: bool = True,
+    ) -> list[StoredComponent]:
+        """Ordered by namespace, name, then version number (1.2.0 before 1.10.0)."""
+
+    @abstractmethod
+    def set_component_deprecated(
+        self, namespace: str, name: str, version: str, deprecated: bool
+    ) -> StoredComponent:
+        """Deprecated versions stay runnable by pinned workflows; the palette hides them."""
+
     # --- workflows -----------------------------------------------------------------
     @abstractmethod
     def save_workflow(self, workflow: Workflow, expected_version: int | None = None) -> int:
@@ -74,6 +105,30 @@ class Store(ABC):
     @abstractmethod
     def list_workflows(self, namespace: str | None = None) -> list[StoredWorkflow]:
         """The latest version of each workflow."""
+
+    @abstractmethod
+    def get_workflow_settings(self, namespace: str, name: str) -> WorkflowSettings: ...
+
+    @abstractmethod
+    def set_workflow_enabled(self, namespace: str, name: str, enabled: bool) -> WorkflowSettings: ...
+
+    @abstractmethod
+    def delete_workflow(self, namespace: str, name: str) -> None:
+        """Hide the workflow: latest lookups and lists raise NotFound / leave it out, while
+        every stored version stays readable by number (runs pinned to one keep working).
+        Saving it again with expected_version=0 revives it with the next version number."""
+
+    # --- triggers ------------------------------------------------------------------
+    @abstractmethod
+    def claim_event(self, key: str, now: float) -> bool:
+        """True the first time `key` (a delivery or event id) is claimed, False after."""
+
+    @abstractmethod
+    def get_schedule_mark(self, namespace: str, name: str, trigger: int) -> float | None:
+        """The last schedule tick acted on for a workflow's trigger, or None."""
+
+    @abstractmethod
+    def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None: ...
 
     # --- runs ----------------------------------------------------------------------
     @abstractmethod

@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +26,15 @@ from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import RunState
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store.base import RunFilter, RunPage, Store, StoredWorkflow
+from chalicelib.store.base import (
+    RunFilter,
+    RunPage,
+    Store,
+    StoredComponent,
+    StoredWorkflow,
+    WorkflowSettings,
+)
+from chalicelib.store.sqlite_connections import ConnectionPerThread
 from chalicelib.store.sqlite_schema import (
     INSERT_LOG_LINE,
     INSERT_RUN,
@@ -42,13 +50,22 @@ from chalicelib.store.sqlite_schema import (
     migrate,
     run_from_row,
     run_values,
+    stored_component_from_row,
+    stored_workflow_from_row,
+    workflow_settings_from_row,
 )
 
 DB_FILENAME = "containerops.db"
-BUSY_TIMEOUT_SECONDS = 10.0
 MAX_RUNS_PAGE = 500
 MAX_LOG_LINES_READ = 10_000
 ALL_RUNS = RunFilter()
+WEBHOOK_SECRET_BYTES = 32
+# The versions of a deleted workflow stay (runs pinned to one still read it), but lookups of
+# its latest version and the list of workflows leave it out.
+_NOT_DELETED = (
+    "NOT EXISTS (SELECT 1 FROM workflow_settings AS s WHERE s.namespace = workflows.namespace"
+    " AND s.name = workflows.name AND s.deleted)"
+)
 
 Clock = Callable[[], float]
 
@@ -62,11 +79,11 @@ def open_store(data_dir: Path, clock: Clock = time.time) -> SqliteStore:
 class SqliteStore(Store):
     def __init__(self, path: str | Path, clock: Clock = time.time) -> None:
         if str(path) == ":memory:" or str(path).startswith("file::memory:"):
-            # Each thread has its own connection (see _ConnectionPerThread), and each
+            # Each thread has its own connection (see ConnectionPerThread), and each
             # connection to ":memory:" would be a different, empty database.
             raise ValueError("SqliteStore needs a file path; in tests use a file in tmp_path")
         self._clock = clock
-        self._connections = _ConnectionPerThread(str(path))
+        self._connections = ConnectionPerThread(str(path))
         conn = self._connections.get()
         conn.execute("PRAGMA journal_mode = WAL")  # stored in the file: once is enough
         migrate(conn)
@@ -105,27 +122,60 @@ class SqliteStore(Store):
             )
 
     def get_component(self, namespace: str, name: str, version: str) -> Component:
-        row = self._connections.get().execute(
-            "SELECT document FROM components WHERE namespace = ? AND name = ? AND version = ?",
-            (namespace, name, version),
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"component {namespace}/{name}@{version} not found")
-        return Component.model_validate_json(row["document"])
+        return self.get_component_entry(namespace, name, version).component
 
     def list_components(
         self, namespace: str | None = None, name: str | None = None
     ) -> list[Component]:
+        return [entry.component for entry in self.list_component_entries(namespace, name)]
+
+    def get_component_entry(self, namespace: str, name: str, version: str) -> StoredComponent:
+        row = self._connections.get().execute(
+            "SELECT * FROM components WHERE namespace = ? AND name = ? AND version = ?",
+            (namespace, name, version),
+        ).fetchone()
+        if row is None:
+            raise NotFound(_unknown_component(namespace, name, version))
+        return stored_component_from_row(row)
+
+    def list_component_entries(
+        self, namespace: str | None = None, name: str | None = None, *,
+        include_deprecated: bool = True,
+    ) -> list[StoredComponent]:
+        """A filter that matches nothing gives an empty list, not NotFound."""
         conditions, args = _equalities(namespace=namespace, name=name)
+        if not include_deprecated:
+            conditions.append("deprecated = 0")
         rows = self._connections.get().execute(
-            f"SELECT namespace, name, version, document FROM components {_where(conditions)}",
-            args,
+            f"SELECT * FROM components {_where(conditions)}", args
         ).fetchall()
+        # Version order is not text order (1.10.0 after 1.2.0), so the sort is ours.
         rows.sort(key=lambda r: (r["namespace"], r["name"], version_order(r["version"])))
-        return [Component.model_validate_json(row["document"]) for row in rows]
+        return [stored_component_from_row(row) for row in rows]
+
+    def set_component_deprecated(
+        self, namespace: str, name: str, version: str, deprecated: bool
+    ) -> StoredComponent:
+        key = (namespace, name, version)
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE components SET deprecated = ?"
+                " WHERE namespace = ? AND name = ? AND version = ?",
+                (int(deprecated), *key),
+            )
+            row = conn.execute(
+                "SELECT * FROM components WHERE namespace = ? AND name = ? AND version = ?", key
+            ).fetchone()
+            if row is None:
+                raise NotFound(_unknown_component(*key))
+        return stored_component_from_row(row)
 
     # --- workflows -----------------------------------------------------------------
     def save_workflow(self, workflow: Workflow, expected_version: int | None = None) -> int:
+        """The first version also makes the workflow's settings (enabled, a new webhook
+        secret). Saving a deleted workflow as new (expected_version 0 or None) revives it
+        with its settings as they were and the next version number: numbers are never
+        reused, so a run pinned to an old version never reads a different definition."""
         key = (workflow.metadata.namespace, workflow.metadata.name)
         document = _canonical(workflow)
         with self._write() as conn:
@@ -133,13 +183,30 @@ class SqliteStore(Store):
                 "SELECT coalesce(max(version), 0) FROM workflows WHERE namespace = ? AND name = ?",
                 key,
             ).fetchone()[0]
-            if expected_version is not None and expected_version != latest:
-                raise Conflict(_stale_workflow_message(workflow.ref, expected_version, latest))
+            settings = conn.execute(
+                "SELECT deleted FROM workflow_settings WHERE namespace = ? AND name = ?", key
+            ).fetchone()
+            deleted = settings is not None and bool(settings["deleted"])
+            if expected_version is not None and expected_version != (0 if deleted else latest):
+                raise Conflict(
+                    _stale_workflow_message(workflow.ref, expected_version, latest, deleted)
+                )
             conn.execute(
                 "INSERT INTO workflows (namespace, name, version, document, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (*key, latest + 1, document, self._clock()),
             )
+            if settings is None:
+                conn.execute(
+                    "INSERT INTO workflow_settings (namespace, name, enabled, webhook_secret,"
+                    " deleted) VALUES (?, ?, 1, ?, 0)",
+                    (*key, secrets.token_hex(WEBHOOK_SECRET_BYTES)),
+                )
+            elif deleted:
+                conn.execute(
+                    "UPDATE workflow_settings SET deleted = 0 WHERE namespace = ? AND name = ?",
+                    key,
+                )
         return latest + 1
 
     def get_workflow(
@@ -148,7 +215,7 @@ class SqliteStore(Store):
         sql = "SELECT * FROM workflows WHERE namespace = ? AND name = ?"
         if version is None:
             row = self._connections.get().execute(
-                f"{sql} ORDER BY version DESC LIMIT 1", (namespace, name)
+                f"{sql} AND {_NOT_DELETED} ORDER BY version DESC LIMIT 1", (namespace, name)
             ).fetchone()
         else:
             row = self._connections.get().execute(
@@ -157,17 +224,78 @@ class SqliteStore(Store):
         if row is None:
             which = "" if version is None else f" version {version}"
             raise NotFound(f"workflow {namespace}/{name}{which} not found")
-        return _stored_workflow(row)
+        return stored_workflow_from_row(row)
 
     def list_workflows(self, namespace: str | None = None) -> list[StoredWorkflow]:
         conditions, args = _equalities(namespace=namespace)
+        conditions.append(_NOT_DELETED)
         # SQLite takes the bare columns of a max() aggregate from the row holding the max.
         rows = self._connections.get().execute(
             "SELECT namespace, name, max(version) AS version, document, created_at FROM"
             f" workflows {_where(conditions)} GROUP BY namespace, name ORDER BY namespace, name",
             args,
         ).fetchall()
-        return [_stored_workflow(row) for row in rows]
+        return [stored_workflow_from_row(row) for row in rows]
+
+    def get_workflow_settings(self, namespace: str, name: str) -> WorkflowSettings:
+        row = self._connections.get().execute(
+            "SELECT * FROM workflow_settings WHERE namespace = ? AND name = ? AND deleted = 0",
+            (namespace, name),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"workflow {namespace}/{name} not found")
+        return workflow_settings_from_row(row)
+
+    def set_workflow_enabled(self, namespace: str, name: str, enabled: bool) -> WorkflowSettings:
+        with self._write() as conn:
+            self._update_live_workflow(conn, namespace, name, "enabled = ?", int(enabled))
+            row = conn.execute(
+                "SELECT * FROM workflow_settings WHERE namespace = ? AND name = ?",
+                (namespace, name),
+            ).fetchone()
+        return workflow_settings_from_row(row)
+
+    def delete_workflow(self, namespace: str, name: str) -> None:
+        with self._write() as conn:
+            self._update_live_workflow(conn, namespace, name, "deleted = 1")
+
+    @staticmethod
+    def _update_live_workflow(
+        conn: sqlite3.Connection, namespace: str, name: str, assignment: str, *args: Any
+    ) -> None:
+        """Update the settings of a workflow that exists and is not deleted, else NotFound."""
+        updated = conn.execute(
+            f"UPDATE workflow_settings SET {assignment}"
+            " WHERE namespace = ? AND name = ? AND deleted = 0",
+            (*args, namespace, name),
+        ).rowcount
+        if not updated:
+            raise NotFound(f"workflow {namespace}/{name} not found")
+
+    # --- triggers ------------------------------------------------------------------
+    def claim_event(self, key: str, now: float) -> bool:
+        # The primary key decides: of two claims racing in any processes, one inserts.
+        with self._write() as conn:
+            inserted: int = conn.execute(
+                "INSERT INTO events (key, claimed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (key, now),
+            ).rowcount
+        return inserted == 1
+
+    def get_schedule_mark(self, namespace: str, name: str, trigger: int) -> float | None:
+        row = self._connections.get().execute(
+            'SELECT tick FROM schedule_marks WHERE namespace = ? AND name = ? AND "trigger" = ?',
+            (namespace, name, trigger),
+        ).fetchone()
+        return None if row is None else float(row["tick"])
+
+    def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None:
+        with self._write() as conn:
+            conn.execute(
+                'INSERT INTO schedule_marks (namespace, name, "trigger", tick) VALUES (?, ?, ?, ?)'
+                ' ON CONFLICT (namespace, name, "trigger") DO UPDATE SET tick = excluded.tick',
+                (namespace, name, trigger, tick),
+            )
 
     # --- runs ----------------------------------------------------------------------
     def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None:
@@ -336,61 +464,6 @@ class SqliteStore(Store):
         return ", ".join(missing)
 
 
-class _ConnectionPerThread:
-    """One SQLite connection per thread, all closed by `close_all`.
-
-    Why not one shared connection behind a lock: a thread waiting for the write lock (held
-    by another process, up to the busy timeout) would hold that lock and stall every reader
-    in this process, and reads would run one at a time although WAL lets them run side by
-    side. A connection of one's own per thread gives both, and each keeps its own prepared
-    statement cache. `check_same_thread=False` is only so `close_all` may close the
-    connections of other threads; a connection is never used by two threads at once.
-    Threads come and go (one per HTTP request in the local server), so a new connection
-    first closes those of threads that have ended. Like any SQLite connection, a store must
-    not cross a fork: a child process opens its own.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._by_thread: dict[threading.Thread, sqlite3.Connection] = {}
-        self._closed = False
-
-    def get(self) -> sqlite3.Connection:
-        if self._closed:
-            raise RuntimeError("the store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._open_for(threading.current_thread())
-        return conn
-
-    def close_all(self) -> None:
-        with self._lock:
-            self._closed = True
-            for conn in self._by_thread.values():
-                conn.close()
-            self._by_thread.clear()
-
-    def _open_for(self, thread: threading.Thread) -> sqlite3.Connection:
-        with self._lock:
-            for ended in [t for t in self._by_thread if not t.is_alive()]:
-                self._by_thread.pop(ended).close()
-            conn = sqlite3.connect(
-                self._path,
-                timeout=BUSY_TIMEOUT_SECONDS,  # sets SQLite's busy_timeout
-                isolation_level=None,  # we BEGIN ourselves; see SqliteStore._write
-                check_same_thread=False,
-            )
-            conn.row_factory = sqlite3.Row
-            # NORMAL is durable in WAL mode except for the last commits on power loss,
-            # and saves an fsync per commit.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self._by_thread[thread] = conn
-            return conn
-
-
 @contextmanager
 def _rollback_on_error(conn: sqlite3.Connection) -> Iterator[None]:
     try:
@@ -426,12 +499,8 @@ def _where(conditions: Sequence[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
-def _stored_workflow(row: sqlite3.Row) -> StoredWorkflow:
-    return StoredWorkflow(
-        workflow=Workflow.model_validate_json(row["document"]),
-        version=row["version"],
-        created_at=row["created_at"],
-    )
+def _unknown_component(namespace: str, name: str, version: str) -> str:
+    return f"component {namespace}/{name}@{version} not found"
 
 
 def _canonical(model: Component | Workflow) -> str:
@@ -439,7 +508,12 @@ def _canonical(model: Component | Workflow) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _stale_workflow_message(ref: str, expected: int, latest: int) -> str:
+def _stale_workflow_message(ref: str, expected: int, latest: int, deleted: bool) -> str:
+    if deleted:
+        return (
+            f"workflow {ref} was deleted (its last version was {latest}), but you edited"
+            f" version {expected} of it; save it as new to restore it"
+        )
     if latest == 0:
         return f"workflow {ref} does not exist, but you edited version {expected} of it"
     if expected == 0:

@@ -14,8 +14,10 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+from chalicelib.store.base import StoredComponent, StoredWorkflow, WorkflowSettings
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS components (
@@ -24,6 +26,7 @@ CREATE TABLE IF NOT EXISTS components (
     version    TEXT NOT NULL,
     document   TEXT NOT NULL,
     created_at REAL NOT NULL,
+    deprecated INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (namespace, name, version)
 );
 
@@ -34,6 +37,34 @@ CREATE TABLE IF NOT EXISTS workflows (
     document   TEXT NOT NULL,
     created_at REAL NOT NULL,
     PRIMARY KEY (namespace, name, version)
+);
+
+-- What a workflow has besides its versions; the row is made with its first version. A
+-- deleted workflow keeps its row (and its versions, which pinned runs still read) so that
+-- saving it again goes on from the next version number.
+CREATE TABLE IF NOT EXISTS workflow_settings (
+    namespace      TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    enabled        INTEGER NOT NULL DEFAULT 1,
+    webhook_secret TEXT NOT NULL,
+    deleted        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (namespace, name)
+);
+
+-- Trigger deliveries already acted on (webhook delivery ids, EventBridge event ids): the
+-- primary key makes a claim atomic across processes. claimed_at allows pruning old keys.
+CREATE TABLE IF NOT EXISTS events (
+    key        TEXT PRIMARY KEY,
+    claimed_at REAL NOT NULL
+);
+
+-- The last schedule tick acted on, per workflow trigger (its index in spec.triggers).
+CREATE TABLE IF NOT EXISTS schedule_marks (
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    "trigger" INTEGER NOT NULL,
+    tick      REAL NOT NULL,
+    PRIMARY KEY (namespace, name, "trigger")
 );
 
 CREATE TABLE IF NOT EXISTS runs (
@@ -160,6 +191,26 @@ def _statements(script: str) -> list[str]:
 
 
 # --- rows ------------------------------------------------------------------------------
+
+def stored_component_from_row(row: sqlite3.Row) -> StoredComponent:
+    return StoredComponent(
+        component=Component.model_validate_json(row["document"]),
+        deprecated=bool(row["deprecated"]),
+        created_at=row["created_at"],
+    )
+
+
+def stored_workflow_from_row(row: sqlite3.Row) -> StoredWorkflow:
+    return StoredWorkflow(
+        workflow=Workflow.model_validate_json(row["document"]),
+        version=row["version"],
+        created_at=row["created_at"],
+    )
+
+
+def workflow_settings_from_row(row: sqlite3.Row) -> WorkflowSettings:
+    return WorkflowSettings(enabled=bool(row["enabled"]), webhook_secret=row["webhook_secret"])
+
 
 RUN_COLUMNS = (
     "id", "namespace", "workflow", "workflow_version", "status", "created_at", "started_at",

@@ -18,7 +18,7 @@ from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store.base import RunFilter, Store
+from chalicelib.store.base import RunFilter, Store, WorkflowSettings
 
 T = TypeVar("T")
 EPOCH = 1_700_000_000.0
@@ -131,6 +131,73 @@ class StoreContract:
             "demo/lint@1.2.0", "demo/lint@1.10.0"]
         assert [c.ref for c in store.list_components("acme")] == ["acme/lint@1.0.0"]
 
+    def test_a_published_component_is_not_deprecated(self, store: Store) -> None:
+        store.put_component(component())
+        entry = store.get_component_entry("demo", "lint", "1.0.0")
+        assert (entry.component, entry.deprecated) == (component(), False)
+        assert isinstance(entry.created_at, float)
+
+    def test_deprecating_a_version_hides_it_from_the_palette_list_but_keeps_it_readable(
+        self, store: Store
+    ) -> None:
+        for version in ["1.0.0", "1.1.0"]:
+            store.put_component(component(version=version))
+        deprecated = store.set_component_deprecated("demo", "lint", "1.0.0", True)
+        assert (deprecated.component, deprecated.deprecated) == (component(), True)
+        palette = store.list_component_entries(include_deprecated=False)
+        assert [e.component.ref for e in palette] == ["demo/lint@1.1.0"]
+        everything = store.list_component_entries()
+        assert [(e.component.ref, e.deprecated) for e in everything] == [
+            ("demo/lint@1.0.0", True), ("demo/lint@1.1.0", False)]
+        # a workflow pinned to it still runs it
+        assert store.get_component("demo", "lint", "1.0.0") == component()
+        assert store.get_component_entry("demo", "lint", "1.0.0").deprecated
+        assert [c.ref for c in store.list_components()] == ["demo/lint@1.0.0", "demo/lint@1.1.0"]
+
+    def test_undeprecating_a_version_puts_it_back_in_the_palette(self, store: Store) -> None:
+        store.put_component(component())
+        store.set_component_deprecated("demo", "lint", "1.0.0", True)
+        assert not store.set_component_deprecated("demo", "lint", "1.0.0", False).deprecated
+        assert [e.component.ref for e in store.list_component_entries(
+            include_deprecated=False)] == ["demo/lint@1.0.0"]
+
+    def test_republishing_a_deprecated_version_keeps_it_deprecated(self, store: Store) -> None:
+        store.put_component(component())
+        store.set_component_deprecated("demo", "lint", "1.0.0", True)
+        store.put_component(component())
+        assert store.get_component_entry("demo", "lint", "1.0.0").deprecated
+
+    def test_component_entries_are_listed_by_version_number(self, store: Store) -> None:
+        versions = ["1.10.0", "1.0.0", "1.2.0", "1.0.0-rc1", "0.9"]
+        for version in versions:
+            store.put_component(component(version=version))
+        store.put_component(component("build", "2.0.0"))
+        store.put_component(component("lint", "3.0.0", namespace="acme"))
+        expected = ["acme/lint@3.0.0", "demo/build@2.0.0", "demo/lint@0.9", "demo/lint@1.0.0-rc1",
+                    "demo/lint@1.0.0", "demo/lint@1.2.0", "demo/lint@1.10.0"]
+        assert [e.component.ref for e in store.list_component_entries()] == expected
+        assert [c.ref for c in store.list_components()] == expected
+        assert [e.component.ref for e in store.list_component_entries("demo", "lint")] == (
+            expected[2:])
+        assert [e.component.ref for e in store.list_component_entries("acme")] == expected[:1]
+
+    def test_listing_entries_that_match_nothing_is_empty(self, store: Store) -> None:
+        store.put_component(component())
+        assert store.list_component_entries("demo", "nope") == []
+        store.set_component_deprecated("demo", "lint", "1.0.0", True)
+        assert store.list_component_entries("demo", "lint", include_deprecated=False) == []
+
+    def test_an_unknown_component_version_cannot_be_read_or_deprecated(
+        self, store: Store
+    ) -> None:
+        store.put_component(component(version="1.0.0"))
+        with pytest.raises(NotFound, match=r"demo/lint@2\.0\.0"):
+            store.get_component_entry("demo", "lint", "2.0.0")
+        with pytest.raises(NotFound, match=r"demo/lint@2\.0\.0"):
+            store.set_component_deprecated("demo", "lint", "2.0.0", True)
+        with pytest.raises(NotFound, match=r"demo/nope@1\.0\.0"):
+            store.set_component_deprecated("demo", "nope", "1.0.0", True)
+
     # --- workflows -----------------------------------------------------------------
     def test_saving_a_workflow_creates_the_next_version(self, store: Store) -> None:
         assert store.save_workflow(workflow(image="busybox:1"), expected_version=0) == 1
@@ -190,6 +257,153 @@ class StoreContract:
         results = at_once(8, lambda i: [store.save_workflow(workflow()) for _ in range(5)])
         versions = sorted(v for r in results if isinstance(r, list) for v in r)
         assert versions == list(range(1, 41))
+
+    # --- workflow settings and deletion ---------------------------------------------
+    def test_a_new_workflow_is_enabled_with_a_webhook_secret(self, store: Store) -> None:
+        store.save_workflow(workflow("ci"))
+        store.save_workflow(workflow("deploy"))
+        ci = store.get_workflow_settings("demo", "ci")
+        assert ci.enabled
+        assert len(ci.webhook_secret) >= 32
+        assert store.get_workflow_settings("demo", "deploy").webhook_secret != ci.webhook_secret
+
+    def test_new_versions_keep_the_workflow_settings(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        before = store.set_workflow_enabled("demo", "ci", False)
+        store.save_workflow(workflow(image="busybox:2"), expected_version=1)
+        assert store.get_workflow_settings("demo", "ci") == before
+        assert not before.enabled
+
+    def test_a_workflow_can_be_disabled_and_enabled_again(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        secret = store.get_workflow_settings("demo", "ci").webhook_secret
+        assert store.set_workflow_enabled("demo", "ci", False) == WorkflowSettings(
+            enabled=False, webhook_secret=secret)
+        assert not store.get_workflow_settings("demo", "ci").enabled
+        assert store.set_workflow_enabled("demo", "ci", True).enabled
+        assert store.get_workflow_settings("demo", "ci").enabled
+
+    def test_a_deleted_workflow_is_not_found_but_its_versions_stay_readable_by_number(
+        self, store: Store
+    ) -> None:
+        store.save_workflow(workflow(image="busybox:1"))
+        store.save_workflow(workflow(image="busybox:2"))
+        store.save_workflow(workflow("deploy"))
+        store.delete_workflow("demo", "ci")
+        with pytest.raises(NotFound, match="demo/ci"):
+            store.get_workflow("demo", "ci")
+        with pytest.raises(NotFound, match="demo/ci"):
+            store.get_workflow_settings("demo", "ci")
+        assert [s.workflow.ref for s in store.list_workflows()] == ["demo/deploy"]
+        assert store.list_workflows("demo")[0].workflow.ref == "demo/deploy"
+        assert store.get_workflow("demo", "ci", 1).workflow == workflow(image="busybox:1")
+        assert store.get_workflow("demo", "ci", 2).workflow == workflow(image="busybox:2")
+
+    @pytest.mark.parametrize("expected_version", [0, None])
+    def test_saving_a_deleted_workflow_again_revives_it_with_the_next_version(
+        self, store: Store, expected_version: int | None
+    ) -> None:
+        store.save_workflow(workflow(image="busybox:1"))
+        store.save_workflow(workflow(image="busybox:2"))
+        store.delete_workflow("demo", "ci")
+        assert store.save_workflow(workflow(image="busybox:3"), expected_version) == 3
+        latest = store.get_workflow("demo", "ci")
+        assert (latest.version, latest.workflow) == (3, workflow(image="busybox:3"))
+        assert [(s.workflow.ref, s.version) for s in store.list_workflows()] == [("demo/ci", 3)]
+        assert store.get_workflow_settings("demo", "ci").enabled
+        assert store.get_workflow("demo", "ci", 2).workflow == workflow(image="busybox:2")
+        assert store.save_workflow(workflow(image="busybox:4"), expected_version=3) == 4
+
+    @pytest.mark.parametrize("expected_version", [1, 2])
+    def test_saving_a_deleted_workflow_from_an_edited_version_conflicts(
+        self, store: Store, expected_version: int
+    ) -> None:
+        store.save_workflow(workflow())
+        store.save_workflow(workflow(image="busybox:2"))
+        store.delete_workflow("demo", "ci")
+        with pytest.raises(Conflict, match="deleted"):
+            store.save_workflow(workflow(image="busybox:3"), expected_version)
+        with pytest.raises(NotFound):
+            store.get_workflow("demo", "ci")
+        with pytest.raises(NotFound, match="version 3"):
+            store.get_workflow("demo", "ci", 3)
+
+    def test_a_revived_workflow_can_be_deleted_again(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        store.delete_workflow("demo", "ci")
+        store.save_workflow(workflow(), expected_version=0)
+        store.delete_workflow("demo", "ci")
+        assert store.list_workflows() == []
+
+    def test_deleting_or_switching_an_unknown_workflow_is_not_found(self, store: Store) -> None:
+        changes: list[Callable[[], object]] = [
+            lambda: store.delete_workflow("demo", "ci"),
+            lambda: store.set_workflow_enabled("demo", "ci", False),
+            lambda: store.get_workflow_settings("demo", "ci"),
+        ]
+        for change in changes:
+            with pytest.raises(NotFound, match="demo/ci"):
+                change()
+
+    def test_deleting_or_switching_a_deleted_workflow_is_not_found(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        store.delete_workflow("demo", "ci")
+        with pytest.raises(NotFound, match="demo/ci"):
+            store.delete_workflow("demo", "ci")
+        with pytest.raises(NotFound, match="demo/ci"):
+            store.set_workflow_enabled("demo", "ci", True)
+
+    def test_no_error_about_a_workflow_shows_its_webhook_secret(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        secret = store.get_workflow_settings("demo", "ci").webhook_secret
+        attempts: list[Callable[[], object]] = [
+            lambda: store.save_workflow(workflow(), expected_version=0),
+            lambda: store.save_workflow(workflow(), expected_version=7),
+            lambda: store.get_workflow("demo", "ci", 9),
+            lambda: store.delete_workflow("demo", "ci"),
+            lambda: store.delete_workflow("demo", "ci"),
+            lambda: store.set_workflow_enabled("demo", "ci", True),
+            lambda: store.get_workflow_settings("demo", "ci"),
+            lambda: store.save_workflow(workflow(), expected_version=1),
+        ]
+        errors: list[Exception] = []
+        for attempt in attempts:
+            try:
+                attempt()
+            except (Conflict, NotFound) as exc:
+                errors.append(exc)
+        assert len(errors) == 7
+        for error in errors:
+            assert secret not in f"{error!s} {error!r}"
+
+    # --- triggers ------------------------------------------------------------------
+    def test_an_event_is_claimed_once(self, store: Store) -> None:
+        assert store.claim_event("github:delivery-1", EPOCH)
+        assert not store.claim_event("github:delivery-1", EPOCH + 1)
+        assert store.claim_event("github:delivery-2", EPOCH + 2)
+
+    def test_two_threads_claiming_one_event_only_one_wins(self, store: Store) -> None:
+        keys = [f"event-{i}" for i in range(50)]
+        results = at_once(2, lambda i: [store.claim_event(key, EPOCH + i) for key in keys])
+        claims = [r for r in results if isinstance(r, list)]
+        assert len(claims) == 2
+        assert [first + second for first, second in zip(*claims, strict=True)] == [1] * 50
+
+    def test_a_schedule_mark_reads_back_what_was_last_set(self, store: Store) -> None:
+        assert store.get_schedule_mark("demo", "ci", 0) is None
+        store.set_schedule_mark("demo", "ci", 0, EPOCH)
+        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH
+        store.set_schedule_mark("demo", "ci", 0, EPOCH + 60)
+        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH + 60
+
+    def test_each_schedule_trigger_has_its_own_mark(self, store: Store) -> None:
+        store.set_schedule_mark("demo", "ci", 0, EPOCH)
+        store.set_schedule_mark("demo", "ci", 1, EPOCH + 1)
+        store.set_schedule_mark("demo", "deploy", 0, EPOCH + 2)
+        store.set_schedule_mark("acme", "ci", 0, EPOCH + 3)
+        assert [store.get_schedule_mark(ns, name, trigger) for ns, name, trigger in [
+            ("demo", "ci", 0), ("demo", "ci", 1), ("demo", "deploy", 0), ("acme", "ci", 0),
+            ("acme", "ci", 1)]] == [EPOCH, EPOCH + 1, EPOCH + 2, EPOCH + 3, None]
 
     # --- runs ----------------------------------------------------------------------
     def test_a_created_run_and_its_jobs_read_back(self, store: Store) -> None:

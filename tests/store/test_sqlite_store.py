@@ -167,6 +167,37 @@ def test_two_processes_saving_the_same_workflow_one_conflicts_and_versions_stay_
             store.get_workflow("demo", "ci", version)
 
 
+def _claim_in_another_process(
+    path: str, keys: list[str], start: Barrier, results: Queue[list[bool]]
+) -> None:
+    """Child process: wait for the others, then claim every key once."""
+    with SqliteStore(path) as store:
+        start.wait()
+        results.put([store.claim_event(key, EPOCH) for key in keys])
+
+
+def test_two_processes_claiming_the_same_events_each_event_is_won_once(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SqliteStore(path).close()
+    keys = [f"event-{i}" for i in range(100)]
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    results: Queue[list[bool]] = context.Queue()
+    children = [
+        context.Process(target=_claim_in_another_process, args=(str(path), keys, start, results))
+        for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    claims = [results.get(timeout=60) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    results.close()
+    results.join_thread()
+    assert [child.exitcode for child in children] == [0, 0]
+    assert [first + second for first, second in zip(*claims, strict=True)] == [1] * len(keys)
+
+
 # --- the run history uses an index for every filter -------------------------------------
 
 @pytest.mark.parametrize(
