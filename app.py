@@ -1,17 +1,230 @@
 """The ContainerOps API as a Chalice app: the same code runs locally and on AWS Lambda.
 
-Routes are wiring only: parse the request, call a service from chalicelib, map errors.
+Routes are wiring only: parse the request, call a service from chalicelib, map errors
+(`answer`). The route table is `chalicelib.api.openapi.ROUTES`; the components registry
+and workflows live here, runs, logs and webhooks in the `run_routes` blueprint.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from chalice.app import Chalice
+from chalice.app import Chalice, Request, Response
 
-app = Chalice(app_name="containerops")
+from chalicelib.api.context import current
+from chalicelib.api.errors import answer
+from chalicelib.api.openapi import openapi_document
+from chalicelib.api.requests import int_param, json_object, name_id, namespace_id, version_id
+from chalicelib.errors import InvalidRequest
+from chalicelib.services.registry import ComponentRegistry
+from chalicelib.services.workflow_service import WorkflowService
+
+NS = "/api/namespaces/{namespace}"
+MAX_WORKFLOW_VERSION = 2**31 - 1
+
+
+class ThreadSafeChalice(Chalice):
+    """Chalice keeps the request it is handling on the app object. Lambda handles one
+    request per process at a time, but the local server handles each request in its own
+    thread, so here the request (and the Lambda context) is kept per thread."""
+
+    def __init__(self, app_name: str) -> None:
+        self._per_thread = threading.local()
+        super().__init__(app_name=app_name)
+
+    @property
+    def current_request(self) -> Request | None:
+        request: Request | None = getattr(self._per_thread, "request", None)
+        return request
+
+    @current_request.setter
+    def current_request(self, request: Request | None) -> None:
+        self._per_thread.request = request
+
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._per_thread, "lambda_context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, context: Any) -> None:
+        self._per_thread.lambda_context = context
+
+
+app = ThreadSafeChalice(app_name="containerops")
 
 
 @app.route("/api/health", methods=["GET"])
 def health() -> dict[str, Any]:
     return {"status": "ok", "service": "containerops"}
+
+
+@app.route("/api/openapi.json", methods=["GET"])
+def openapi() -> Response:
+    return answer(openapi_document)
+
+
+# --- components (the registry) -------------------------------------------------------------
+
+@app.route(f"{NS}/components", methods=["GET"])
+def list_components(namespace: str) -> Response:
+    def work() -> dict[str, Any]:
+        query = _query()
+        name = query.get("name") or None
+        return _registry().list_components(
+            namespace_id(namespace), name_id(name) if name is not None else None,
+            include_deprecated=_flag(query, "include_deprecated", default=True),
+        )
+    return answer(work)
+
+
+@app.route(f"{NS}/components", methods=["POST"])
+def publish_component(namespace: str) -> Response:
+    return answer(lambda: _registry().publish(namespace_id(namespace), _body()), 201)
+
+
+@app.route(f"{NS}/components/{{name}}/versions", methods=["GET"])
+def component_versions(namespace: str, name: str) -> Response:
+    return answer(lambda: _registry().versions(namespace_id(namespace), name_id(name)))
+
+
+@app.route(f"{NS}/components/{{name}}/versions/{{version}}", methods=["GET"])
+def get_component(namespace: str, name: str, version: str) -> Response:
+    return answer(lambda: _registry().get(namespace_id(namespace), name_id(name), version_id(version)))
+
+
+@app.route(f"{NS}/components/{{name}}/versions/{{version}}/deprecated", methods=["PUT"])
+def deprecate_component(namespace: str, name: str, version: str) -> Response:
+    def work() -> dict[str, Any]:
+        ids = namespace_id(namespace), name_id(name), version_id(version)
+        return _registry().set_deprecated(*ids, _bool_field(_body(), "deprecated"))
+    return answer(work)
+
+
+# --- workflows -----------------------------------------------------------------------------
+
+@app.route(f"{NS}/workflows", methods=["GET"])
+def list_workflows(namespace: str) -> Response:
+    return answer(lambda: _workflows().list_summaries(namespace_id(namespace)))
+
+
+@app.route(f"{NS}/workflows", methods=["POST"])
+def create_workflow(namespace: str) -> Response:
+    return answer(lambda: _workflows().create(namespace_id(namespace), _body()), 201)
+
+
+@app.route(f"{NS}/workflows/check", methods=["POST"])
+def check_workflow(namespace: str) -> Response:
+    return answer(lambda: _workflows().check(namespace_id(namespace), _body()))
+
+
+@app.route(f"{NS}/workflows/{{name}}", methods=["GET"])
+def get_workflow(namespace: str, name: str) -> Response:
+    return answer(lambda: _workflows().get(namespace_id(namespace), name_id(name), _version_query()))
+
+
+@app.route(f"{NS}/workflows/{{name}}", methods=["PUT"])
+def update_workflow(namespace: str, name: str) -> Response:
+    def work() -> dict[str, Any]:
+        ids = namespace_id(namespace), name_id(name)
+        body = _only_fields(_body(), "expected_version", "definition")
+        return _workflows().update(*ids, _version_field(body, "expected_version"),
+                                   _object_field(body, "definition"))
+    return answer(work)
+
+
+@app.route(f"{NS}/workflows/{{name}}", methods=["DELETE"])
+def delete_workflow(namespace: str, name: str) -> Response:
+    return answer(lambda: _workflows().delete(namespace_id(namespace), name_id(name)), 204)
+
+
+@app.route(f"{NS}/workflows/{{name}}/yaml", methods=["GET"])
+def export_workflow(namespace: str, name: str) -> Response:
+    def work() -> Response:
+        text = _workflows().export_yaml(namespace_id(namespace), name_id(name), _version_query())
+        return Response(body=text, status_code=200, headers={"Content-Type": "text/yaml; charset=utf-8"})
+    return answer(work)
+
+
+@app.route(f"{NS}/workflows/{{name}}/enabled", methods=["PUT"])
+def enable_workflow(namespace: str, name: str) -> Response:
+    def work() -> dict[str, Any]:
+        ids = namespace_id(namespace), name_id(name)
+        return _workflows().set_enabled(*ids, _bool_field(_body(), "enabled"))
+    return answer(work)
+
+
+# --- reading requests ----------------------------------------------------------------------
+
+def _registry() -> ComponentRegistry:
+    return ComponentRegistry(current().store)
+
+
+def _workflows() -> WorkflowService:
+    context = current()
+    return WorkflowService(context.store, context.catalog)
+
+
+def _request() -> Request:
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no request is being handled")
+    return request
+
+
+def _body() -> dict[str, Any]:
+    raw = _request().raw_body
+    return json_object(raw.encode("utf-8") if isinstance(raw, str) else raw)
+
+
+def _query() -> dict[str, str]:
+    return dict(_request().query_params or {})
+
+
+def _version_query() -> int | None:
+    return int_param(_query(), "version", 0, 1, MAX_WORKFLOW_VERSION) or None
+
+
+def _flag(query: dict[str, str], key: str, *, default: bool) -> bool:
+    raw = query.get(key, "").lower()
+    if raw in ("", "true", "false"):
+        return default if raw == "" else raw == "true"
+    raise InvalidRequest(f"query parameter '{key}' must be true or false")
+
+
+def _only_fields(body: dict[str, Any], *known: str) -> dict[str, Any]:
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise InvalidRequest(f"unknown field(s) in the body: {', '.join(unknown)};"
+                             f" expected {', '.join(known)}")
+    return body
+
+
+def _bool_field(body: dict[str, Any], key: str) -> bool:
+    value = _only_fields(body, key).get(key)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"the body must be {{\"{key}\": true}} or {{\"{key}\": false}}")
+    return value
+
+
+def _version_field(body: dict[str, Any], key: str) -> int:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRequest(f"'{key}' must be the version number you edited (0 for a new workflow)")
+    return value
+
+
+def _object_field(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"'{key}' must be a JSON object")
+    return value
+
+
+# The runs, logs and webhook routes (a blueprint of their own).
+try:
+    from chalicelib.api.run_routes import runs as _runs_blueprint
+except ImportError:  # being written
+    _runs_blueprint = None  # type: ignore[assignment]
+if _runs_blueprint is not None:
+    app.register_blueprint(_runs_blueprint)

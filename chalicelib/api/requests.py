@@ -35,7 +35,7 @@ def json_object(raw: bytes | None) -> dict[str, Any]:
 
 
 def _checked(value: str, pattern: re.Pattern[str], what: str) -> str:
-    if not pattern.match(value or ""):
+    if not pattern.fullmatch(value or ""):
         raise InvalidRequest(f"'{_printable(value)}' is not a valid {what}")
     return value
 

@@ -1,5 +1,8 @@
 """The local driver: creates runs, executes them on this machine, resumes and cancels them.
 
+Runs are laid out by the shared `RunRecorder` (chalicelib/services/run_service.py), the
+same one the API uses, so both resolve params and allow re-runs the same way.
+
 It is what the CLI (and later the server) calls. One process executes a run at a time
 (`RunLock`); `resume` takes up every unfinished run no live process holds.
 """
@@ -7,33 +10,26 @@ It is what the CLI (and later the server) calls. One process executes a run at a
 from __future__ import annotations
 
 import os
-import secrets as token_source
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.states import AttemptState, RunState
-from chalicelib.engine.engine import resolve_params, reusable_outputs
-from chalicelib.engine.records import JobRecord, RunRecord
-from chalicelib.errors import ContainerOpsError, InvalidDefinition, Problem
+from chalicelib.engine.engine import reusable_outputs
+from chalicelib.engine.records import RunRecord
+from chalicelib.errors import ContainerOpsError
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, AttemptSettings
 from chalicelib.local.run_execution import QuietObserver, RunExecution, RunObserver
 from chalicelib.local.run_lock import RunLock
 from chalicelib.local.workspace import Workspaces
+from chalicelib.services.run_service import RunRecorder
 from chalicelib.store.base import RunFilter, Store
 
 UNPRIVILEGED_USER = "1000:1000"
-
-
-def new_run_id(now: float) -> str:
-    """Sortable and readable: 20261125-173005-4f9a1c2e."""
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{token_source.token_hex(4)}"
 
 
 def default_container_user() -> str:
@@ -68,6 +64,7 @@ class LocalDriver:
         )
         self._secrets = dict(secrets or {})
         self._clock = clock
+        self._recorder = RunRecorder(store, clock=clock)
 
     # --- starting ---------------------------------------------------------------------
     def create_run(
@@ -80,34 +77,13 @@ class LocalDriver:
         trigger: Mapping[str, Any] | None = None,
         rerun_of: str | None = None,
     ) -> RunRecord:
-        stored = self.store.get_workflow(namespace, workflow, version)
-        now = self._clock()
-        run = RunRecord(
-            id=new_run_id(now), namespace=namespace, workflow=workflow,
-            workflow_version=stored.version, status=RunState.QUEUED, created_at=now,
-            params=resolve_params(stored.workflow, params), trigger=dict(trigger or {"type": "api"}),
-            rerun_of=rerun_of,
+        return self._recorder.create(
+            namespace, workflow, params, version=version, trigger=trigger, rerun_of=rerun_of,
         )
-        jobs = [
-            JobRecord(run.id, job.name, s, a, p)
-            for s, stage in enumerate(stored.workflow.spec.stages)
-            for a, action in enumerate(stage.actions)
-            for p, job in enumerate(action.jobs)
-        ]
-        self.store.create_run(run, jobs)
-        return run
 
     def rerun_from_failure(self, run_id: str) -> RunRecord:
-        previous = self.store.get_run(run_id)
-        if not previous.status.is_final or previous.status is RunState.SUCCEEDED:
-            raise InvalidDefinition(
-                [Problem("run", f"run {run_id} is {previous.status}; only a failed or cancelled "
-                                "run can be re-run from failure")]
-            )
-        return self.create_run(
-            previous.namespace, previous.workflow, previous.params,
-            version=previous.workflow_version, trigger=previous.trigger, rerun_of=previous.id,
-        )
+        """Conflict unless the run failed or was cancelled."""
+        return self._recorder.record(self._recorder.plan_rerun(run_id))
 
     # --- executing --------------------------------------------------------------------
     def execute(self, run_id: str, observer: RunObserver | None = None) -> RunRecord:

@@ -1,0 +1,157 @@
+"""Workflows as the API sees them: create, check, save new versions, read, export, switch off.
+
+Saving is optimistic: an update names the version the client edited (`expected_version`)
+and the store refuses it (Conflict) when another save came first, so two editors never
+overwrite each other and no version is lost. Every problem of a definition is reported at
+once with its path (InvalidDefinition); a definition must also name the namespace (and,
+on update, the workflow) of the URL it was sent to.
+
+Deleting hides a workflow (latest lookups and lists answer NotFound / leave it out), but
+every stored version stays readable by number, because runs pinned to one still show it;
+such a version reads as not enabled. The webhook secret is shown once, in the answer to
+create, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.models import Workflow, dump_definition
+from chalicelib.domain.validation import check_workflow
+from chalicelib.errors import InvalidDefinition, NotFound, Problem
+from chalicelib.services.registry import namespace_problems
+from chalicelib.store.base import Store, StoredWorkflow
+
+# Names the API's own routes take: a workflow named so could be created but never read back.
+RESERVED_NAMES = frozenset({"check"})
+
+
+class WorkflowService:
+    def __init__(self, store: Store, catalog: ComponentCatalog) -> None:
+        self._store = store
+        self._catalog = catalog
+
+    # --- writing -------------------------------------------------------------------
+    def create(self, namespace: str, document: Any) -> dict[str, Any]:
+        """Version 1 (or the next number, for a workflow deleted before); Conflict if it exists.
+        The answer is the only one that shows the webhook secret."""
+        workflow = self._validated(namespace, document, _reserved_name_problems(document))
+        version = self._store.save_workflow(workflow, expected_version=0)
+        stored = self._store.get_workflow(namespace, workflow.metadata.name, version)
+        settings = self._store.get_workflow_settings(namespace, workflow.metadata.name)
+        return {**_version_document(stored, settings.enabled), "webhook_secret": settings.webhook_secret}
+
+    def update(
+        self, namespace: str, name: str, expected_version: int, document: Any
+    ) -> dict[str, Any]:
+        """Save a new version over `expected_version`; Conflict when that is not the latest."""
+        self._store.get_workflow(namespace, name)  # NotFound for a workflow never created
+        workflow = self._validated(namespace, document, _name_problems(document, name))
+        version = self._store.save_workflow(workflow, expected_version=expected_version)
+        return self.get(namespace, name, version)
+
+    def check(self, namespace: str, document: Any) -> dict[str, Any]:
+        """Validate without saving: what the designer's Check button shows."""
+        problems = self._problems(namespace, document, _reserved_name_problems(document))
+        return {"valid": not problems,
+                "problems": [{"path": p.path, "message": p.message} for p in problems]}
+
+    def set_enabled(self, namespace: str, name: str, enabled: bool) -> dict[str, Any]:
+        settings = self._store.set_workflow_enabled(namespace, name, enabled)
+        return _summary(self._store.get_workflow(namespace, name), settings.enabled)
+
+    def delete(self, namespace: str, name: str) -> None:
+        self._store.delete_workflow(namespace, name)
+
+    # --- reading -------------------------------------------------------------------
+    def get(self, namespace: str, name: str, version: int | None = None) -> dict[str, Any]:
+        stored = self._store.get_workflow(namespace, name, version)
+        return _version_document(stored, self._enabled(namespace, name))
+
+    def export_yaml(self, namespace: str, name: str, version: int | None = None) -> str:
+        stored = self._store.get_workflow(namespace, name, version)
+        return yaml.safe_dump(dump_definition(stored.workflow), sort_keys=False)
+
+    def list_summaries(self, namespace: str) -> dict[str, Any]:
+        summaries = []
+        for stored in self._store.list_workflows(namespace):
+            metadata = stored.workflow.metadata
+            try:
+                enabled = self._store.get_workflow_settings(namespace, metadata.name).enabled
+            except NotFound:
+                continue  # deleted since the list was read
+            summaries.append(_summary(stored, enabled))
+        return {"workflows": summaries}
+
+    # --- helpers -------------------------------------------------------------------
+    def _enabled(self, namespace: str, name: str) -> bool:
+        """A deleted workflow's versions stay readable, but it runs no more."""
+        try:
+            return self._store.get_workflow_settings(namespace, name).enabled
+        except NotFound:
+            return False
+
+    def _validated(self, namespace: str, document: Any, extra: list[Problem]) -> Workflow:
+        workflow, problems = self._checked(namespace, document, extra)
+        if problems or workflow is None:
+            raise InvalidDefinition(problems or [Problem("", "the definition is not valid")])
+        return workflow
+
+    def _problems(self, namespace: str, document: Any, extra: list[Problem]) -> list[Problem]:
+        return self._checked(namespace, document, extra)[1]
+
+    def _checked(
+        self, namespace: str, document: Any, extra: list[Problem]
+    ) -> tuple[Workflow | None, list[Problem]]:
+        checked = check_workflow(document, self._catalog)
+        return checked.model, checked.problems + namespace_problems(document, namespace) + extra
+
+def _metadata_name(document: Any) -> str | None:
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _name_problems(document: Any, name: str) -> list[Problem]:
+    """A new version keeps its workflow's name: renaming is creating another workflow."""
+    written = _metadata_name(document)
+    if written is not None and written != name:
+        return [Problem("metadata.name",
+                        f"the definition is named '{written}' but was sent to workflow '{name}';"
+                        " to rename a workflow, create one under the new name")]
+    return []
+
+
+def _reserved_name_problems(document: Any) -> list[Problem]:
+    written = _metadata_name(document)
+    if written in RESERVED_NAMES:
+        return [Problem("metadata.name", f"'{written}' is reserved by the API; choose another name")]
+    return []
+
+
+def _version_document(stored: StoredWorkflow, enabled: bool) -> dict[str, Any]:
+    metadata = stored.workflow.metadata
+    return {
+        "namespace": metadata.namespace,
+        "name": metadata.name,
+        "version": stored.version,
+        "enabled": enabled,
+        "created_at": stored.created_at,
+        "definition": dump_definition(stored.workflow),
+    }
+
+
+def _summary(stored: StoredWorkflow, enabled: bool) -> dict[str, Any]:
+    metadata = stored.workflow.metadata
+    return {
+        "namespace": metadata.namespace,
+        "name": metadata.name,
+        "version": stored.version,
+        "description": metadata.description,
+        "enabled": enabled,
+        "created_at": stored.created_at,
+        "jobs": len(stored.workflow.jobs()),
+    }

@@ -1,0 +1,210 @@
+"""The workflow use cases, without HTTP: versions, optimistic saves, checks, export."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import yaml
+
+from chalicelib.domain.models import Workflow
+from chalicelib.errors import Conflict, InvalidDefinition, NotFound
+from chalicelib.services.workflow_service import WorkflowService
+from chalicelib.store.sqlite import SqliteStore
+from tests.services.conftest import example
+
+
+def _ci(description: str | None = None) -> dict[str, Any]:
+    document = example("workflows/ci.yaml")
+    if description is not None:
+        document["metadata"]["description"] = description
+    return document
+
+
+def _paths(error: pytest.ExceptionInfo[InvalidDefinition]) -> list[str]:
+    return [problem.path for problem in error.value.problems]
+
+
+# --- create ----------------------------------------------------------------------------
+
+def test_create_saves_version_one_enabled_and_shows_the_webhook_secret_once(
+    workflows: WorkflowService, published: None, store: SqliteStore
+) -> None:
+    created = workflows.create("examples", _ci())
+    assert (created["version"], created["enabled"]) == (1, True)
+    assert created["webhook_secret"] == store.get_workflow_settings("examples", "ci").webhook_secret
+    assert "webhook_secret" not in workflows.get("examples", "ci")
+    assert "webhook_secret" not in workflows.list_summaries("examples")["workflows"][0]
+
+
+def test_create_of_an_existing_workflow_is_a_conflict(workflows: WorkflowService, published: None) -> None:
+    workflows.create("examples", _ci())
+    with pytest.raises(Conflict, match="already exists"):
+        workflows.create("examples", _ci("again"))
+
+
+def test_create_reports_every_problem_with_its_path(workflows: WorkflowService) -> None:
+    document = _ci()
+    document["spec"]["colour"] = "red"
+    with pytest.raises(InvalidDefinition) as raised:
+        workflows.create("other", document)
+    paths = _paths(raised)
+    assert "spec" in paths
+    assert "metadata.namespace" in paths
+    assert "spec.stages[0].actions[0].jobs[0].component" in paths
+
+
+def test_the_name_check_is_reserved_for_the_api(workflows: WorkflowService) -> None:
+    document = example("workflows/hello.yaml")
+    document["metadata"]["name"] = "check"
+    with pytest.raises(InvalidDefinition) as raised:
+        workflows.create("examples", document)
+    assert _paths(raised) == ["metadata.name"]
+    assert workflows.check("examples", document)["valid"] is False
+
+
+# --- check -----------------------------------------------------------------------------
+
+def test_check_validates_without_saving(
+    workflows: WorkflowService, published: None, store: SqliteStore
+) -> None:
+    assert workflows.check("examples", _ci()) == {"valid": True, "problems": []}
+    broken = _ci()
+    del broken["spec"]["stages"]
+    answer = workflows.check("examples", broken)
+    assert answer["valid"] is False
+    assert answer["problems"] == [{"path": "spec", "message": "required field 'stages' is missing"}]
+    assert store.list_workflows() == []
+
+
+def test_check_of_a_non_mapping_is_a_problem_not_a_crash(workflows: WorkflowService) -> None:
+    answer = workflows.check("examples", ["stages"])
+    assert answer["valid"] is False
+    assert answer["problems"][0]["path"] == ""
+
+
+# --- update ----------------------------------------------------------------------------
+
+def test_update_from_the_latest_version_saves_the_next(workflows: WorkflowService, published: None) -> None:
+    workflows.create("examples", _ci())
+    saved = workflows.update("examples", "ci", 1, _ci("second"))
+    assert saved["version"] == 2
+    assert saved == workflows.get("examples", "ci")
+
+
+def test_update_from_a_stale_version_names_both_and_keeps_both(
+    workflows: WorkflowService, published: None
+) -> None:
+    first = workflows.create("examples", _ci())
+    workflows.update("examples", "ci", 1, _ci("second"))
+    with pytest.raises(Conflict) as raised:
+        workflows.update("examples", "ci", 1, _ci("third"))
+    assert "version 1" in str(raised.value)
+    assert "version 2" in str(raised.value)
+    assert workflows.get("examples", "ci", 1)["definition"] == first["definition"]
+    assert workflows.get("examples", "ci")["definition"]["metadata"]["description"] == "second"
+
+
+def test_two_saves_at_once_from_the_same_version_one_wins_and_none_is_lost(
+    workflows: WorkflowService, published: None
+) -> None:
+    workflows.create("examples", _ci())
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def save(editor: str) -> None:
+        barrier.wait()
+        try:
+            workflows.update("examples", "ci", 1, _ci(editor))
+            outcomes[editor] = "saved"
+        except Conflict:
+            outcomes[editor] = "conflict"
+
+    threads = [threading.Thread(target=save, args=(editor,)) for editor in ("alice", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["conflict", "saved"]
+    winner = next(editor for editor, outcome in outcomes.items() if outcome == "saved")
+    latest = workflows.get("examples", "ci")
+    assert latest["version"] == 2
+    assert latest["definition"]["metadata"]["description"] == winner
+    assert workflows.get("examples", "ci", 1)["definition"]["metadata"]["description"].startswith("Clone")
+
+
+def test_update_may_not_rename_or_move_the_workflow(workflows: WorkflowService, published: None) -> None:
+    workflows.create("examples", _ci())
+    renamed = _ci()
+    renamed["metadata"]["name"] = "ci2"
+    with pytest.raises(InvalidDefinition) as raised:
+        workflows.update("examples", "ci", 1, renamed)
+    assert _paths(raised) == ["metadata.name"]
+    moved = _ci()
+    moved["metadata"]["namespace"] = "other"
+    with pytest.raises(InvalidDefinition) as raised:
+        workflows.update("examples", "ci", 1, moved)
+    assert _paths(raised) == ["metadata.namespace"]
+
+
+def test_update_of_an_unknown_or_deleted_workflow_is_not_found(
+    workflows: WorkflowService, published: None
+) -> None:
+    with pytest.raises(NotFound):
+        workflows.update("examples", "ci", 1, _ci())
+    workflows.create("examples", _ci())
+    workflows.delete("examples", "ci")
+    with pytest.raises(NotFound):
+        workflows.update("examples", "ci", 1, _ci())
+
+
+def test_a_workflow_may_use_a_deprecated_component(
+    workflows: WorkflowService, published: None, store: SqliteStore
+) -> None:
+    store.set_component_deprecated("containerops", "pytest", "1.0.0", True)
+    assert workflows.create("examples", _ci())["version"] == 1
+
+
+# --- read, export, list ----------------------------------------------------------------
+
+def test_the_yaml_export_round_trips_through_the_models(workflows: WorkflowService, published: None) -> None:
+    workflows.create("examples", _ci())
+    workflows.update("examples", "ci", 1, _ci("second"))
+    exported = yaml.safe_load(workflows.export_yaml("examples", "ci", 1))
+    assert Workflow.model_validate(exported) == Workflow.model_validate(_ci())
+    assert yaml.safe_load(workflows.export_yaml("examples", "ci"))["metadata"]["description"] == "second"
+
+
+def test_unknown_workflows_and_versions_are_not_found(workflows: WorkflowService, published: None) -> None:
+    workflows.create("examples", _ci())
+    for call in (lambda: workflows.get("examples", "nothing"), lambda: workflows.get("examples", "ci", 2),
+                 lambda: workflows.export_yaml("other", "ci"), lambda: workflows.delete("examples", "x"),
+                 lambda: workflows.set_enabled("examples", "x", False)):
+        with pytest.raises(NotFound):
+            call()
+
+
+def test_summaries_count_jobs_and_say_whether_enabled(workflows: WorkflowService, published: None) -> None:
+    workflows.create("examples", _ci())
+    workflows.create("examples", example("workflows/hello.yaml"))
+    disabled = workflows.set_enabled("examples", "hello", False)
+    assert (disabled["name"], disabled["enabled"], disabled["jobs"]) == ("hello", False, 1)
+    summaries = workflows.list_summaries("examples")["workflows"]
+    assert [(s["name"], s["enabled"], s["jobs"]) for s in summaries] == [("ci", True, 5), ("hello", False, 1)]
+    assert workflows.list_summaries("other") == {"workflows": []}
+
+
+def test_a_deleted_workflow_keeps_its_versions_readable_by_number_as_not_enabled(
+    workflows: WorkflowService, published: None
+) -> None:
+    created = workflows.create("examples", _ci())
+    workflows.delete("examples", "ci")
+    with pytest.raises(NotFound):
+        workflows.get("examples", "ci")
+    assert workflows.list_summaries("examples") == {"workflows": []}
+    pinned = workflows.get("examples", "ci", 1)
+    assert pinned["definition"] == created["definition"]
+    assert pinned["enabled"] is False
+    revived = workflows.create("examples", _ci("back"))
+    assert revived["version"] == 2
