@@ -373,5 +373,30 @@ def resume(services: Services) -> None:
         out.print("no unfinished runs")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but a loopback one needs a token.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--token", envvar="CONTAINEROPS_API_TOKEN", show_envvar=True, default=None,
+              help="Every API call must then carry 'Authorization: Bearer <token>' "
+                   "(prefer the variable: a command line is visible to other users).")
+@click.option("--static-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The designer's build to serve at / (default: frontend/dist of this checkout).")
+@pass_services
+def serve(services: Services, host: str, port: int, token: str | None,
+          static_dir: Path | None) -> None:
+    """Serve the API and the designer, execute runs and start scheduled ones here."""
+    import logging
+
+    from chalicelib.server import STATIC_DIR
+    from chalicelib.server import serve as serve_until_stopped
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with translated_errors():
+        serve_until_stopped(services, host, port, token, static_dir=static_dir or STATIC_DIR,
+                            announce=click.echo)
+
+
 if __name__ == "__main__":
     main()

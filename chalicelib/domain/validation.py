@@ -9,7 +9,6 @@ both kinds are reported together.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -27,13 +26,11 @@ from chalicelib.domain.expressions import (
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.outline import JobOutline, WorkflowOutline, outline_workflow
 from chalicelib.domain.protocol import RESERVED_VARIABLES, variable_for_key
+from chalicelib.domain.schedule import cron_problem
 from chalicelib.errors import Problem
 
 Model = TypeVar("Model", bound=BaseModel)
 M = TypeVar("M")
-
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?LW#-]+$")
-
 
 @dataclass(frozen=True)
 class Checked(Generic[M]):
@@ -165,9 +162,8 @@ class _WorkflowRules:
 
     def _crons(self) -> Iterator[Problem]:
         for cron in self.outline.crons:
-            fields = cron.name.split()
-            if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-                yield Problem(cron.path, f"'{cron.name}' is not a cron expression of 5 fields")
+            if (why := cron_problem(cron.name)) is not None:
+                yield Problem(cron.path, f"'{cron.name}' is not a cron expression: {why}")
 
     def _reserved_env(self, path: str, env: dict[str, Any]) -> Iterator[Problem]:
         for key in env:

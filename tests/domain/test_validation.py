@@ -557,10 +557,17 @@ def test_good_cron_is_accepted(cron: str) -> None:
     assert_valid(single_job_doc(spec__triggers=[{"type": "schedule", "cron": cron}]))
 
 
-@pytest.mark.parametrize("cron", ["daily", "0 3 * *", "0 3 * * * * *", "0 3 * * $"])
-def test_bad_cron_is_rejected(cron: str) -> None:
+@pytest.mark.parametrize(("cron", "why"), [
+    ("daily", "it has 1 field(s), not 5 (minute hour day-of-month month day-of-week)"),
+    ("0 3 * *", "it has 4 field(s), not 5 (minute hour day-of-month month day-of-week)"),
+    ("0 3 * * * * *", "it has 7 field(s), not 5 (minute hour day-of-month month day-of-week)"),
+    ("0 3 * * $", "its day-of-week field '$' is not valid"),
+    ("61 3 * * *", "its minute field '61' is not valid"),
+    ("0 0 31 2 *", "it never matches a date"),
+])
+def test_bad_cron_is_rejected(cron: str, why: str) -> None:
     assert problems_of(single_job_doc(spec__triggers=[{"type": "schedule", "cron": cron}])) == [
-        Problem("spec.triggers[0].cron", f"'{cron}' is not a cron expression of 5 fields")
+        Problem("spec.triggers[0].cron", f"'{cron}' is not a cron expression: {why}")
     ]
 
 
