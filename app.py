@@ -70,7 +70,7 @@ def openapi() -> Response:
 def list_components(namespace: str) -> Response:
     def work() -> dict[str, Any]:
         query = _query()
-        name = query.get("name") or None
+        name = query.get("name")
         return _registry().list_components(
             namespace_id(namespace), name_id(name) if name is not None else None,
             include_deprecated=_flag(query, "include_deprecated", default=True),

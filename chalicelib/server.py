@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -40,6 +41,7 @@ from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException
 
 from chalicelib.api.context import ApiContext, configure
 from chalicelib.api.errors import error_response
+from chalicelib.api.openapi import allowed_methods
 from chalicelib.api.requests import MAX_BODY_BYTES
 from chalicelib.bootstrap import Services
 from chalicelib.errors import ContainerOpsError
@@ -129,6 +131,10 @@ class ApiServer(ThreadingHTTPServer):
         super().__init__(address, RequestHandler)
 
 
+API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+_GATEWAY_CODES = {405: "method_not_allowed", 415: "unsupported_media_type", 401: "unauthorized"}
+
+
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 60  # seconds a silent client may hold a thread
@@ -152,6 +158,13 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) gets an answer of ours (405), not the
+        # standard library's HTML 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
@@ -168,6 +181,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send(answer)
 
     def _api(self, path: str) -> Answer:
+        if self.command not in API_METHODS:
+            return self._not_allowed(path)
         length, refused = self._content_length()
         if refused is not None:
             return refused
@@ -182,8 +197,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             )
         except ForbiddenError:  # how API Gateway says "no such route"
             return json_error(404, "not_found", f"no API route {self.command} {path}")
-        except LocalGatewayException as exc:
-            return Answer(exc.CODE, dict(exc.headers), exc.body or b"")
+        except LocalGatewayException as exc:  # e.g. 405 for a method the route lacks
+            if exc.CODE == 405:
+                return self._not_allowed(path)
+            return json_error(exc.CODE, _GATEWAY_CODES.get(exc.CODE, "invalid_request"),
+                              f"{self.command} {path}: {HTTPStatus(exc.CODE).phrase.lower()}")
         except Exception:  # the app answers its own errors; this is the gateway failing
             log.exception("the gateway failed on %s %s", self.command, path)
             return json_error(500, "internal", "internal error")
@@ -197,6 +215,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             content = raw if isinstance(raw, bytes) else str(raw).encode()
         headers.setdefault("Content-Type", "application/json")
         return Answer(int(response["statusCode"]), headers, content)
+
+    def _not_allowed(self, path: str) -> Answer:
+        answer = json_error(405, "method_not_allowed", f"{path} does not answer {self.command}")
+        answer.headers["Allow"] = ", ".join(allowed_methods(path)) or "GET"
+        return answer
 
     # --- guards -----------------------------------------------------------------------
     def _refusal(self, path: str) -> Answer | None:

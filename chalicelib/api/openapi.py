@@ -7,6 +7,7 @@ it. Schemas of Component and Workflow come from the pydantic models, like schema
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,8 @@ from chalicelib.domain.models import Component, Workflow
 SLUG = {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}
 RUN_ID = {"type": "string", "pattern": "^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$"}
 JOB = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"}
+OPTIONAL_SLUG = {"type": "string", "pattern": "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$"}
+TIME_QUERY = {"type": "string", "description": "UNIX seconds or ISO 8601 (UTC without a zone)"}
 VERSION = {"type": "string", "pattern": r"^\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$"}
 PATH_PARAMS = {
     "namespace": SLUG, "name": SLUG, "run_id": RUN_ID, "job": JOB, "version": VERSION,
@@ -67,7 +70,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", f"{NS}/workflows/{{name}}", "Save a new version", 200, "WorkflowVersion",
           body="WorkflowUpdate", errors=(400, 404, 409, 413)),
     Route("DELETE", f"{NS}/workflows/{{name}}", "Delete a workflow", 204, None),
-    Route("GET", f"{NS}/workflows/{{name}}/yaml", "Export a workflow as YAML", 200, "Text",
+    Route("GET", f"{NS}/workflows/{{name}}/yaml", "Export a workflow as YAML", 200, "Any",
           query={"version": {"type": "integer", "minimum": 1}}, answer_type="text/yaml"),
     Route("PUT", f"{NS}/workflows/{{name}}/enabled", "Enable or disable a workflow", 200,
           "WorkflowSummary", body="EnabledFlag", errors=(400, 404, 413)),
@@ -79,9 +82,11 @@ ROUTES: tuple[Route, ...] = (
           headers={"X-Hub-Signature-256": {"type": "string"},
                    "X-GitHub-Delivery": {"type": "string"}, "X-GitHub-Event": {"type": "string"}}),
     Route("GET", f"{NS}/runs", "Run history, newest first", 200, "RunPage",
-          query={"workflow": SLUG, "status": {"type": "string", "enum": [
-              "queued", "running", "succeeded", "failed", "cancelled"]},
-                 "created_after": {"type": "number"}, "created_before": {"type": "number"},
+          query={"workflow": OPTIONAL_SLUG,
+                 "status": {"type": "string", "pattern": "^[a-z,]*$",
+                            "description": "one or more of queued, running, succeeded, failed,"
+                                           " cancelled, comma-separated"},
+                 "created_after": TIME_QUERY, "created_before": TIME_QUERY,
                  "limit": {"type": "integer", "minimum": 1, "maximum": 500},
                  "cursor": {"type": "string"}}, errors=(400,)),
     Route("GET", f"{NS}/runs/{{run_id}}", "A run with its jobs and attempts", 200, "RunDocument"),
@@ -215,6 +220,14 @@ def _operation(route: Route) -> dict[str, Any]:
         operation["requestBody"] = {"required": route.method != "POST" or route.body != "RunRequest",
                                     "content": {"application/json": {"schema": _ref(route.body)}}}
     return operation
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods the API answers on a concrete path (for a 405's Allow header)."""
+    return sorted({
+        route.method for route in ROUTES
+        if re.fullmatch(re.sub(r"\{[^/]+\}", "[^/]+", route.path), path)
+    })
 
 
 def _path_names(path: str) -> list[str]:

@@ -66,7 +66,7 @@ def version_id(value: str) -> str:
 
 def int_param(params: dict[str, str] | None, key: str, default: int, low: int, high: int) -> int:
     raw = (params or {}).get(key)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

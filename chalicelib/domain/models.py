@@ -30,7 +30,8 @@ Duration = Annotated[
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # strict: a YAML `true` is a boolean and `0` is not; no silent coercion of types
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 def _check_duration(value: str | int | float | None) -> str | int | float | None:
