@@ -210,6 +210,29 @@ def test_a_run_started_through_the_api_is_executed(server: Server) -> None:
     assert finished["jobs"][0]["outputs"] == {"GREETING": "hi"}
 
 
+def test_a_client_that_disconnects_mid_follow_costs_nothing(server: Server) -> None:
+    workflow = busybox_workflow("followed", shell_job(
+        "slow", "echo started; while [ ! -e /workspace/go ]; do sleep 0.1; done; echo finished"))
+    headers = {"Content-Type": "application/json"}
+    server.request("POST", "/api/namespaces/tests/workflows", json.dumps(workflow).encode(), headers)
+    run_id = server.request("POST", "/api/namespaces/tests/workflows/followed/runs", b"{}",
+                            headers).json()["id"]
+    logs = f"/api/namespaces/tests/runs/{run_id}/jobs/slow/attempts/1/logs"
+    wait_until(lambda: server.request("GET", f"{logs}?follow=0").json()["lines"])
+
+    for _ in range(5):  # ask to wait for the next line, then hang up at once
+        with socket.create_connection(("127.0.0.1", server.port)) as client:
+            client.sendall(f"GET {logs}?after=1&follow=20 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+
+    assert server.request("GET", "/api/health").status == 200, "still answering"
+    (server.data_dir / "workspaces" / run_id / "go").touch()
+    finished = wait_until(lambda: (doc := server.request(
+        "GET", f"/api/namespaces/tests/runs/{run_id}").json())["status"] != "running" and doc)
+    assert finished["status"] == "succeeded"
+    lines = server.request("GET", f"{logs}?follow=0").json()["lines"]
+    assert [line["text"] for line in lines] == ["started", "finished"]
+
+
 def test_on_another_address_every_api_call_needs_the_token(start_server: ServerFactory) -> None:
     server = start_server("--host", "0.0.0.0", "--token", TOKEN)
 
