@@ -233,6 +233,30 @@ def test_a_client_that_disconnects_mid_follow_costs_nothing(server: Server) -> N
     assert [line["text"] for line in lines] == ["started", "finished"]
 
 
+def test_a_server_stopped_mid_run_finishes_the_run_when_started_again(
+    start_server: ServerFactory, tmp_path: Path
+) -> None:
+    first = start_server("--static-dir", str(tmp_path / "none"))
+    workflow = busybox_workflow("restarted", shell_job(
+        "gated", "echo before; while [ ! -e /workspace/go ]; do sleep 0.1; done; echo after"))
+    headers = {"Content-Type": "application/json"}
+    first.request("POST", "/api/namespaces/tests/workflows", json.dumps(workflow).encode(), headers)
+    run_id = first.request("POST", "/api/namespaces/tests/workflows/restarted/runs", b"{}",
+                           headers).json()["id"]
+    logs = f"/api/namespaces/tests/runs/{run_id}/jobs/gated/attempts/1/logs?follow=0"
+    wait_until(lambda: first.request("GET", logs).json()["lines"])
+
+    assert first.stop() == 0
+    (tmp_path / "data" / "workspaces" / run_id / "go").touch()
+    second = start_server("--static-dir", str(tmp_path / "none"))
+
+    finished = wait_until(lambda: (doc := second.request(
+        "GET", f"/api/namespaces/tests/runs/{run_id}").json())["status"] != "running" and doc)
+    assert finished["status"] == "succeeded"
+    assert [line["text"] for line in second.request("GET", logs).json()["lines"]] == [
+        "before", "after"]
+
+
 def test_on_another_address_every_api_call_needs_the_token(start_server: ServerFactory) -> None:
     server = start_server("--host", "0.0.0.0", "--token", TOKEN)
 
