@@ -6,7 +6,6 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 BUILD := .build
 SAMPLE_REPO := $(BUILD)/sample.git
 RELEASES := $(BUILD)/releases
-COMPONENTS := $(wildcard examples/components/*/component.yaml)
 
 .PHONY: run test setup docker images sample lint typecheck unit bench clean
 
@@ -29,12 +28,16 @@ sample: $(SAMPLE_REPO)
 $(SAMPLE_REPO):
 	bash examples/make-sample-repo.sh $(SAMPLE_REPO)
 
-# The main job: the example CI workflow, live, on real containers.
+PORT ?= 8080
+
+# The main job: load the examples into the registry, run the example CI workflow live on
+# real containers, then serve the API and the designer (Ctrl-C stops; nothing is lost).
 run: setup images sample
 	mkdir -p $(RELEASES) && chmod 777 $(RELEASES)
+	$(BIN)/containerops load examples/components examples/workflows
 	$(BIN)/containerops run examples/workflows/ci.yaml \
-	    $(foreach c,$(COMPONENTS),-c $(c)) \
 	    --param repo-dir=$(CURDIR)/$(SAMPLE_REPO) --param release-dir=$(CURDIR)/$(RELEASES)
+	$(BIN)/containerops serve --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check chalicelib app.py tests bench

@@ -1,7 +1,11 @@
 """The `containerops` command: validate, run, inspect and import workflows; build components.
 
+`run`, `runs`, `logs` and `cancel` take `--server URL` to drive a running `containerops
+serve` instead of the local engine and data directory (token from $CONTAINEROPS_API_TOKEN).
+
 Exit codes: 0 success; 1 the run failed or was cancelled; 2 bad input (invalid
-definitions, unknown ids) or no container engine; 130 left running by a second Ctrl-C.
+definitions, unknown ids) or no container engine or server; 130 left running by a second
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -9,61 +13,52 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from chalicelib.bootstrap import Services
+from chalicelib.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    FOLLOW_SECONDS,
+    PATIENCE_SECONDS,
+    POLL_SECONDS,
+    Abort,
+    LocalData,
+    err,
+    local_services,
+    namespace_option,
+    out,
+    pass_services,
+    report_invalid,
+    server_option,
+    translated_errors,
+)
+from chalicelib.cli.load import load
 from chalicelib.cli.progress import LineProgress, LiveProgress, NoProgress, duration, state_text
-from chalicelib.domain.loading import parse_document
+from chalicelib.cli.remote import (
+    ApiClient,
+    ServerUnreachable,
+    identity,
+    job_records,
+    run_record,
+)
+from chalicelib.domain.loading import kind_of, parse_document
 from chalicelib.domain.models import dump_definition
 from chalicelib.domain.states import RunState
-from chalicelib.errors import ContainerOpsError, InvalidDefinition, NotFound
+from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.errors import ContainerOpsError, InvalidDefinition, NotFound, Problem
 from chalicelib.services.definitions import read_definitions, save_workflow_if_changed
-from chalicelib.services.run_views import run_document
+from chalicelib.services.run_views import run_document, run_summary
 from chalicelib.store.base import RunFilter
-
-EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-class Abort(click.ClickException):
-    """Bad input or an unusable environment, explained in one message; exits with 2."""
-
-    exit_code = EXIT_BAD_INPUT
-
-    def show(self, file: Any = None) -> None:
-        if self.message:
-            err.print(Text(self.message, style="red"))
-
-
-def report_invalid(failures: list[InvalidDefinition]) -> None:
-    for failure in failures:
-        err.print(Text(f"{failure.source or 'definition'}: {len(failure.problems)} problem(s)",
-                       style="bold red"))
-        for problem in failure.problems:
-            err.print(Text(f"  {problem.path or '(document)'}: {problem.message}"))
-
-
-@contextmanager
-def translated_errors() -> Iterator[None]:
-    """Turn the project's errors into one clear message and an exit code."""
-    try:
-        yield
-    except InvalidDefinition as exc:
-        report_invalid([exc])
-        raise Abort("") from exc
-    except ContainerOpsError as exc:
-        raise Abort(str(exc)) from exc
 
 
 @click.group()
@@ -72,13 +67,14 @@ def translated_errors() -> Iterator[None]:
                    "or $CONTAINEROPS_DATA_DIR).")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None) -> None:
-    """ContainerOps: DevOps workflows built from containers."""
-    services = Services.open(data_dir)
-    ctx.call_on_close(services.close)
-    ctx.obj = services
+    """ContainerOps: DevOps workflows built from containers.
 
-
-pass_services = click.make_pass_decorator(Services)
+    run, runs, logs and cancel also drive a running `containerops serve` with
+    --server URL (token from $CONTAINEROPS_API_TOKEN).
+    """
+    local = LocalData(data_dir)
+    ctx.call_on_close(local.close)
+    ctx.obj = local
 
 
 # --- definitions ---------------------------------------------------------------------
@@ -182,10 +178,20 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text",
               help="json: print only the final run record.")
-@pass_services
-def run(services: Services, file: Path, component_files: tuple[Path, ...],
-        params: tuple[str, ...], output: str) -> None:
-    """Run a workflow file on the local Docker engine, showing live progress."""
+@server_option
+def run(file: Path, component_files: tuple[Path, ...], params: tuple[str, ...], output: str,
+        server: str | None) -> None:
+    """Run a workflow file on the local Docker engine, showing live progress.
+
+    With --server URL the component files are published to that server (a version it
+    already has is fine), the workflow is saved there (a new version only if it changed)
+    and run there; progress, summary and exit code are the same as for a local run.
+    Ctrl-C cancels the run on the server; a second Ctrl-C leaves it running there.
+    """
+    if server is not None:
+        run_on_server(ApiClient(server), file, component_files, params, output)
+        return
+    services = local_services()
     loaded = read_definitions([*component_files, file], services.catalog)
     if loaded.failures:
         report_invalid(loaded.failures)
@@ -266,8 +272,15 @@ def print_run_result(services: Services, run_id: str, output: str) -> None:
     store = services.store
     run = store.get_run(run_id)
     jobs = store.list_jobs(run_id)
+    show_run_result(run, jobs, lambda: run_document(run, jobs, store.list_attempts(run_id)),
+                    output)
+
+
+def show_run_result(run: RunRecord, jobs: list[JobRecord],
+                    document: Callable[[], dict[str, Any]], output: str) -> None:
+    """The final record (json) or summary (text); exits 1 unless the run succeeded."""
     if output == "json":
-        click.echo(json.dumps(run_document(run, jobs, store.list_attempts(run_id)), indent=2))
+        click.echo(json.dumps(document(), indent=2))
     else:
         summary = Text(f"run {run.id} ")
         summary.append_text(state_text(run.status))
@@ -284,23 +297,36 @@ def print_run_result(services: Services, run_id: str, output: str) -> None:
 
 
 @main.command()
-@click.option("--workflow", help="namespace/name")
+@click.option("--workflow", help="namespace/name (with --server, NAME alone is fine too)")
 @click.option("--status", type=click.Choice([s.value for s in RunState]), multiple=True)
 @click.option("--limit", default=20, show_default=True)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
-@pass_services
-def runs(services: Services, workflow: str | None, status: tuple[str, ...], limit: int,
-         output: str) -> None:
-    """The run history, newest first."""
-    namespace, _, name = (workflow or "").partition("/")
-    page = services.store.list_runs(RunFilter(
-        namespace=namespace or None, workflow=name or None,
+@server_option
+@namespace_option
+def runs(workflow: str | None, status: tuple[str, ...], limit: int, output: str,
+         server: str | None, namespace: str | None) -> None:
+    """The run history, newest first.
+
+    With --server URL, the history of one namespace on that server: give it with
+    --namespace NS or --workflow NS/NAME.
+    """
+    if server is not None:
+        records = runs_on_server(ApiClient(server), namespace, workflow, status, limit)
+        show_runs(records, output)
+        return
+    workflow_namespace, _, name = (workflow or "").partition("/")
+    if namespace and workflow_namespace and namespace != workflow_namespace:
+        raise Abort(f"--namespace {namespace} and --workflow {workflow} disagree")
+    page = local_services().store.list_runs(RunFilter(
+        namespace=workflow_namespace or namespace or None, workflow=name or None,
         statuses=tuple(RunState(s) for s in status), limit=limit,
     ))
-    if output == "json":
-        from chalicelib.services.run_views import run_summary
+    show_runs(page.runs, output)
 
-        click.echo(json.dumps([run_summary(r) for r in page.runs], indent=2))
+
+def show_runs(records: list[RunRecord], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps([run_summary(r) for r in records], indent=2))
         return
     table = Table(box=None, header_style="bold")
     for column in ("run", "workflow", "version", "status", "started", "time"):
@@ -308,7 +334,7 @@ def runs(services: Services, workflow: str | None, status: tuple[str, ...], limi
     table.add_column("reason")
     from datetime import datetime
 
-    for r in page.runs:
+    for r in records:
         started = datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(r.id, f"{r.namespace}/{r.workflow}", str(r.workflow_version),
                       state_text(r.status), started, duration(r.started_at, r.finished_at),
@@ -320,12 +346,26 @@ def runs(services: Services, workflow: str | None, status: tuple[str, ...], limi
 @click.argument("run_id")
 @click.argument("job", required=False)
 @click.option("--attempt", type=int, help="Attempt number (default: the last).")
-@pass_services
-def logs(services: Services, run_id: str, job: str | None, attempt: int | None) -> None:
-    """Print the logs of a run's jobs (or of one job)."""
-    store = services.store
+@click.option("--follow", is_flag=True,
+              help="With --server: keep printing new lines until the jobs are done.")
+@server_option
+@namespace_option
+def logs(run_id: str, job: str | None, attempt: int | None, follow: bool, server: str | None,
+         namespace: str | None) -> None:
+    """Print the logs of a run's jobs (or of one job).
+
+    With --server URL (and the run's --namespace), the logs kept by that server;
+    --follow then waits for new lines until the jobs are done.
+    """
+    if server is not None:
+        logs_on_server(ApiClient(server), required_namespace(namespace), run_id, job, attempt,
+                       follow)
+        return
+    if follow:
+        raise Abort("--follow needs --server: a local run's logs are complete once it ends")
+    store = local_services().store
     with translated_errors():
-        store.get_run(run_id)
+        local_run(store.get_run(run_id), namespace)
         jobs = store.list_jobs(run_id)
         if job is not None and job not in {j.name for j in jobs}:
             raise NotFound(f"run {run_id} has no job '{job}'")
@@ -346,10 +386,23 @@ def logs(services: Services, run_id: str, job: str | None, attempt: int | None) 
 
 @main.command()
 @click.argument("run_id")
-@pass_services
-def cancel(services: Services, run_id: str) -> None:
-    """Cancel a run: its containers are stopped, jobs not yet run are skipped."""
+@server_option
+@namespace_option
+def cancel(run_id: str, server: str | None, namespace: str | None) -> None:
+    """Cancel a run: its containers are stopped, jobs not yet run are skipped.
+
+    With --server URL (and the run's --namespace), the server that executes it cancels it.
+    """
+    if server is not None:
+        client, where = ApiClient(server), required_namespace(namespace)
+        with translated_errors():
+            summary = client.cancel(where, run_id)
+        out.print(Text(f"run {run_id}: cancel requested; now {summary['status']}"))
+        return
+    services = local_services()
     with translated_errors():
+        if namespace is not None:
+            local_run(services.store.get_run(run_id), namespace)
         services.driver.cancel(run_id)
         try:
             services.driver.execute(run_id)  # finishes it here if no live process holds it
@@ -397,6 +450,191 @@ def serve(services: Services, host: str, port: int, token: str | None,
         serve_until_stopped(services, host, port, token, static_dir=static_dir or STATIC_DIR,
                             announce=click.echo)
 
+
+# --- against a server (--server URL) ----------------------------------------------------
+
+def local_run(run: RunRecord, namespace: str | None) -> RunRecord:
+    """The run, unless --namespace names another one than its own."""
+    if namespace is not None and run.namespace != namespace:
+        raise NotFound(f"run {run.id} not found in namespace {namespace}")
+    return run
+
+
+def required_namespace(namespace: str | None) -> str:
+    if not namespace:
+        raise Abort("with --server, give the run's namespace with --namespace NS: "
+                    "the API keeps runs per namespace")
+    return namespace
+
+
+@contextmanager
+def checked_by(client: ApiClient, source: str) -> Iterator[None]:
+    """Problems the server found in a definition, reported against the file they came from."""
+    try:
+        yield
+    except InvalidDefinition as exc:
+        raise InvalidDefinition(exc.problems, f"{source} (checked by {client.base_url})") from exc
+
+
+def read_documents(paths: list[Path]) -> list[tuple[str, dict[str, Any]]]:
+    """Each file's document; exits 2 listing every file that cannot be read or parsed."""
+    documents, failures = [], []
+    for path in paths:
+        try:
+            documents.append((str(path), parse_document(path.read_text(encoding="utf-8"),
+                                                         str(path))))
+        except InvalidDefinition as exc:
+            failures.append(exc)
+        except OSError as exc:
+            failures.append(InvalidDefinition([Problem("", exc.strerror or str(exc))], str(path)))
+    if failures:
+        report_invalid(failures)
+        raise Abort("")
+    return documents
+
+
+def run_on_server(client: ApiClient, file: Path, component_files: tuple[Path, ...],
+                  params: tuple[str, ...], output: str) -> None:
+    """Publish, save and start on the server (which checks everything), then follow."""
+    documents = read_documents([*component_files, file])
+    workflows = [(source, d) for source, d in documents if kind_of(d) != "Component"]
+    if not workflows:
+        raise Abort(f"{file} holds no workflow")
+    source, workflow = workflows[-1]
+    with translated_errors():
+        for component_source, document in documents:
+            if kind_of(document) == "Component":
+                with checked_by(client, component_source):
+                    client.publish_component(document)
+        with checked_by(client, source):
+            namespace, name = identity(workflow)
+            client.save_workflow(workflow)
+            started = client.start_run(namespace, name, parse_params(params))
+    follow_run_on_server(client, namespace, str(started["id"]), output)
+
+
+def follow_run_on_server(client: ApiClient, namespace: str, run_id: str, output: str) -> None:
+    """Poll the run document, show its jobs' changes; Ctrl-C cancels, a second one leaves."""
+    with translated_errors():
+        document = client.run(namespace, run_id)
+        version = int(document["workflow_version"])
+        definition = client.workflow(namespace, run_record(document).workflow, version)
+    stage_names = [str(stage.get("name", "")) for stage in definition["spec"]["stages"]]
+    if output == "text":
+        err.print(Text(f"run {run_id} of {document['workflow']} v{version} on {client.base_url}",
+                       style="bold"))
+    progress: LiveProgress | LineProgress | NoProgress
+    if output == "json":
+        progress = NoProgress()
+    elif out.is_terminal:
+        progress = LiveProgress(out, job_records(document), stage_names)
+    else:
+        progress = LineProgress(out)
+
+    def leave() -> None:
+        err.print(f"left run {run_id} running on {client.base_url}")
+        sys.exit(EXIT_INTERRUPTED)
+
+    cancelling = False
+    lost_since: float | None = None  # a restarting server loses nothing: wait for it a while
+    with progress, translated_errors():
+        while True:
+            try:
+                for job in job_records(document):
+                    progress.job_changed(job)
+                if RunState(document["status"]).is_final:
+                    break
+                time.sleep(POLL_SECONDS)
+                try:
+                    document = client.run(namespace, run_id)
+                    lost_since = None
+                except ServerUnreachable:
+                    if lost_since is None:
+                        lost_since = time.monotonic()
+                        err.print(f"{client.base_url} does not answer; asking again for "
+                                  f"{PATIENCE_SECONDS} s")
+                    elif time.monotonic() - lost_since > PATIENCE_SECONDS:
+                        raise
+            except KeyboardInterrupt:
+                if cancelling:
+                    leave()
+                cancelling = True
+                err.print("cancelling the run on the server (Ctrl-C again to leave it running)")
+                try:
+                    client.cancel(namespace, run_id)
+                except KeyboardInterrupt:
+                    leave()
+    final = document
+    show_run_result(run_record(final), job_records(final), lambda: final, output)
+
+
+def runs_on_server(client: ApiClient, namespace: str | None, workflow: str | None,
+                   status: tuple[str, ...], limit: int) -> list[RunRecord]:
+    """Up to `limit` runs of one namespace, newest first, page after page."""
+    workflow_namespace, _, name = (workflow or "").rpartition("/")
+    if namespace and workflow_namespace and namespace != workflow_namespace:
+        raise Abort(f"--namespace {namespace} and --workflow {workflow} disagree")
+    namespace = required_namespace(namespace or workflow_namespace)
+    records: list[RunRecord] = []
+    cursor = ""
+    with translated_errors():
+        while len(records) < limit:
+            page = client.runs_page(namespace, workflow=name, status=",".join(status),
+                                    limit=min(limit - len(records), 500), cursor=cursor)
+            records.extend(run_record(summary) for summary in page["runs"])
+            cursor = page.get("next_cursor") or ""
+            if not cursor or not page["runs"]:
+                break
+    return records[:limit]
+
+
+def logs_on_server(client: ApiClient, namespace: str, run_id: str, job: str | None,
+                   attempt: int | None, follow: bool) -> None:
+    with translated_errors():
+        jobs = job_records(client.run(namespace, run_id))
+        if job is not None and job not in {j.name for j in jobs}:
+            raise NotFound(f"run {run_id} has no job '{job}'")
+        for record in jobs:
+            if job is None or record.name == job:
+                print_job_logs(client, namespace, run_id, record, attempt, follow,
+                               header=job is None)
+
+
+def print_job_logs(client: ApiClient, namespace: str, run_id: str, record: JobRecord,
+                   attempt: int | None, follow: bool, *, header: bool) -> None:
+    """One job's lines (its last attempt unless told); with follow, every attempt to come."""
+    if follow and not attempt:
+        record = wait_for_attempt(client, namespace, run_id, record, 1)
+    number = attempt or record.attempts
+    while number:
+        if header:
+            out.print(Text(f"== {record.name} (attempt {number}, {record.status})", style="bold"))
+        after = 0
+        while True:
+            page = client.logs(namespace, run_id, record.name, number, after,
+                               follow=FOLLOW_SECONDS if follow else 0)
+            for line in page["lines"]:
+                click.echo(line["text"])
+            after = int(page["next_after"])
+            if page["done"] or not (page["lines"] or follow):
+                break
+        if not follow or attempt:
+            return
+        record = wait_for_attempt(client, namespace, run_id, record, number + 1)
+        number = number + 1 if record.attempts > number else 0
+
+
+def wait_for_attempt(client: ApiClient, namespace: str, run_id: str, record: JobRecord,
+                     number: int) -> JobRecord:
+    """The job once it has attempt `number` or can have no more (polling the run)."""
+    while record.attempts < number and not record.status.is_final:
+        time.sleep(POLL_SECONDS)
+        jobs = {j.name: j for j in job_records(client.run(namespace, run_id))}
+        record = jobs[record.name]
+    return record
+
+
+main.add_command(load)
 
 if __name__ == "__main__":
     main()

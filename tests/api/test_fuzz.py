@@ -62,6 +62,7 @@ def _seed(server: Server) -> None:
 @schema.parametrize()
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 def test_no_answer_is_a_server_error_or_off_the_description(case, server_url: str) -> None:  # type: ignore[no-untyped-def]
     case.call_and_validate(base_url=server_url, excluded_checks=[positive_data_acceptance])

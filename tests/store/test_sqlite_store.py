@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.states import RunState
+from chalicelib.engine.records import AttemptRecord, LogLine
 from chalicelib.errors import Conflict
 from chalicelib.store.base import RunFilter
 from chalicelib.store.sqlite import SqliteStore, open_store
+from chalicelib.store.sqlite_connections import POOL_SIZE
 from chalicelib.store.sqlite_schema import SCHEMA_VERSION
 from tests.store.contract import EPOCH, StoreContract, component, job, run, workflow
 
@@ -104,7 +106,7 @@ def test_reads_go_on_while_another_process_holds_the_write_lock(tmp_path: Path) 
             other.close()
 
 
-def test_connections_of_ended_threads_are_released(tmp_path: Path) -> None:
+def test_threads_that_come_and_go_reuse_the_pooled_connections(tmp_path: Path) -> None:
     with SqliteStore(tmp_path / "store.db") as store:
         store.create_run(run("r1"), [])
         for _ in range(20):
@@ -112,8 +114,54 @@ def test_connections_of_ended_threads_are_released(tmp_path: Path) -> None:
             reader.start()
             reader.join()
         store.list_runs()
-        # this thread's connection, and at most the last reader's (closed on the next open)
-        assert len(store._connections._by_thread) <= 2
+        assert store._connections.opened == 1
+
+
+def test_many_threads_share_a_bounded_number_of_connections(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db") as store:
+        store.create_run(run("r1"), [])
+        pool = store._connections
+        errors: list[BaseException] = []
+        inside = threading.Barrier(POOL_SIZE)  # as many threads as connections hold one at once
+
+        def read() -> None:
+            try:
+                with pool.connection():
+                    inside.wait(timeout=30)
+                    assert store.get_run("r1").id == "r1"  # nested: the same connection
+                for _ in range(20):
+                    store.get_run("r1")
+                    store.list_runs()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        readers = [threading.Thread(target=read) for _ in range(3 * POOL_SIZE)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+        assert errors == []
+        assert pool.opened == POOL_SIZE
+
+
+def test_a_closed_store_lends_no_connection(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.db")
+    store.create_run(run("r1"), [])
+    store.close()
+    assert store._connections.opened == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        store.get_run("r1")
+
+
+def test_a_failed_transaction_leaves_the_pooled_connection_clean(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db") as store:
+        store.create_run(run("r1"), [])
+        with pytest.raises(Conflict):
+            store.create_run(run("r1"), [])
+        with store._connections.connection() as conn:
+            assert not conn.in_transaction
+        store.create_run(run("r2"), [])
+        assert {r.id for r in store.list_runs().runs} == {"r1", "r2"}
 
 
 # --- several processes on one file ------------------------------------------------------
@@ -223,13 +271,47 @@ def test_every_run_history_query_reads_an_index_in_order(
         for i in range(30):
             store.create_run(run(f"r{i}", created_at=EPOCH + i), [])
         first = store.list_runs(RunFilter(limit=5))
-        conn = store._connections.get()
-        conn.set_trace_callback(plans.append)
-        store.list_runs(replace(run_filter, cursor=first.next_cursor))
-        conn.set_trace_callback(None)
-        queries = [q for q in plans if q.startswith("SELECT * FROM runs")]
-        assert queries
-        for query in queries:
-            plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
-            assert "USING INDEX runs_by_" in plan, plan
-            assert "TEMP B-TREE" not in plan, plan
+        with store._connections.connection() as conn:  # the store's reads use it too
+            conn.set_trace_callback(plans.append)
+            store.list_runs(replace(run_filter, cursor=first.next_cursor))
+            conn.set_trace_callback(None)
+            queries = [q for q in plans if "SELECT * FROM runs" in q]
+            assert queries
+            for query in queries:
+                plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+                assert "USING INDEX runs_by_" in plan, plan
+                assert "TEMP B-TREE" not in plan, plan
+
+
+# --- pages built as one JSON array by SQLite --------------------------------------------
+
+
+def test_log_pages_keep_every_bit_of_time_and_any_text(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db") as store:
+        store.create_run(run("r1"), [job("build")])
+        store.save_attempt(AttemptRecord(run_id="r1", job="build", number=1))
+        lines = [
+            LogLine("r1", "build", 1, 1, 1764091234.5678902, 'nul \0, quote ", \\ é 🙂 \u2028', True,
+                    "2025-11-25T17:20:34.567890200Z"),
+            LogLine("r1", "build", 1, 2, 5.0, "", False, ""),
+            LogLine("r1", "build", 1, 3, 0.1 + 0.2, "{\"json\": [1]}", False, "t"),
+        ]
+        store.append_logs(lines)
+        assert store.read_logs("r1", "build", 1) == lines
+        assert store.read_logs("r1", "build", 1, after_seq=1, limit=1) == lines[1:2]
+        assert store.read_logs("r1", "nope", 1) == []
+
+
+def test_run_pages_keep_every_bit_of_times_and_documents(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db") as store:
+        exact = replace(run("r1", created_at=1764091234.5678902), started_at=0.1 + 0.2,
+                        finished_at=None, params={"a": "é \0 \"q\""}, reason="why",
+                        trigger={"type": "schedule", "tick": 1764091234.1234567, "n": [1, 2.5]},
+                        rerun_of="r0", cancel_requested=True)
+        store.create_run(exact, [])
+        store.request_cancel("r1")
+        store.create_run(run("r2", created_at=1764091234.5678904), [])
+        page = store.list_runs(RunFilter(limit=1))
+        assert [r.id for r in page.runs] == ["r2"]
+        assert store.list_runs(RunFilter(limit=1, cursor=page.next_cursor)).runs == [exact]
+        assert store.list_runs(RunFilter(statuses=(RunState.QUEUED,))).runs[1] == exact

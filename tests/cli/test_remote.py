@@ -1,0 +1,307 @@
+"""`run`, `runs`, `logs` and `cancel` with `--server URL`, against a real `containerops serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import yaml
+
+from tests.local.conftest import EXAMPLES, busybox_workflow, shell_job, wait_until
+from tests.test_server import free_port, serve_environment
+
+CLI = [sys.executable, "-m", "chalicelib.cli.main"]
+
+
+@dataclass
+class RemoteCli:
+    """The CLI pointed at one running server (its own data dir stays empty)."""
+
+    url: str
+    client_dir: Path
+
+    def args(self, *args: str) -> list[str]:
+        return [*CLI, "--data-dir", str(self.client_dir), *args, "--server", self.url]
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.args(*args), capture_output=True, text=True, timeout=300,
+                              env=client_environment())
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        # SIGINT as a terminal sends it, even when the tests run with it ignored (a CI job):
+        return subprocess.Popen(self.args(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=client_environment(),
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    def history(self, *args: str) -> list[dict[str, Any]]:
+        result = self("runs", "--output", "json", *args)
+        assert result.returncode == 0, result.stderr
+        runs: list[dict[str, Any]] = json.loads(result.stdout)
+        return runs
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Kill it if it still runs, and close its pipes."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def client_environment() -> dict[str, str]:
+    return {**serve_environment(), "COLUMNS": "200"}
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory: pytest.TempPathFactory, docker_engine: docker.DockerClient,
+           ) -> Iterator[RemoteCli]:
+    top = tmp_path_factory.mktemp("remote")
+    port = free_port()
+    log = top / "serve.log"  # a file: a full pipe would block the server
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [*CLI, "--data-dir", str(top / "server"), "serve", "--port", str(port),
+             "--static-dir", str(top / "none")],
+            stdout=sink, stderr=subprocess.STDOUT, text=True, env=serve_environment(),
+        )
+    try:
+        wait_until(lambda: f"serving http://127.0.0.1:{port}" in log.read_text()
+                   or server.poll() is not None, deadline_seconds=30)
+        assert server.poll() is None, log.read_text()
+        yield RemoteCli(f"http://127.0.0.1:{port}", top / "client")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def write(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def long_workflow(tmp_path: Path, name: str) -> Path:
+    return write(tmp_path / f"{name}.yaml", busybox_workflow(
+        name, shell_job("sleeper", "echo sleeping; sleep 600", timeout="15m")))
+
+
+def test_a_run_on_the_server_prints_its_record_as_json_and_exits_0(remote: RemoteCli) -> None:
+    result = remote("run", str(EXAMPLES / "workflows/hello.yaml"), "--param", "who=Server",
+                    "--output", "json")
+
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert (record["workflow"], record["status"]) == ("examples/hello", "succeeded")
+    [job] = record["jobs"]
+    assert (job["name"], job["status"], job["exit_code"]) == ("hello", "succeeded", 0)
+    assert job["outputs"] == {"GREETING": "Hello, Server!"}
+    assert not remote.client_dir.exists()  # the local data directory is not even opened
+
+
+def test_running_the_same_file_again_reuses_the_saved_version(remote: RemoteCli) -> None:
+    first = remote("run", str(EXAMPLES / "workflows/hello.yaml"), "--output", "json")
+    second = remote("run", str(EXAMPLES / "workflows/hello.yaml"), "--output", "json")
+
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert json.loads(first.stdout)["workflow_version"] == json.loads(second.stdout)[
+        "workflow_version"]
+
+
+def test_a_text_run_shows_progress_and_the_outputs(remote: RemoteCli) -> None:
+    result = remote("run", str(EXAMPLES / "workflows/hello.yaml"), "--param", "who=Text")
+
+    assert result.returncode == 0, result.stderr
+    assert "hello succeeded" in result.stdout
+    assert "hello.GREETING = Hello, Text!" in result.stdout
+    assert "of examples/hello" in result.stderr and remote.url in result.stderr
+
+
+def test_a_failing_run_exits_1_and_shows_in_history_and_logs(remote: RemoteCli) -> None:
+    result = remote("run", str(EXAMPLES / "workflows/failing.yaml"), "--output", "json")
+
+    assert result.returncode == 1, result.stderr
+    record = json.loads(result.stdout)
+    assert record["status"] == "failed"
+    assert {job["name"]: job["status"] for job in record["jobs"]} == {
+        "check": "failed", "deploy": "skipped"}
+
+    history = remote.history("--namespace", "examples", "--workflow", "failing")
+    assert history[0]["id"] == record["id"] and history[0]["status"] == "failed"
+
+    logs = remote("logs", record["id"], "check", "--namespace", "examples")
+    assert logs.returncode == 0, logs.stderr
+    assert "[COUT] CO_RESULT = false" in logs.stdout
+    assert "error: CHANGELOG has no entry for this version" in logs.stdout
+
+    every_job = remote("logs", record["id"], "--namespace", "examples")
+    assert "== check (attempt 1, failed)" in every_job.stdout
+    assert "deploying" not in every_job.stdout
+
+
+def test_runs_lists_the_namespace_newest_first(remote: RemoteCli) -> None:
+    ok = json.loads(remote("run", str(EXAMPLES / "workflows/hello.yaml"), "--output", "json").stdout)
+    bad = json.loads(remote("run", str(EXAMPLES / "workflows/failing.yaml"),
+                            "--output", "json").stdout)
+
+    listed = [(run["id"], run["status"]) for run in remote.history("--namespace", "examples")]
+    assert listed.index((bad["id"], "failed")) < listed.index((ok["id"], "succeeded"))
+    only_failed = remote.history("--workflow", "examples/hello", "--status", "failed")
+    assert only_failed == []
+    assert len(remote.history("--namespace", "examples", "--limit", "1")) == 1
+
+    table = remote("runs", "--namespace", "examples")
+    assert table.returncode == 0 and bad["id"] in table.stdout and "examples/failing" in table.stdout
+
+
+def test_logs_follow_prints_a_finished_jobs_lines_and_returns(remote: RemoteCli) -> None:
+    record = json.loads(remote("run", str(EXAMPLES / "workflows/hello.yaml"), "--param",
+                               "who=Follow", "--output", "json").stdout)
+
+    result = remote("logs", record["id"], "hello", "--namespace", "examples", "--follow")
+
+    assert result.returncode == 0, result.stderr
+    assert "Hello, Follow!" in result.stdout
+
+
+def test_cancel_stops_a_long_run_on_the_server(remote: RemoteCli, tmp_path: Path) -> None:
+    running = remote.start("run", str(long_workflow(tmp_path, "long-cancel")), "--output", "json")
+    started: list[subprocess.Popen[str]] = [running]
+    try:
+        [run] = wait_until(lambda: [r for r in remote.history("--workflow", "tests/long-cancel")
+                                    if r["status"] == "running"])
+        follow = remote.start("logs", run["id"], "sleeper", "--namespace", "tests", "--follow")
+        started.append(follow)
+
+        result = remote("cancel", run["id"], "--namespace", "tests")
+
+        assert result.returncode == 0, result.stderr
+        assert f"run {run['id']}: cancel requested" in result.stdout
+        stdout, stderr = running.communicate(timeout=120)
+        assert running.returncode == 1, stderr
+        assert json.loads(stdout)["status"] == "cancelled"
+        followed, _ = follow.communicate(timeout=120)
+        assert follow.returncode == 0 and "sleeping" in followed
+    finally:
+        for process in started:
+            stop(process)
+
+
+def test_ctrl_c_cancels_the_run_on_the_server(remote: RemoteCli, tmp_path: Path) -> None:
+    running = remote.start("run", str(long_workflow(tmp_path, "long-interrupt")))
+    assert running.stdout is not None
+    shown: list[str] = []
+    reader = threading.Thread(target=lambda: shown.extend(running.stdout or []), daemon=True)
+    reader.start()
+    try:
+        # Following: it printed the job running (so it polls the server now).
+        wait_until(lambda: any("sleeper running" in line for line in shown))
+
+        running.send_signal(signal.SIGINT)
+        running.wait(timeout=120)
+        reader.join(timeout=10)
+        stderr = running.stderr.read() if running.stderr else ""
+
+        assert running.returncode == 1, stderr
+        assert "cancelling the run on the server" in stderr
+        assert "sleeper cancelled" in "".join(shown)
+        [run] = remote.history("--workflow", "tests/long-interrupt")
+        assert run["status"] == "cancelled"
+    finally:
+        reader.join(timeout=10)
+        stop(running)
+
+
+def test_a_wrong_server_url_exits_2_with_one_sentence(tmp_path: Path) -> None:
+    nobody = RemoteCli(f"http://127.0.0.1:{free_port()}", tmp_path)
+
+    for args in (["run", str(EXAMPLES / "workflows/hello.yaml")], ["runs", "--namespace", "x"],
+                 ["logs", "20000101-000000-deadbeef", "--namespace", "x"],
+                 ["cancel", "20000101-000000-deadbeef", "--namespace", "x"]):
+        result = nobody(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.startswith(f"cannot reach the ContainerOps server at {nobody.url}")
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+
+    not_a_url = RemoteCli("localhost:8080", tmp_path)("runs", "--namespace", "x")
+    assert not_a_url.returncode == 2 and "is not a server URL" in not_a_url.stderr
+
+
+def test_a_bad_reference_is_listed_with_its_path_and_exits_2(
+    remote: RemoteCli, tmp_path: Path
+) -> None:
+    workflow = busybox_workflow("broken", shell_job(
+        "a", "true", data={"x": "${{ jobs.nope.outputs.X }}"}))
+    source = write(tmp_path / "broken.yaml", workflow)
+
+    result = remote("run", str(source))
+
+    assert result.returncode == 2
+    assert f"{source} (checked by {remote.url}): 1 problem(s)" in result.stderr
+    assert "spec.stages[0].actions[0].jobs[0].data.x: 'jobs.nope.outputs.X' names no job" in (
+        result.stderr)
+    assert "Traceback" not in result.stderr
+    assert remote.history("--namespace", "tests", "--workflow", "broken") == []
+
+
+def test_unknown_runs_and_a_missing_namespace_are_explained(remote: RemoteCli) -> None:
+    unknown = remote("logs", "20000101-000000-deadbeef", "--namespace", "examples")
+    assert unknown.returncode == 2 and "not found" in unknown.stderr
+
+    for args in (["logs", "20000101-000000-deadbeef"], ["cancel", "20000101-000000-deadbeef"],
+                 ["runs"]):
+        result = remote(*args)
+        assert result.returncode == 2, args
+        assert "--namespace" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_token_is_read_from_the_environment(tmp_path: Path,
+                                                docker_engine: docker.DockerClient) -> None:
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [*CLI, "--data-dir", str(tmp_path / "server"), "serve", "--port", str(port),
+             "--static-dir", str(tmp_path / "none")],
+            stdout=sink, stderr=subprocess.STDOUT, text=True,
+            env={**serve_environment(), "CONTAINEROPS_API_TOKEN": "t0ken-for-remote-tests"},
+        )
+    try:
+        wait_until(lambda: "serving http://" in log.read_text() or server.poll() is not None,
+                   deadline_seconds=30)
+        command = [*CLI, "--data-dir", str(tmp_path / "client"), "runs", "--namespace",
+                   "examples", "--server", f"http://127.0.0.1:{port}", "--output", "json"]
+        refused = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                                 env=client_environment())
+        allowed = subprocess.run(command, capture_output=True, text=True, timeout=60, env={
+            **client_environment(), "CONTAINEROPS_API_TOKEN": "t0ken-for-remote-tests"})
+
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert allowed.returncode == 0, allowed.stderr
+        assert json.loads(allowed.stdout) == []
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_follow_needs_a_server(tmp_path: Path) -> None:
+    result = subprocess.run([*CLI, "--data-dir", str(tmp_path), "logs",
+                             "20000101-000000-deadbeef", "--follow"],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "200"})
+
+    assert result.returncode == 2 and "--follow needs --server" in result.stderr
