@@ -7,7 +7,7 @@ BUILD := .build
 SAMPLE_REPO := $(BUILD)/sample.git
 RELEASES := $(BUILD)/releases
 
-.PHONY: run test setup docker images sample lint typecheck unit bench clean
+.PHONY: run test setup docker images sample lint typecheck unit bench bench-api clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,9 @@ test: setup lint typecheck images
 
 bench: setup images
 	$(BIN)/python bench/overhead.py
+
+bench-api: setup
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(BUILD)/test-data $(BUILD)/releases
