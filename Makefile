@@ -7,7 +7,7 @@ BUILD := .build
 SAMPLE_REPO := $(BUILD)/sample.git
 RELEASES := $(BUILD)/releases
 
-.PHONY: run test setup docker images sample lint typecheck unit bench bench-api clean
+.PHONY: run test setup docker images sample lint typecheck bench bench-api clean
 
 setup: $(STAMP)
 
