@@ -281,7 +281,7 @@ def _real(column: str) -> str:
 # by SQLite, one step of the statement instead of one per run (see SqliteStore.list_runs).
 RUN_VALUES_JSON = (
     f"json_array(id, namespace, workflow, workflow_version, status, {_real('created_at')},"
-    f" {_real('started_at')}, {_real('finished_at')}, params, \"trigger\", reason, rerun_of,"
+    f" {_real('started_at')}, {_real('finished_at')}, json(params), json(\"trigger\"), reason, rerun_of,"
     " cancel_requested)"
 )
 
@@ -291,8 +291,7 @@ def run_from_values(values: Sequence[Any]) -> RunRecord:
      params, trigger, reason, rerun_of, cancel_requested) = values
     return RunRecord(
         id=run_id, namespace=namespace, workflow=workflow, workflow_version=version,
-        status=RunState(status), created_at=float(created_at), params=json.loads(params),
-        trigger=json.loads(trigger),
+        status=RunState(status), created_at=float(created_at), params=params, trigger=trigger,
         started_at=None if started_at is None else float(started_at),
         finished_at=None if finished_at is None else float(finished_at),
         reason=reason, rerun_of=rerun_of, cancel_requested=bool(cancel_requested),
