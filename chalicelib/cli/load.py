@@ -29,12 +29,9 @@ def definition_files(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-@click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@pass_services
-def load(services: Services, paths: tuple[Path, ...]) -> None:
-    """Register component and workflow files (or folders of them) in the registry."""
-    loaded = read_definitions(definition_files(paths), services.catalog)
+def register(services: Services, files: list[Path], *, workflows: bool = True) -> None:
+    """Register the components (and, unless told not to, the workflows) of these files."""
+    loaded = read_definitions(files, services.catalog)
     if loaded.failures:
         report_invalid(loaded.failures)
         raise Abort("")
@@ -42,6 +39,14 @@ def load(services: Services, paths: tuple[Path, ...]) -> None:
         for _, component in loaded.components:
             services.store.put_component(component)
             out.print(Text(f"component {component.ref}"))
-        for _, workflow in loaded.workflows:
+        for _, workflow in loaded.workflows if workflows else ():
             version = save_workflow_if_changed(services.store, workflow)
             out.print(Text(f"workflow {workflow.ref} v{version}"))
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@pass_services
+def load(services: Services, paths: tuple[Path, ...]) -> None:
+    """Register component and workflow files (or folders of them) in the registry."""
+    register(services, definition_files(paths))

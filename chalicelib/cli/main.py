@@ -42,7 +42,7 @@ from chalicelib.cli.common import (
     server_option,
     translated_errors,
 )
-from chalicelib.cli.load import load
+from chalicelib.cli.load import load, register
 from chalicelib.cli.progress import LineProgress, LiveProgress, NoProgress, duration, state_text
 from chalicelib.cli.remote import (
     ApiClient,
@@ -129,14 +129,7 @@ def component() -> None:
 @pass_services
 def component_add(services: Services, files: tuple[Path, ...]) -> None:
     """Register component definitions (immutable per version) without building images."""
-    loaded = read_definitions(list(files), services.catalog)
-    if loaded.failures:
-        report_invalid(loaded.failures)
-        raise Abort("")
-    with translated_errors():
-        for _, definition in loaded.components:
-            services.store.put_component(definition)
-            out.print(f"registered {definition.ref}")
+    register(services, list(files), workflows=False)
 
 
 @component.command(name="build")

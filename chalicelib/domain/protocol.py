@@ -187,11 +187,6 @@ class LineAssembler:
         if self._parts or self._truncated:
             yield self._finish()
 
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes fed for a line not finished yet."""
-        return self._raw
-
     def _keep(self, source_time: str, piece: bytes) -> None:
         if not self._parts and not self._truncated:
             self._source_time = source_time

@@ -77,9 +77,9 @@ class LocalDriver:
         trigger: Mapping[str, Any] | None = None,
         rerun_of: str | None = None,
     ) -> RunRecord:
-        return self._recorder.create(
+        return self._recorder.record(self._recorder.plan(
             namespace, workflow, params, version=version, trigger=trigger, rerun_of=rerun_of,
-        )
+        ))
 
     def rerun_from_failure(self, run_id: str) -> RunRecord:
         """Conflict unless the run failed or was cancelled."""

@@ -105,20 +105,6 @@ class RunRecorder:
         self.store.create_run(new.run, new.jobs)
         return new.run
 
-    def create(
-        self,
-        namespace: str,
-        workflow: str,
-        params: Mapping[str, str],
-        *,
-        version: int | None = None,
-        trigger: Mapping[str, Any] | None = None,
-        rerun_of: str | None = None,
-    ) -> RunRecord:
-        return self.record(self.plan(
-            namespace, workflow, params, version=version, trigger=trigger, rerun_of=rerun_of,
-        ))
-
 
 class RunService:
     """Runs as the API sees them: recorded queued, then submitted to the dispatcher."""

@@ -292,7 +292,7 @@ def test_the_recorder_creates_a_run_of_a_given_version_without_submitting_it(sto
     save(store)
     save(store, env={"X": "2"})
     recorder = RunRecorder(store, clock=Clock(), new_id=counting_ids())
-    run = recorder.create("demo", "ci", {}, version=1)
+    run = recorder.record(recorder.plan("demo", "ci", {}, version=1))
     assert run.workflow_version == 1 and store.get_run(run.id).status is RunState.QUEUED
 
 
