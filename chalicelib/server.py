@@ -1,8 +1,10 @@
 """`containerops serve`: the API and the designer on one port, and the local run machinery.
 
-One `ThreadingHTTPServer`. Requests under `/api/` go through Chalice's local gateway into
-the very app Lambda runs (`app.py`); every other GET is a file of the designer's build
-(`frontend/dist`), or a placeholder page when there is none. The same process executes the
+One `ThreadingHTTPServer`, a thread per connection. Requests under `/api/` go through
+Chalice's local gateway into the very app Lambda runs (`app.py`); every other GET is a file
+of the designer's build (`frontend/dist`), or a placeholder page when there is none. The
+threads take turns at that work in arrival order (`FairAdmission`): under load, no
+request waits behind luck. The same process executes the
 runs the API queues (`LocalDispatcher`) and starts the runs schedules owe (`ScheduleLoop`).
 
 Safety: it binds 127.0.0.1 unless told otherwise, and any other address needs a token that
@@ -39,6 +41,7 @@ from urllib.parse import unquote, urlsplit
 from chalice.config import Config
 from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException
 
+from chalicelib.admission import FairAdmission, SteppingOutDispatcher
 from chalicelib.api.context import ApiContext, configure
 from chalicelib.api.errors import error_response
 from chalicelib.api.openapi import allowed_methods
@@ -124,8 +127,9 @@ class ApiServer(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 drops connections of a burst of clients
 
     def __init__(self, address: tuple[str, int], gateway: LocalGateway, token: str | None,
-                 static_dir: Path) -> None:
+                 static_dir: Path, admission: FairAdmission) -> None:
         self.gateway = gateway
+        self.admission = admission
         self.token = token
         self.static_dir = static_dir
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -179,7 +183,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         if path == "/api" or path.startswith("/api/"):
             answer = self._api(path)
         elif self.command in ("GET", "HEAD"):
-            answer = static_answer(self.api.static_dir, path)
+            with self.api.admission:
+                answer = static_answer(self.api.static_dir, path)
         else:
             answer = Answer(405, {"Allow": "GET, HEAD", "Content-Type": "text/plain"}, b"")
         self._send(answer)
@@ -196,9 +201,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         if refused is not None:
             return refused
         try:
-            response = self.api.gateway.handle_request(
-                method=self.command, path=self.path, headers=dict(self.headers.items()), body=body,
-            )
+            with self.api.admission:  # the body is in: from here on, only the app's own work
+                response = self.api.gateway.handle_request(
+                    method=self.command, path=self.path, headers=dict(self.headers.items()), body=body,
+                )
         except ForbiddenError:  # how API Gateway says "no such route"
             return json_error(404, "not_found", f"no API route {self.command} {path}")
         except LocalGatewayException as exc:  # e.g. 405 for a method the route lacks
@@ -349,12 +355,14 @@ def serve(services: Services, host: str, port: int, token: str | None,
     app.log.setLevel(logging.NOTSET)
     gateway = LocalGateway(app, Config())
     dispatcher = LocalDispatcher(services.driver, services.store)
+    admission = FairAdmission()
     try:
-        server = ApiServer((host, port), gateway, token or None, static_dir)
+        server = ApiServer((host, port), gateway, token or None, static_dir, admission)
     except OSError as exc:
         raise ServeRefused(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     url = public_url(host, server.server_address[1])
-    configure(ApiContext(services.store, dispatcher, url))
+    configure(ApiContext(services.store, SteppingOutDispatcher(dispatcher, admission), url,
+                         sleep=admission.sleep))
     schedules = ScheduleLoop(services.store, RunService(services.store, dispatcher).start, time.time)
     stopping = threading.Event()
 

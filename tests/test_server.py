@@ -233,6 +233,30 @@ def test_a_client_that_disconnects_mid_follow_costs_nothing(server: Server) -> N
     assert [line["text"] for line in lines] == ["started", "finished"]
 
 
+def test_clients_waiting_for_lines_hold_up_no_other_request(server: Server) -> None:
+    workflow = busybox_workflow("watched", shell_job(
+        "slow", "echo started; while [ ! -e /workspace/go ]; do sleep 0.1; done; echo finished"))
+    headers = {"Content-Type": "application/json"}
+    server.request("POST", "/api/namespaces/tests/workflows", json.dumps(workflow).encode(), headers)
+    run_id = server.request("POST", "/api/namespaces/tests/workflows/watched/runs", b"{}",
+                            headers).json()["id"]
+    logs = f"/api/namespaces/tests/runs/{run_id}/jobs/slow/attempts/1/logs"
+    wait_until(lambda: server.request("GET", f"{logs}?follow=0").json()["lines"])
+    followers = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=30) for _ in range(4)]
+    try:
+        for follower in followers:  # more waiting clients than the server lets work at once
+            follower.request("GET", f"{logs}?after=1&follow=20")
+
+        assert server.request("GET", "/api/health").status == 200
+        assert server.request("GET", f"/api/namespaces/tests/runs/{run_id}").json()["status"] == "running"
+        (server.data_dir / "workspaces" / run_id / "go").touch()
+        pages = [json.loads(follower.getresponse().read()) for follower in followers]
+    finally:
+        for follower in followers:
+            follower.close()
+    assert [[line["text"] for line in page["lines"]] for page in pages] == [["finished"]] * 4
+
+
 def test_a_server_stopped_mid_run_finishes_the_run_when_started_again(
     start_server: ServerFactory, tmp_path: Path
 ) -> None:

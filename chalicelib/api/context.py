@@ -6,6 +6,8 @@ bootstrap, a test) through `configure`; the routes read it through `current()`.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.domain.catalog import ComponentCatalog
@@ -19,6 +21,7 @@ class ApiContext:
     store: Store
     dispatcher: RunDispatcher
     public_url: str = ""  # where webhooks are reached, e.g. http://127.0.0.1:8080
+    sleep: Callable[[float], None] = time.sleep  # a long poll's pause between looks
 
     @property
     def catalog(self) -> ComponentCatalog:

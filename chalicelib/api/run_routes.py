@@ -137,7 +137,8 @@ def attempt_logs(namespace: str, run_id: str, job: str, attempt: str) -> Respons
             limit=int_param(query, "limit", DEFAULT_PAGE_LINES, 1, MAX_PAGE_LINES),
             follow=parse_seconds("follow", query.get("follow")),
         )
-        return LogService(current().store).read(request).as_document()
+        context = current()
+        return LogService(context.store, sleep=context.sleep).read(request).as_document()
 
     return answer(work)
 
