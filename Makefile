@@ -7,7 +7,7 @@ BUILD := .build
 SAMPLE_REPO := $(BUILD)/sample.git
 RELEASES := $(BUILD)/releases
 
-.PHONY: run test setup docker images sample lint typecheck bench bench-api clean
+.PHONY: run test setup docker images sample frontend lint typecheck bench bench-api bench-designer clean
 
 setup: $(STAMP)
 
@@ -28,11 +28,30 @@ sample: $(SAMPLE_REPO)
 $(SAMPLE_REPO):
 	bash examples/make-sample-repo.sh $(SAMPLE_REPO)
 
+# The designer (frontend/): `npm ci` when the lock file is newer than the last install,
+# `npm run build` (into frontend/dist, which `containerops serve` serves) when a source
+# changed. Folders are listed too: adding or removing a file changes their time.
+FRONTEND := frontend
+NPM_STAMP := $(FRONTEND)/node_modules/.installed
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public 2>/dev/null) \
+    $(addprefix $(FRONTEND)/,index.html vite.config.ts tsconfig.json package-lock.json)
+
+frontend: $(FRONTEND)/dist/index.html
+
+$(NPM_STAMP): $(FRONTEND)/package-lock.json
+	@command -v npm > /dev/null 2>&1 || { echo "npm is missing: install Node.js 20.19+ with npm (bash .ci/run does, as root), then run make again." >&2; exit 2; }
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	touch $@
+
+$(FRONTEND)/dist/index.html: $(NPM_STAMP) $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && npm run build
+	touch $@
+
 PORT ?= 8080
 
 # The main job: load the examples into the registry, run the example CI workflow live on
 # real containers, then serve the API and the designer (Ctrl-C stops; nothing is lost).
-run: setup images sample
+run: setup images sample frontend
 	mkdir -p $(RELEASES) && chmod 777 $(RELEASES)
 	$(BIN)/containerops load examples/components examples/workflows
 	$(BIN)/containerops run examples/workflows/ci.yaml \
@@ -45,8 +64,13 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: setup lint typecheck images
+# The designer's checks come after the Python suite: types, unit tests (vitest), then the
+# browser tests (a real `containerops serve` on Docker and headless Chromium).
+test: setup lint typecheck images frontend
 	CONTAINEROPS_DATA_DIR=$(CURDIR)/$(BUILD)/test-data $(BIN)/pytest -q
+	cd $(FRONTEND) && npm run typecheck
+	cd $(FRONTEND) && npm test
+	cd $(FRONTEND) && npm run e2e
 
 bench: setup images
 	$(BIN)/python bench/overhead.py
@@ -54,5 +78,8 @@ bench: setup images
 bench-api: setup
 	$(BIN)/python bench/api.py
 
+bench-designer: setup images frontend
+	node bench/designer.mjs
+
 clean:
-	rm -rf $(BUILD)/test-data $(BUILD)/releases
+	rm -rf $(BUILD)/test-data $(BUILD)/releases $(FRONTEND)/test-results

@@ -17,6 +17,7 @@ from chalicelib.api.errors import answer
 from chalicelib.api.openapi import openapi_document
 from chalicelib.api.requests import int_param, json_object, name_id, namespace_id, version_id
 from chalicelib.errors import InvalidRequest
+from chalicelib.services.namespaces import namespace_list
 from chalicelib.services.registry import ComponentRegistry
 from chalicelib.services.workflow_service import WorkflowService
 
@@ -62,6 +63,13 @@ def health() -> dict[str, Any]:
 @app.route("/api/openapi.json", methods=["GET"])
 def openapi() -> Response:
     return answer(openapi_document)
+
+
+# --- namespaces ----------------------------------------------------------------------------
+
+@app.route("/api/namespaces", methods=["GET"])
+def list_namespaces() -> Response:
+    return answer(lambda: namespace_list(current().store))
 
 
 # --- components (the registry) -------------------------------------------------------------

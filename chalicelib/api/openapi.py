@@ -47,6 +47,8 @@ NS = "/api/namespaces/{namespace}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/health", "Is the service up", 200, "Health", errors=()),
     Route("GET", "/api/openapi.json", "This description", 200, "Any", errors=()),
+    Route("GET", "/api/namespaces", "Namespaces holding a component or a workflow", 200,
+          "NamespaceList", errors=()),
     # components
     Route("GET", f"{NS}/components", "List components", 200, "ComponentList",
           query={"name": SLUG, "include_deprecated": {"type": "boolean"}}, errors=(400,)),
@@ -129,6 +131,8 @@ SCHEMAS: dict[str, Any] = {
             },
         }},
     },
+    "NamespaceList": {"type": "object", "required": ["namespaces"],
+                      "properties": {"namespaces": {"type": "array", "items": SLUG}}},
     "ComponentEntry": {
         "type": "object",
         "required": ["namespace", "name", "version", "deprecated", "definition"],

@@ -64,6 +64,13 @@ class RunPage:
 
 
 class Store(ABC):
+    # --- namespaces ----------------------------------------------------------------
+    @abstractmethod
+    def list_namespaces(self) -> list[str]:
+        """Every namespace holding a component or a workflow that is not deleted, sorted,
+        each once. Namespaces are not stored on their own: one exists while it holds
+        something."""
+
     # --- components ----------------------------------------------------------------
     @abstractmethod
     def put_component(self, component: Component) -> None: ...

@@ -99,6 +99,16 @@ class SqliteStore(Store):
     def close(self) -> None:
         self._connections.close_all()
 
+    # --- namespaces ----------------------------------------------------------------
+    def list_namespaces(self) -> list[str]:
+        # UNION (not UNION ALL) leaves each namespace once.
+        rows = self._rows(
+            "SELECT namespace FROM components"
+            f" UNION SELECT namespace FROM workflows WHERE {_NOT_DELETED}"
+            " ORDER BY namespace"
+        )
+        return [row["namespace"] for row in rows]
+
     # --- components ----------------------------------------------------------------
     def put_component(self, component: Component) -> None:
         m = component.metadata

@@ -198,6 +198,48 @@ class StoreContract:
         with pytest.raises(NotFound, match=r"demo/nope@1\.0\.0"):
             store.set_component_deprecated("demo", "nope", "1.0.0", True)
 
+    # --- namespaces ----------------------------------------------------------------
+    def test_an_empty_store_has_no_namespaces(self, store: Store) -> None:
+        assert store.list_namespaces() == []
+
+    def test_every_namespace_holding_a_component_or_workflow_is_listed_once_in_order(
+        self, store: Store
+    ) -> None:
+        store.put_component(component(namespace="tools"))
+        store.put_component(component(version="2.0.0", namespace="tools"))
+        store.put_component(component(namespace="demo"))
+        store.save_workflow(workflow(namespace="demo"))
+        store.save_workflow(workflow("deploy", namespace="acme"))
+        store.save_workflow(workflow(namespace="acme"))
+        assert store.list_namespaces() == ["acme", "demo", "tools"]
+
+    def test_a_namespace_whose_only_workflow_is_deleted_is_not_listed(self, store: Store) -> None:
+        store.save_workflow(workflow(namespace="gone"))
+        store.save_workflow(workflow(namespace="demo"))
+        store.save_workflow(workflow("deploy", namespace="demo"))
+        store.delete_workflow("gone", "ci")
+        store.delete_workflow("demo", "ci")
+        assert store.list_namespaces() == ["demo"]
+
+    def test_a_namespace_with_a_deleted_workflow_and_a_component_is_still_listed(
+        self, store: Store
+    ) -> None:
+        store.save_workflow(workflow(namespace="demo"))
+        store.put_component(component(namespace="demo"))
+        store.delete_workflow("demo", "ci")
+        assert store.list_namespaces() == ["demo"]
+
+    def test_a_deprecated_component_still_keeps_its_namespace_listed(self, store: Store) -> None:
+        store.put_component(component(namespace="old"))
+        store.set_component_deprecated("old", "lint", "1.0.0", True)
+        assert store.list_namespaces() == ["old"]
+
+    def test_a_revived_workflow_lists_its_namespace_again(self, store: Store) -> None:
+        store.save_workflow(workflow(namespace="demo"))
+        store.delete_workflow("demo", "ci")
+        store.save_workflow(workflow(namespace="demo"), expected_version=0)
+        assert store.list_namespaces() == ["demo"]
+
     # --- workflows -----------------------------------------------------------------
     def test_saving_a_workflow_creates_the_next_version(self, store: Store) -> None:
         assert store.save_workflow(workflow(image="busybox:1"), expected_version=0) == 1

@@ -1,0 +1,134 @@
+// The designer with a 500-job workflow, in real Chromium against a real server.
+//
+// Measures, for a 500-job workflow and a 5-job baseline in the same run:
+//   - the designer's first render: navigation start -> every job node on the canvas;
+//   - the run view's first render: navigation start -> every job node showing its state
+//     (the run's jobs are all skipped by their `if`, so no container is needed);
+//   - dragging a job node: the frame times while the mouse moves it (p50 / p95 / max).
+// Targets on this 2-core machine: first render <= 2 s, frames under 50 ms while dragging.
+//
+//     make bench-designer        (or: node bench/designer.mjs [--jobs 500])
+
+import { parseArgs } from "node:util";
+import { call, publish, busyboxComponent } from "../frontend/e2e/api.mjs";
+import { launchBrowser, startServer } from "../frontend/e2e/harness.mjs";
+
+const NS = "bench";
+const { values: options } = parseArgs({ options: { jobs: { type: "string", default: "500" } } });
+
+/** `jobs` jobs in stages of 5 actions x 10 jobs; each job after the first stage reads an
+ * output of a job of the stage before, so the canvas carries as many links as jobs. */
+function workflow(name, jobs) {
+  const perAction = Math.min(10, jobs);
+  const perStage = Math.min(5 * perAction, jobs);
+  const stages = [];
+  for (let first = 0, s = 0; first < jobs; first += perStage, s++) {
+    const actions = [];
+    for (let a = 0; a * perAction < Math.min(perStage, jobs - first); a++) {
+      const list = [];
+      for (let j = 0; j < perAction && first + a * perAction + j < jobs; j++) {
+        const number = first + a * perAction + j;
+        const data = s === 0 ? {} : { in: `\${{ jobs.j${number - perStage}.outputs.OUT }}` };
+        list.push({ name: `j${number}`, component: `${NS}/step@1.0.0`, data, if: "${{ params.go == 'yes' }}" });
+      }
+      actions.push({ name: `a${a}`, jobs: list });
+    }
+    stages.push({ name: `s${s}`, actions });
+  }
+  return {
+    apiVersion: "containerops/v1",
+    kind: "Workflow",
+    metadata: { namespace: NS, name },
+    spec: { params: [{ name: "go", default: "no" }], stages },
+  };
+}
+
+const percentile = (values, fraction) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.round(fraction * (sorted.length - 1)))] ?? NaN;
+};
+
+async function firstRender(browser, url, jobs, selector) {
+  const page = await browser.newPage();
+  await page.setViewportSize({ width: 1600, height: 900 });
+  await page.goto(url);
+  await page.waitForFunction(
+    ([css, count]) => document.querySelectorAll(css).length >= count,
+    [selector, jobs],
+    { timeout: 60_000, polling: "raf" },
+  );
+  const ms = await page.evaluate(() => performance.now());
+  return { page, ms };
+}
+
+async function dragFrames(page, jobName) {
+  const node = page.locator(`[data-testid="job-node"][data-job="${jobName}"] .job-title`);
+  const box = await node.boundingBox();
+  await page.evaluate(() => {
+    window.__frames = [];
+    let last = performance.now();
+    const tick = (now) => {
+      window.__frames.push(now - last);
+      last = now;
+      if (window.__recording) requestAnimationFrame(tick);
+    };
+    window.__recording = true;
+    requestAnimationFrame(tick);
+  });
+  await page.mouse.move(box.x + 20, box.y + 5);
+  await page.mouse.down();
+  for (let step = 1; step <= 40; step++) {
+    await page.mouse.move(box.x + 20 + step * 4, box.y + 5 + step * 2);
+  }
+  const frames = await page.evaluate(() => {
+    window.__recording = false;
+    return window.__frames.slice(1);
+  });
+  const moved = await node.boundingBox();
+  await page.mouse.up();
+  if (!moved || Math.abs(moved.x - box.x) < 40) throw new Error(`job ${jobName} did not follow the mouse`);
+  return frames;
+}
+
+async function measure(browser, server, name, jobs) {
+  await call(server, "POST", `/namespaces/${NS}/workflows`, workflow(name, jobs));
+  const designer = await firstRender(browser, `${server.url}/#/designer/${NS}/${name}`, jobs, '[data-testid="job-node"]');
+  const frames = await dragFrames(designer.page, `j${Math.floor(jobs / 2)}`);
+  await designer.page.close();
+
+  const run = await call(server, "POST", `/namespaces/${NS}/workflows/${name}/runs`, { params: {} });
+  for (let wait = 0; ; wait++) {
+    const status = (await call(server, "GET", `/namespaces/${NS}/runs/${run.id}`)).status;
+    if (["succeeded", "failed", "cancelled"].includes(status)) break;
+    if (wait > 600) throw new Error(`run ${run.id} did not finish`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const runView = await firstRender(
+    browser,
+    `${server.url}/#/run/${NS}/${run.id}`,
+    jobs,
+    '[data-testid="job-node"][data-status="skipped"]',
+  );
+  await runView.page.close();
+  return { designer: designer.ms, runView: runView.ms, frames };
+}
+
+const jobs = Number(options.jobs);
+const server = await startServer({ loadExamples: false });
+const browser = await launchBrowser();
+try {
+  await publish(server, busyboxComponent(NS, "step", { script: "echo '[COUT] OUT = x'", inputs: [{ name: "in" }], outputs: ["OUT"] }));
+  const baseline = await measure(browser, server, "baseline", 5);
+  const large = await measure(browser, server, "large", jobs);
+  const show = (label, value, base) => console.log(`  ${label.padEnd(34)} ${value.toFixed(0).padStart(6)} ms   (5 jobs: ${base.toFixed(0)} ms, ratio ${(value / base).toFixed(2)})`);
+  console.log(`designer benchmark: ${jobs} jobs against a 5-job baseline, Chromium headless`);
+  show("designer first render", large.designer, baseline.designer);
+  show("run view first render", large.runView, baseline.runView);
+  for (const [label, fraction] of [["p50", 0.5], ["p95", 0.95], ["max", 1]]) {
+    show(`frame while dragging a job, ${label}`, percentile(large.frames, fraction), percentile(baseline.frames, fraction));
+  }
+  console.log("  targets: first render <= 2000 ms; frames while dragging < 50 ms");
+} finally {
+  await browser.close();
+  await server.stop();
+}

@@ -1,0 +1,201 @@
+// The API's documents, as `/api/openapi.json` describes them. Definitions are kept as the
+// plain documents users write (YAML or JSON): the designer edits them and sends them back.
+
+export type Scalar = string | number | boolean;
+
+export interface Resources {
+  cpu_request?: number;
+  cpu_limit?: number;
+  memory_request?: string;
+  memory_limit?: string;
+}
+
+export interface InputSpec {
+  name: string;
+  type?: "string" | "number" | "boolean";
+  required?: boolean;
+  default?: Scalar | null;
+  description?: string;
+}
+
+export interface OutputSpec {
+  name: string;
+  type?: "string" | "number" | "boolean";
+  description?: string;
+}
+
+export interface ComponentDefinition {
+  apiVersion?: "containerops/v1";
+  kind?: "Component";
+  metadata: { namespace: string; name: string; version: string; description?: string };
+  spec: {
+    image: string;
+    command?: string[] | null;
+    data_format?: "pairs" | "json";
+    inputs?: InputSpec[];
+    outputs?: OutputSpec[];
+    resources?: Resources;
+    timeout?: string | number | null;
+    strict_result?: boolean;
+  };
+}
+
+export interface ComponentEntry {
+  namespace: string;
+  name: string;
+  version: string;
+  deprecated: boolean;
+  definition: ComponentDefinition;
+}
+
+export interface Retries {
+  limit?: number;
+  backoff?: string | number;
+}
+
+export interface Mount {
+  source: string;
+  target: string;
+  read_only?: boolean;
+}
+
+export interface Job {
+  name: string;
+  component?: string;
+  image?: string;
+  command?: string[];
+  data?: Record<string, Scalar>;
+  env?: Record<string, string>;
+  outputs?: string[];
+  if?: string;
+  retries?: Retries;
+  timeout?: string | number;
+  continue_on_error?: boolean;
+  resources?: Resources;
+  mounts?: Mount[];
+}
+
+export interface Action {
+  name: string;
+  jobs: Job[];
+}
+
+export interface Stage {
+  name: string;
+  sequencing?: "parallel" | "sequence";
+  actions: Action[];
+}
+
+export interface Param {
+  name: string;
+  default?: Scalar | null;
+  required?: boolean;
+  description?: string;
+}
+
+export type Trigger =
+  | { type: "api" }
+  | { type: "webhook" }
+  | { type: "schedule"; cron: string }
+  | { type: "s3"; bucket: string; prefix?: string }
+  | { type: "codecommit"; repository: string; branches?: string[] };
+
+export interface WorkflowDefinition {
+  apiVersion?: "containerops/v1";
+  kind?: "Workflow";
+  metadata: { namespace: string; name: string; description?: string };
+  spec: {
+    params?: Param[];
+    env?: Record<string, string>;
+    timeout?: string | number;
+    concurrency?: number;
+    triggers?: Trigger[];
+    stages: Stage[];
+  };
+}
+
+export interface WorkflowSummary {
+  namespace: string;
+  name: string;
+  version: number;
+  enabled: boolean;
+}
+
+export interface WorkflowVersion {
+  namespace: string;
+  name: string;
+  version: number;
+  definition: WorkflowDefinition;
+}
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+export interface CheckResult {
+  valid: boolean;
+  problems: Problem[];
+}
+
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type JobStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled" | "skipped" | "reused";
+
+export interface RunSummary {
+  id: string;
+  workflow: string; // namespace/name
+  workflow_version: number;
+  status: RunStatus;
+  reason?: string;
+  params?: Record<string, string>;
+  rerun_of?: string | null;
+  created_at?: number;
+  started_at?: number | null;
+  finished_at?: number | null;
+}
+
+export interface AttemptDocument {
+  number: number;
+  status: string;
+  exit_code: number | null;
+  reason: string;
+  started_at: number | null;
+  finished_at: number | null;
+  log_truncated: boolean;
+}
+
+export interface JobDocument {
+  name: string;
+  stage: number;
+  action: number;
+  status: JobStatus;
+  reason: string;
+  attempts: number;
+  exit_code: number | null;
+  outputs: Record<string, string>;
+  started_at: number | null;
+  finished_at: number | null;
+  attempt_history: AttemptDocument[];
+}
+
+export interface RunDocument extends RunSummary {
+  jobs: JobDocument[];
+}
+
+export interface RunPage {
+  runs: RunSummary[];
+  next_cursor: string | null;
+}
+
+export interface LogLine {
+  seq: number;
+  time: number;
+  text: string;
+  cout: boolean;
+}
+
+export interface LogPage {
+  lines: LogLine[];
+  next_after: number;
+  done: boolean;
+}

@@ -1,0 +1,41 @@
+export type {
+  ActionNodeData,
+  ComponentLookup,
+  EndNodeData,
+  Graph,
+  GraphEdge,
+  GraphNode,
+  JobNodeData,
+  LinkEdgeData,
+  NodeKind,
+  OutputPort,
+  Point,
+  Port,
+  StageNodeData,
+  TriggerNodeData,
+} from "./model";
+export { actionId, inputHandle, jobId, outputHandle, stageId } from "./model";
+export { canLink, conflicts, connect, disconnect, parseLinks, type Link, type LinkCheck } from "./links";
+export {
+  addAction,
+  addJob,
+  addJobToNewAction,
+  addStage,
+  deleteJob,
+  deleteStage,
+  emptyWorkflow,
+  jobNameFor,
+  moveJob,
+  moveJobToNewAction,
+  moveStage,
+  renameAction,
+  renameJob,
+  renameStage,
+  setSequencing,
+  updateJob,
+  type ComponentChoice,
+} from "./edits";
+export { workflowToGraph } from "./toGraph";
+export { graphToWorkflow } from "./fromGraph";
+export { locateProblem, problemsByNode, type ProblemLocation } from "./problems";
+export { workflowToYaml, yamlToWorkflow } from "./yaml";

@@ -1,0 +1,210 @@
+import type { ComponentDefinition, Job, Scalar } from "../../api/types";
+import type { Link } from "../../graph";
+import { MountsField, PairsField, TextField } from "./fields";
+import type { Catalog } from "./useCatalog";
+import { refOf } from "./useCatalog";
+
+interface JobPanelProps {
+  job: Job;
+  links: Link[]; // links into this job
+  problems: { field?: string; message: string }[];
+  catalog: Catalog;
+  onChange: (job: Job) => void;
+  onRename: (name: string) => void;
+  onUnlink: (link: Link) => void;
+  onDelete: () => void;
+}
+
+// Fields that show their own problems; any other problem of the job is listed at the top.
+const FIELDS_SHOWN = /^(name|component|image|timeout|if|retries\.(limit|backoff)|resources\.\w+|data\..+|env\..+|mounts\[\d+\]\.\w+)$/;
+
+const text = (value: unknown) => (value === undefined || value === null ? "" : String(value));
+
+/** A typed value for a component input: "3" for a number input is 3, "true" for a boolean is true. */
+export function typedInput(type: string | undefined, value: string): Scalar {
+  if (type === "number" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
+  if (type === "boolean" && (value === "true" || value === "false")) return value === "true";
+  return value;
+}
+
+function without<T extends object>(record: T, key: keyof T): T {
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
+
+/** Set a field, or remove it when emptied: the definition keeps only what the user gave. */
+function setOrDrop<T extends object, K extends keyof T>(record: T, key: K, value: T[K] | undefined | ""): T {
+  return value === undefined || value === "" ? without(record, key) : { ...record, [key]: value };
+}
+
+export function JobPanel({ job, links, problems, catalog, onChange, onRename, onUnlink, onDelete }: JobPanelProps) {
+  const component: ComponentDefinition | undefined = job.component ? catalog.lookup(job.component) : undefined;
+  const problemsAt = (field: string) => problems.filter((p) => p.field === field).map((p) => p.message);
+  const general = problems.filter((p) => !p.field || !FIELDS_SHOWN.test(p.field));
+  const data = job.data ?? {};
+  const inputs = component?.spec.inputs ?? [];
+  const extraData = Object.fromEntries(
+    Object.entries(data)
+      .filter(([key]) => !inputs.some((input) => input.name === key))
+      .map(([key, value]) => [key, String(value)]),
+  );
+  const setData = (next: Record<string, Scalar>) => onChange(setOrDrop(job, "data", Object.keys(next).length ? next : undefined));
+  const [namespace = "", rest = ""] = (job.component ?? "").split("/");
+  const componentName = rest.split("@")[0] ?? "";
+  const versions = job.component ? catalog.versionsOf(namespace, componentName) : [];
+
+  return (
+    <div className="job-panel" data-testid="job-panel">
+      <h2>Job</h2>
+      {general.map((problem, index) => (
+        <p key={index} className="field-error" data-testid="field-error">
+          {problem.message}
+        </p>
+      ))}
+      <TextField label="Name" value={job.name} onCommit={onRename} problems={problemsAt("name")} testId="job-name" />
+      {job.component !== undefined ? (
+        <label className={`field${problemsAt("component").length ? " invalid" : ""}`}>
+          <span className="field-label">Component</span>
+          <select value={job.component} onChange={(event) => onChange({ ...job, component: event.target.value })}>
+            {!versions.some((entry) => refOf(entry) === job.component) && <option value={job.component}>{job.component}</option>}
+            {versions.map((entry) => (
+              <option key={entry.version} value={refOf(entry)}>
+                {refOf(entry)}
+                {entry.deprecated ? " (deprecated)" : ""}
+              </option>
+            ))}
+          </select>
+          {problemsAt("component").map((message, index) => (
+            <span key={index} className="field-error" data-testid="field-error">
+              {message}
+            </span>
+          ))}
+        </label>
+      ) : (
+        <TextField label="Image" value={text(job.image)} onCommit={(value) => onChange({ ...job, image: value })} problems={problemsAt("image")} />
+      )}
+      {component?.metadata.description && <p className="muted">{component.metadata.description}</p>}
+
+      <fieldset>
+        <legend>Inputs</legend>
+        {inputs.length === 0 && <p className="muted">This component declares no inputs.</p>}
+        {inputs.map((input) => {
+          const field = `data.${input.name}`;
+          const feeding = links.filter((link) => link.field === field);
+          return (
+            <div key={input.name} className="input-row">
+              <TextField
+                label={`${input.name}${input.required ? " *" : ""}`}
+                value={text(data[input.name])}
+                placeholder={input.default !== undefined && input.default !== null ? `default: ${input.default}` : ""}
+                hint={input.description}
+                problems={problemsAt(field)}
+                testId={`input-${input.name}`}
+                onCommit={(value) => setData(setOrDrop(data, input.name, value === "" ? undefined : typedInput(input.type, value)))}
+              />
+              {feeding.map((link) => (
+                <span key={`${link.source}.${link.output}`} className="link-chip" data-testid="link-chip">
+                  from {link.source}.{link.output}
+                  <button aria-label={`Unlink ${link.source}.${link.output}`} onClick={() => onUnlink(link)}>
+                    ×
+                  </button>
+                </span>
+              ))}
+            </div>
+          );
+        })}
+      </fieldset>
+
+      <PairsField
+        label="Other data"
+        pairs={extraData}
+        problemsFor={(key) => problemsAt(`data.${key}`)}
+        onChange={(pairs) => {
+          const declared = Object.fromEntries(Object.entries(data).filter(([key]) => inputs.some((i) => i.name === key)));
+          setData({ ...declared, ...pairs });
+        }}
+      />
+      <PairsField
+        label="Env"
+        pairs={job.env ?? {}}
+        problemsFor={(key) => problemsAt(`env.${key}`)}
+        onChange={(pairs) => onChange(setOrDrop(job, "env", Object.keys(pairs).length ? pairs : undefined))}
+      />
+
+      <MountsField
+        mounts={job.mounts ?? []}
+        problemsAt={problemsAt}
+        onChange={(mounts) => onChange(setOrDrop(job, "mounts", mounts.length ? mounts : undefined))}
+      />
+
+      <fieldset>
+        <legend>Resources</legend>
+        {(["cpu_request", "cpu_limit", "memory_request", "memory_limit"] as const).map((key) => (
+          <TextField
+            key={key}
+            label={key.replace("_", " ")}
+            value={text(job.resources?.[key])}
+            placeholder={text(component?.spec.resources?.[key]) || (key.startsWith("cpu") ? "e.g. 0.5" : "e.g. 256Mi")}
+            problems={problemsAt(`resources.${key}`)}
+            onCommit={(value) => {
+              const typed = key.startsWith("cpu") && value !== "" && Number.isFinite(Number(value)) ? Number(value) : value;
+              const resources = setOrDrop(job.resources ?? {}, key, typed as never);
+              onChange(setOrDrop(job, "resources", Object.keys(resources).length ? resources : undefined));
+            }}
+          />
+        ))}
+      </fieldset>
+
+      <fieldset>
+        <legend>Behaviour</legend>
+        <TextField
+          label="Timeout"
+          value={text(job.timeout)}
+          placeholder={text(component?.spec.timeout) || "e.g. 10m"}
+          problems={problemsAt("timeout")}
+          onCommit={(value) => onChange(setOrDrop(job, "timeout", value))}
+        />
+        <TextField
+          label="Retries"
+          value={text(job.retries?.limit)}
+          placeholder="0"
+          problems={problemsAt("retries.limit")}
+          onCommit={(value) => {
+            const limit = value === "" ? undefined : Number.isInteger(Number(value)) ? Number(value) : (value as never);
+            const retries = setOrDrop(job.retries ?? {}, "limit", limit);
+            onChange(setOrDrop(job, "retries", Object.keys(retries).length ? retries : undefined));
+          }}
+        />
+        <TextField
+          label="Retry backoff"
+          value={text(job.retries?.backoff)}
+          placeholder="10s"
+          problems={problemsAt("retries.backoff")}
+          onCommit={(value) => {
+            const retries = setOrDrop(job.retries ?? {}, "backoff", value);
+            onChange(setOrDrop(job, "retries", Object.keys(retries).length ? retries : undefined));
+          }}
+        />
+        <TextField
+          label="Run only if"
+          value={text(job.if)}
+          placeholder="${{ params.deploy == 'true' }}"
+          problems={problemsAt("if")}
+          onCommit={(value) => onChange(setOrDrop(job, "if", value))}
+        />
+        <label className="field checkbox">
+          <input
+            type="checkbox"
+            checked={Boolean(job.continue_on_error)}
+            onChange={(event) => onChange(setOrDrop(job, "continue_on_error", event.target.checked || undefined))}
+          />
+          <span className="field-label">Continue on error</span>
+        </label>
+      </fieldset>
+      <button className="danger" onClick={onDelete} data-testid="job-delete">
+        Delete job
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,175 @@
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { memo, useState } from "react";
+import type { Problem } from "../../api/types";
+import type { ActionNodeData, JobNodeData, StageNodeData } from "../../graph";
+import { elapsed } from "../../ui/format";
+import { useCanvas } from "./canvasContext";
+
+// Every name, reference and message below is rendered as React text: never as HTML.
+
+function ProblemBadge({ problems }: { problems: Problem[] }) {
+  if (problems.length === 0) return null;
+  return (
+    <span className="problem-badge" data-testid="problem-badge" title={problems.map((p) => p.message).join("\n")}>
+      {problems.length}
+    </span>
+  );
+}
+
+export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { data: JobNodeData }) {
+  const canvas = useCanvas();
+  const state = canvas.jobStates?.get(data.job.name);
+  const status = state?.status ?? (canvas.editable ? undefined : "pending");
+  return (
+    <div
+      className={`job-node${selected ? " selected" : ""}${status ? ` job-${status}` : ""}${
+        data.problems.length ? " has-problems" : ""
+      }`}
+      data-testid="job-node"
+      data-job={data.job.name}
+      data-status={status}
+    >
+      <div className="job-title">
+        <span className="job-name">{data.label}</span>
+        <ProblemBadge problems={data.problems} />
+      </div>
+      <div className="job-component">{data.component ?? data.job.image ?? ""}</div>
+      {state && (
+        <div className="job-state">
+          <span className={`status status-${state.status}`}>{state.status}</span>{" "}
+          <span className="muted">{elapsed(state.started_at, state.finished_at, canvas.now ?? Date.now() / 1000)}</span>
+        </div>
+      )}
+      <div className="ports">
+        <div className="port-column">
+          {data.inputs.map((port) => (
+            <div
+              key={port.field}
+              className={`port port-in${port.linked ? " linked" : ""}${port.conflict ? " conflict" : ""}`}
+              title={port.conflict ? "fed by more than one link" : port.field}
+            >
+              <Handle type="target" position={Position.Left} id={`in:${port.field}`} isConnectable={canvas.editable} />
+              <span>
+                {port.name}
+                {port.required ? "*" : ""}
+              </span>
+            </div>
+          ))}
+        </div>
+        <div className="port-column out">
+          {data.outputs.map((port) => (
+            <div key={port.name} className={`port port-out${port.linked ? " linked" : ""}`}>
+              <span>{port.name}</span>
+              <Handle type="source" position={Position.Right} id={`out:${port.name}`} isConnectable={canvas.editable} />
+            </div>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+});
+
+export const StageNode = memo(function StageNode({ data }: NodeProps & { data: StageNodeData }) {
+  const canvas = useCanvas();
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(data.name);
+  const index = data.index;
+  return (
+    <div className="stage-node" data-testid="stage-node" data-stage={data.name}>
+      <Handle type="target" position={Position.Left} isConnectable={false} className="flow-handle" />
+      <Handle type="source" position={Position.Right} isConnectable={false} className="flow-handle" />
+      <div className="stage-header">
+        {editing && canvas.editable ? (
+          <input
+            className="nodrag"
+            aria-label="Stage name"
+            value={name}
+            autoFocus
+            onChange={(event) => setName(event.target.value)}
+            onBlur={() => {
+              setEditing(false);
+              if (name.trim() && name !== data.name) canvas.renameStage?.(index, name.trim());
+            }}
+            onKeyDown={(event) => {
+              if (event.key === "Enter") (event.target as HTMLInputElement).blur();
+              if (event.key === "Escape") {
+                setName(data.name);
+                setEditing(false);
+              }
+            }}
+          />
+        ) : (
+          <span
+            className="stage-name"
+            title={canvas.editable ? "double-click to rename" : undefined}
+            onDoubleClick={() => {
+              setName(data.name);
+              setEditing(true);
+            }}
+          >
+            {data.name}
+          </span>
+        )}
+        <ProblemBadge problems={data.problems} />
+        {canvas.editable && (
+          <span className="stage-tools nodrag">
+            <button
+              title="Actions run in parallel or one after another"
+              onClick={() => canvas.toggleSequencing?.(index)}
+              data-testid="stage-sequencing"
+            >
+              {data.sequencing === "sequence" ? "in sequence" : "in parallel"}
+            </button>
+            <button title="Move left" disabled={index === 0} onClick={() => canvas.moveStage?.(index, index - 1)}>
+              ←
+            </button>
+            <button
+              title="Move right"
+              disabled={index >= canvas.stageCount - 1}
+              onClick={() => canvas.moveStage?.(index, index + 1)}
+            >
+              →
+            </button>
+            <button title="Delete stage" onClick={() => canvas.deleteStage?.(index)} data-testid="stage-delete">
+              ×
+            </button>
+          </span>
+        )}
+      </div>
+      {canvas.editable && (
+        <button className="add-action nodrag" onClick={() => canvas.addAction?.(index)}>
+          + action
+        </button>
+      )}
+    </div>
+  );
+});
+
+export const ActionNode = memo(function ActionNode({ data }: NodeProps & { data: ActionNodeData }) {
+  return (
+    <div className="action-node" data-testid="action-node" data-action={data.name}>
+      <div className="action-name">{data.name}</div>
+      <ProblemBadge problems={data.problems} />
+    </div>
+  );
+});
+
+export function TriggerNode() {
+  return (
+    <div className="terminal-node trigger-node">
+      trigger
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+}
+
+export function EndNode() {
+  return (
+    <div className="terminal-node end-node">
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      end
+    </div>
+  );
+}
+
+export const NODE_TYPES = { job: JobNode, stage: StageNode, action: ActionNode, trigger: TriggerNode, end: EndNode };

@@ -1,0 +1,115 @@
+import { useEffect, useState } from "react";
+import { api } from "../../api/client";
+import { href } from "../../routing";
+import { ErrorNote } from "../../ui/ErrorNote";
+import { rememberedNamespace, rememberNamespace } from "../../ui/namespace";
+import { useLoad } from "../../ui/useLoad";
+
+const SLUG = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The workflows of a namespace, and the way to draw a new one. */
+export function WorkflowsView({ namespace }: { namespace?: string }) {
+  const namespaces = useLoad((_signal) => api.namespaces(), []);
+  const known = namespaces.data?.namespaces ?? [];
+  const current = namespace ?? rememberedNamespace(known);
+
+  useEffect(() => {
+    if (current) rememberNamespace(current);
+  }, [current]);
+
+  return (
+    <section className="page">
+      <h1>Workflows</h1>
+      <NamespacePicker known={known} current={current} />
+      <ErrorNote error={namespaces.error} />
+      {current && <WorkflowList namespace={current} />}
+      <NewWorkflow namespace={current ?? ""} />
+    </section>
+  );
+}
+
+function NamespacePicker({ known, current }: { known: string[]; current?: string }) {
+  if (known.length === 0) return null;
+  return (
+    <label className="namespace-picker">
+      Namespace{" "}
+      <select
+        value={current}
+        onChange={(event) => {
+          window.location.hash = href({ view: "home", namespace: event.target.value });
+        }}
+      >
+        {known.map((name) => (
+          <option key={name} value={name}>
+            {name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function WorkflowList({ namespace }: { namespace: string }) {
+  const workflows = useLoad((_signal) => api.workflows(namespace), [namespace]);
+  if (workflows.error) return <ErrorNote error={workflows.error} />;
+  const items = workflows.data?.workflows ?? [];
+  if (!workflows.data) return <p className="muted">Loading…</p>;
+  if (items.length === 0) return <p className="muted">No workflows in {namespace} yet.</p>;
+  return (
+    <table className="list" data-testid="workflow-list">
+      <thead>
+        <tr>
+          <th>Workflow</th>
+          <th>Version</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((workflow) => (
+          <tr key={workflow.name} data-testid="workflow-row">
+            <td>
+              <a href={href({ view: "designer", namespace, name: workflow.name })}>{workflow.name}</a>
+              {!workflow.enabled && <span className="tag">disabled</span>}
+            </td>
+            <td>v{workflow.version}</td>
+            <td className="actions">
+              <a href={href({ view: "designer", namespace, name: workflow.name })}>Design</a>
+              <a href={href({ view: "runs", namespace, workflow: workflow.name })}>Runs</a>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function NewWorkflow({ namespace: initial }: { namespace: string }) {
+  const [namespace, setNamespace] = useState(initial);
+  const [name, setName] = useState("");
+  useEffect(() => setNamespace(initial), [initial]);
+  const problem =
+    (namespace && !SLUG.test(namespace) && "the namespace must be lower-case letters, digits and '-'") ||
+    (name && !SLUG.test(name) && "the name must be lower-case letters, digits and '-'") ||
+    "";
+  return (
+    <form
+      className="new-workflow"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (!problem && namespace && name) window.location.hash = href({ view: "designer", namespace, name });
+      }}
+    >
+      <h2>New workflow</h2>
+      <label>
+        Namespace <input value={namespace} onChange={(event) => setNamespace(event.target.value.trim())} />
+      </label>
+      <label>
+        Name <input value={name} onChange={(event) => setName(event.target.value.trim())} placeholder="my-pipeline" />
+      </label>
+      <button type="submit" disabled={!namespace || !name || Boolean(problem)}>
+        Draw it
+      </button>
+      {problem && <span className="field-error">{problem}</span>}
+    </form>
+  );
+}

@@ -1,0 +1,221 @@
+import { ReactFlowProvider } from "@xyflow/react";
+import { useMemo, useState } from "react";
+import { api } from "../../api/client";
+import type { JobDocument, RunDocument } from "../../api/types";
+import { workflowToGraph } from "../../graph";
+import { LogView } from "../../logs/LogView";
+import { href } from "../../routing";
+import { ErrorNote } from "../../ui/ErrorNote";
+import { elapsed, formatTime, isFinal } from "../../ui/format";
+import { StatusBadge } from "../../ui/StatusBadge";
+import { useLoad } from "../../ui/useLoad";
+import { Canvas } from "../designer/Canvas";
+import { CanvasContext } from "../designer/canvasContext";
+import { useCatalog } from "../designer/useCatalog";
+import "../designer/designer.css";
+
+const POLL_MS = 1000;
+
+/** A run as it happens: its graph with live job states, a job's logs, outputs and attempts. */
+export function RunView({ namespace, runId, job }: { namespace: string; runId: string; job?: string }) {
+  const run = useLoad((signal) => api.run(namespace, runId, { signal }), [namespace, runId], {
+    everyMs: POLL_MS,
+    keepPolling: (document) => !document || !isFinal(document.status),
+  });
+  const [workflowName = ""] = (run.data?.workflow ?? "").split("/").slice(1);
+  const version = run.data?.workflow_version;
+  const definition = useLoad(
+    (_signal) => (workflowName && version ? api.workflow(namespace, workflowName, version) : Promise.resolve(undefined)),
+    [namespace, workflowName, version],
+  );
+  const catalog = useCatalog();
+  const graph = useMemo(
+    () => (definition.data ? workflowToGraph(definition.data.definition, catalog.lookup) : { nodes: [], edges: [] }),
+    [definition.data, catalog.lookup],
+  );
+  const states = useMemo(() => new Map((run.data?.jobs ?? []).map((item) => [item.name, item])), [run.data]);
+  const now = Date.now() / 1000;
+
+  if (run.error && !run.data) return <ErrorNote error={run.error} />;
+  if (!run.data) return <p className="muted page">Loading…</p>;
+  const document = run.data;
+  const selected = job ? states.get(job) : undefined;
+
+  return (
+    <div className="run-view" data-testid="run-view">
+      <RunHeader run={document} namespace={namespace} now={now} onChanged={run.reload} />
+      <div className="designer-body">
+        <div className="designer-main">
+          <ReactFlowProvider>
+            <CanvasContext.Provider value={{ editable: false, stageCount: 0, jobStates: states, now }}>
+              <Canvas
+                nodes={graph.nodes}
+                edges={graph.edges}
+                editable={false}
+                selection={job ? { kind: "job", name: job } : null}
+                onSelect={(selection) => {
+                  const chosen = selection?.kind === "job" ? selection.name : undefined;
+                  window.location.hash = href({ view: "run", namespace, runId, job: chosen });
+                }}
+              />
+            </CanvasContext.Provider>
+          </ReactFlowProvider>
+          <ErrorNote error={definition.error} />
+        </div>
+        <aside className="side-panel wide">
+          {selected ? (
+            <JobDetails key={selected.name} job={selected} namespace={namespace} runId={runId} now={now} />
+          ) : (
+            <JobList jobs={document.jobs} namespace={namespace} runId={runId} now={now} />
+          )}
+        </aside>
+      </div>
+    </div>
+  );
+}
+
+function RunHeader({ run, namespace, now, onChanged }: { run: RunDocument; namespace: string; now: number; onChanged: () => void }) {
+  const [error, setError] = useState<Error>();
+  const [workflowName = ""] = run.workflow.split("/").slice(1);
+  const act = async (work: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await work();
+      onChanged();
+    } catch (failure) {
+      setError(failure as Error);
+    }
+  };
+  return (
+    <div className="toolbar">
+      <h1>
+        <a href={href({ view: "designer", namespace, name: workflowName })}>{run.workflow}</a> v{run.workflow_version}
+      </h1>
+      <span data-testid="run-status">
+        <StatusBadge status={run.status} />
+      </span>
+      {run.reason && <span className="muted" data-testid="run-reason">{run.reason}</span>}
+      <span className="muted">
+        {run.id} · started {formatTime(run.started_at ?? run.created_at)} · {elapsed(run.started_at, run.finished_at, now)}
+      </span>
+      {run.rerun_of && (
+        <a href={href({ view: "run", namespace, runId: run.rerun_of })} className="muted">
+          re-run of {run.rerun_of}
+        </a>
+      )}
+      {!isFinal(run.status) && (
+        <button className="danger" onClick={() => void act(() => api.cancelRun(namespace, run.id))} data-testid="cancel">
+          Cancel
+        </button>
+      )}
+      {(run.status === "failed" || run.status === "cancelled") && (
+        <button
+          className="primary"
+          data-testid="rerun"
+          onClick={() =>
+            void act(async () => {
+              const next = await api.rerun(namespace, run.id);
+              window.location.hash = href({ view: "run", namespace, runId: next.id });
+            })
+          }
+        >
+          Re-run from failure
+        </button>
+      )}
+      <a href={href({ view: "runs", namespace, workflow: workflowName })}>History</a>
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+function JobList({ jobs, namespace, runId, now }: { jobs: JobDocument[]; namespace: string; runId: string; now: number }) {
+  return (
+    <div>
+      <h2>Jobs</h2>
+      <table className="list">
+        <tbody>
+          {jobs.map((item) => (
+            <tr key={item.name} data-testid="job-row">
+              <td>
+                <a href={href({ view: "run", namespace, runId, job: item.name })}>{item.name}</a>
+              </td>
+              <td>
+                <StatusBadge status={item.status} />
+              </td>
+              <td className="muted">{elapsed(item.started_at, item.finished_at, now)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="muted">Click a job for its logs, outputs and attempts.</p>
+    </div>
+  );
+}
+
+function JobDetails({ job, namespace, runId, now }: { job: JobDocument; namespace: string; runId: string; now: number }) {
+  const attempts = job.attempt_history;
+  const [attempt, setAttempt] = useState<number | undefined>(undefined);
+  const shown = attempt ?? attempts[attempts.length - 1]?.number;
+  const current = attempts.find((item) => item.number === shown);
+  const outputs = Object.entries(job.outputs ?? {});
+  return (
+    <div className="job-details" data-testid="job-details">
+      <h2>
+        {job.name} <StatusBadge status={job.status} />
+      </h2>
+      <dl>
+        {job.reason && (
+          <>
+            <dt>Reason</dt>
+            <dd data-testid="job-reason">{job.reason}</dd>
+          </>
+        )}
+        <dt>Exit code</dt>
+        <dd data-testid="job-exit-code">{job.exit_code ?? "—"}</dd>
+        <dt>Duration</dt>
+        <dd>{elapsed(job.started_at, job.finished_at, now) || "—"}</dd>
+      </dl>
+      <h3>Outputs</h3>
+      {outputs.length === 0 ? (
+        <p className="muted">None.</p>
+      ) : (
+        <table className="list" data-testid="job-outputs">
+          <tbody>
+            {outputs.map(([key, value]) => (
+              <tr key={key}>
+                <th>{key}</th>
+                <td className="mono">{value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {attempts.length > 0 && (
+        <>
+          <h3>Attempts</h3>
+          <div className="attempts" role="tablist">
+            {attempts.map((item) => (
+              <button
+                key={item.number}
+                role="tab"
+                aria-selected={item.number === shown}
+                className={`status-${item.status}`}
+                onClick={() => setAttempt(item.number)}
+                title={item.reason}
+              >
+                #{item.number} {item.status}
+                {item.exit_code !== null ? ` (exit ${item.exit_code})` : ""}
+              </button>
+            ))}
+          </div>
+          {current?.reason && <p className="muted">{current.reason}</p>}
+        </>
+      )}
+      {shown !== undefined ? (
+        <LogView key={shown} namespace={namespace} runId={runId} job={job.name} attempt={shown} />
+      ) : (
+        <p className="muted">No attempt yet: the job has not started.</p>
+      )}
+    </div>
+  );
+}
