@@ -42,6 +42,24 @@ after(async () => {
   await server?.stop();
 });
 
+/** The three-stage workflow the first test draws, made through the API for the others. */
+async function createThreeStages(name) {
+  const job = (jobName, data = {}) => ({ name: jobName, component: `${NS}/${jobName}@1.0.0`, data });
+  const stage = (stageName, item) => ({ name: stageName, actions: [{ name: item.name, jobs: [item] }] });
+  return call(server, "POST", `/namespaces/${NS}/workflows`, {
+    apiVersion: "containerops/v1",
+    kind: "Workflow",
+    metadata: { namespace: NS, name },
+    spec: {
+      stages: [
+        stage("build", job("version-source")),
+        stage("stage-2", job("builder", { version: "${{ jobs.version-source.outputs.VERSION }}" })),
+        stage("stage-3", job("announce", { artifact: "${{ jobs.builder.outputs.ARTIFACT }}" })),
+      ],
+    },
+  });
+}
+
 async function openPage(route) {
   const page = await browser.newPage();
   await page.setViewportSize({ width: 1600, height: 900 });
@@ -174,11 +192,31 @@ test("a failing job shows red with its reason, and re-run from failure finishes 
   }
 });
 
+test("a running job can be cancelled from the run view", { timeout: 120_000 }, async () => {
+  await call(server, "POST", `/namespaces/${NS}/workflows`, {
+    apiVersion: "containerops/v1",
+    kind: "Workflow",
+    metadata: { namespace: NS, name: "sleepy" },
+    spec: { stages: [{ name: "wait", actions: [{ name: "a", jobs: [{ name: "nap", image: "containerops/busybox:1", command: ["sh", "-c", "echo dozing; sleep 120"] }] }] }] },
+  });
+  const page = await openPage(`/designer/${NS}/sleepy`);
+  await page.getByTestId("run").click();
+  await page.getByTestId("run-start").click();
+  await page.locator('[data-testid="job-node"][data-job="nap"][data-status="running"]').waitFor({ timeout: 60_000 });
+
+  await page.getByTestId("cancel").click();
+  await page.locator('[data-testid="run-status"] [data-testid="status"]', { hasText: "cancelled" }).waitFor({ timeout: 60_000 });
+  assert.equal(await jobNode(page, "nap").getAttribute("data-status"), "cancelled");
+  assert.equal(await page.getByTestId("cancel").count(), 0, "nothing left to cancel");
+  await page.getByTestId("rerun").waitFor();
+  assertNoPageProblems(page);
+});
+
 test("a save that crosses someone else's shows the conflict and keeps the drawing", { timeout: 120_000 }, async () => {
-  const definition = (await call(server, "GET", `/namespaces/${NS}/workflows/drawn`)).definition;
-  const page = await openPage(`/designer/${NS}/drawn`);
+  const { definition } = await createThreeStages("crossed");
+  const page = await openPage(`/designer/${NS}/crossed`);
   await jobNode(page, "builder").waitFor();
-  await call(server, "PUT", `/namespaces/${NS}/workflows/drawn`, {
+  await call(server, "PUT", `/namespaces/${NS}/workflows/crossed`, {
     expected_version: 1,
     definition: { ...definition, metadata: { ...definition.metadata, description: "changed elsewhere" } },
   });
@@ -189,13 +227,14 @@ test("a save that crosses someone else's shows the conflict and keeps the drawin
   assert.equal(await jobNode(page, "builder").count(), 1, "the drawing is still there");
   await page.getByTestId("conflict").getByRole("button", { name: "Save mine as the next version" }).click();
   await page.getByTestId("notice").getByText("Saved version 3").waitFor();
-  const saved = await call(server, "GET", `/namespaces/${NS}/workflows/drawn`);
+  const saved = await call(server, "GET", `/namespaces/${NS}/workflows/crossed`);
   assert.equal(saved.definition.spec.stages[0].sequencing, "sequence");
   assertNoPageProblems(page, { allow: [/status of 409 \(Conflict\)/] });
 });
 
 test("a job named like markup is shown as text, never run as HTML", { timeout: 120_000 }, async () => {
-  const page = await openPage(`/designer/${NS}/drawn`);
+  await createThreeStages("hostile");
+  const page = await openPage(`/designer/${NS}/hostile`);
   await jobNode(page, "builder").click();
   const name = page.getByTestId("job-name");
   await name.fill(HOSTILE);
@@ -207,6 +246,26 @@ test("a job named like markup is shown as text, never run as HTML", { timeout: 1
 
   await page.getByTestId("check").click();
   await page.getByTestId("notice").getByText("problem(s)").waitFor();
+  await renamed.getByTestId("problem-badge").waitFor(); // the problem sits on its job...
+  await page.getByTestId("job-panel").getByTestId("field-error").first().waitFor(); // ...and its field
   await screenshot(page, "designer-hostile-name");
+  assertNoPageProblems(page);
+});
+
+test("edits in the YAML tab come back to the canvas", { timeout: 60_000 }, async () => {
+  await createThreeStages("edited");
+  const page = await openPage(`/designer/${NS}/edited`);
+  await jobNode(page, "builder").waitFor();
+  await page.getByRole("tab", { name: "YAML" }).click();
+  const editor = page.getByTestId("yaml-editor");
+  const text = await editor.inputValue();
+  assert.match(text, /name: stage-2/);
+
+  await editor.fill(`${text}\n  oops: [`);
+  await page.getByTestId("yaml-status").getByText(/line \d+/).waitFor(); // a YAML error, with its line
+  await editor.fill(text.replace("name: stage-2", "name: compile"));
+  await page.getByRole("tab", { name: "Canvas" }).click();
+  await page.locator('[data-testid="stage-node"][data-stage="compile"]').waitFor();
+  await jobNode(page, "builder").waitFor();
   assertNoPageProblems(page);
 });

@@ -109,9 +109,10 @@ async function run(args, env) {
   }
 }
 
-async function healthy(url) {
+async function healthy(url, token) {
   try {
-    const answer = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) });
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const answer = await fetch(`${url}/api/health`, { headers, signal: AbortSignal.timeout(2_000) });
     return answer.ok;
   } catch {
     return false;
@@ -135,11 +136,13 @@ async function stopChild(child) {
  * Resolves once GET /api/health answers; fails with the server's output if it ends first
  * (no Docker engine, say) or after 30 s.
  *
- * @param {{ loadExamples?: boolean }} [options]
+ * With `token`, the server requires it on every API call (`serve --token`).
+ *
+ * @param {{ loadExamples?: boolean, token?: string }} [options]
  * @returns {Promise<{ url: string, port: number, dataDir: string, output: () => string,
  *                     stop: () => Promise<void> }>}
  */
-export async function startServer({ loadExamples = true } = {}) {
+export async function startServer({ loadExamples = true, token } = {}) {
   if (!(await exists(PYTHON, fsConstants.X_OK))) {
     throw missing(`${PYTHON} is missing: run \`make setup\` first.`);
   }
@@ -158,10 +161,10 @@ export async function startServer({ loadExamples = true } = {}) {
       const url = `http://127.0.0.1:${port}`;
       const child = spawnKept(
         ["--data-dir", dataDir, "serve", "--host", "127.0.0.1", "--port", String(port),
-          "--static-dir", DIST_DIR],
+          "--static-dir", DIST_DIR, ...(token ? ["--token", token] : [])],
         { env },
       );
-      const outcome = await waitForHealth(child, url);
+      const outcome = await waitForHealth(child, url, token);
       if (outcome === "up") {
         let stopped;
         const stop = () => {
@@ -184,7 +187,7 @@ export async function startServer({ loadExamples = true } = {}) {
   }
 }
 
-async function waitForHealth(child, url) {
+async function waitForHealth(child, url, token) {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   let end = null;
   child.ended.then((result) => {
@@ -192,7 +195,7 @@ async function waitForHealth(child, url) {
   });
   while (Date.now() < deadline) {
     if (end) return { end };
-    if (await healthy(url)) return "up";
+    if (await healthy(url, token)) return "up";
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return end ? { end } : {};

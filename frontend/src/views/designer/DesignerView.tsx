@@ -4,6 +4,8 @@ import { api } from "../../api/client";
 import type { WorkflowDefinition } from "../../api/types";
 import {
   addAction,
+  addStage,
+  renameAction,
   canLink,
   connect,
   deleteJob,
@@ -29,6 +31,7 @@ import { jobNames, placeComponent, relocate } from "./placement";
 import { RunDialog } from "./RunDialog";
 import { useCatalog } from "./useCatalog";
 import { useDraft } from "./useDraft";
+import { WorkflowPanel } from "./WorkflowPanel";
 import { YamlTab } from "./YamlTab";
 import "./designer.css";
 
@@ -103,6 +106,7 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
           setSequencing(current, index, current.spec.stages[index]?.sequencing === "sequence" ? "parallel" : "sequence"),
         ),
       addAction: (index) => edit((current) => addAction(current, index)),
+      renameAction: (stage, action, next) => edit((current) => renameAction(current, stage, action, next)),
     }),
     [workflow?.spec.stages.length, edit],
   );
@@ -198,6 +202,9 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
         >
           Run…
         </button>
+        <button onClick={() => edit((current) => addStage(current))} data-testid="add-stage">
+          + Stage
+        </button>
         <a href={href({ view: "runs", namespace, workflow: name })}>Runs</a>
       </div>
       {notice && (
@@ -290,20 +297,12 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
               </button>
             </div>
           ) : (
-            <div className="workflow-panel">
-              <h2>Workflow</h2>
-              <p className="muted">Select a job to edit it, or a link to see what it carries.</p>
-              {workflowProblems.length > 0 && (
-                <ul className="problems" data-testid="workflow-problems">
-                  {workflowProblems.map((problem, index) => (
-                    <li key={index} className="field-error">
-                      <code>{problem.path}</code> {problem.message}
-                    </li>
-                  ))}
-                </ul>
-              )}
-              {draft.checked && draft.problems.length === 0 && <p>Checked: no problems.</p>}
-            </div>
+            <WorkflowPanel
+              workflow={workflow}
+              problems={workflowProblems}
+              checkedClean={draft.checked && draft.problems.length === 0}
+              onChange={draft.replace}
+            />
           )}
         </aside>
       </div>

@@ -1,6 +1,7 @@
 import type { ComponentDefinition, Job, Scalar } from "../../api/types";
 import type { Link } from "../../graph";
 import { MountsField, PairsField, TextField } from "./fields";
+import { setOrDrop } from "./optional";
 import type { Catalog } from "./useCatalog";
 import { refOf } from "./useCatalog";
 
@@ -25,17 +26,6 @@ export function typedInput(type: string | undefined, value: string): Scalar {
   if (type === "number" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
   if (type === "boolean" && (value === "true" || value === "false")) return value === "true";
   return value;
-}
-
-function without<T extends object>(record: T, key: keyof T): T {
-  const copy = { ...record };
-  delete copy[key];
-  return copy;
-}
-
-/** Set a field, or remove it when emptied: the definition keeps only what the user gave. */
-function setOrDrop<T extends object, K extends keyof T>(record: T, key: K, value: T[K] | undefined | ""): T {
-  return value === undefined || value === "" ? without(record, key) : { ...record, [key]: value };
 }
 
 export function JobPanel({ job, links, problems, catalog, onChange, onRename, onUnlink, onDelete }: JobPanelProps) {

@@ -9,6 +9,7 @@ export interface CanvasActions {
   deleteStage?: (index: number) => void;
   toggleSequencing?: (index: number) => void;
   addAction?: (index: number) => void;
+  renameAction?: (stage: number, action: number, name: string) => void;
   stageCount: number;
   jobStates?: ReadonlyMap<string, JobDocument>;
   now?: number;

@@ -16,6 +16,46 @@ function ProblemBadge({ problems }: { problems: Problem[] }) {
   );
 }
 
+/** A name shown as text; double-click edits it when the canvas is editable. */
+function InlineName({ name, label, className, onRename }: { name: string; label: string; className: string; onRename?: (name: string) => void }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(name);
+  if (editing && onRename) {
+    return (
+      <input
+        className="nodrag"
+        aria-label={label}
+        value={text}
+        autoFocus
+        onChange={(event) => setText(event.target.value)}
+        onBlur={() => {
+          setEditing(false);
+          if (text.trim() && text.trim() !== name) onRename(text.trim());
+        }}
+        onKeyDown={(event) => {
+          if (event.key === "Enter") (event.target as HTMLInputElement).blur();
+          if (event.key === "Escape") {
+            setText(name);
+            setEditing(false);
+          }
+        }}
+      />
+    );
+  }
+  return (
+    <span
+      className={className}
+      title={onRename ? "double-click to rename" : undefined}
+      onDoubleClick={() => {
+        setText(name);
+        setEditing(true);
+      }}
+    >
+      {name}
+    </span>
+  );
+}
+
 export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { data: JobNodeData }) {
   const canvas = useCanvas();
   const state = canvas.jobStates?.get(data.job.name);
@@ -71,45 +111,18 @@ export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { d
 
 export const StageNode = memo(function StageNode({ data }: NodeProps & { data: StageNodeData }) {
   const canvas = useCanvas();
-  const [editing, setEditing] = useState(false);
-  const [name, setName] = useState(data.name);
   const index = data.index;
   return (
     <div className="stage-node" data-testid="stage-node" data-stage={data.name}>
       <Handle type="target" position={Position.Left} isConnectable={false} className="flow-handle" />
       <Handle type="source" position={Position.Right} isConnectable={false} className="flow-handle" />
       <div className="stage-header">
-        {editing && canvas.editable ? (
-          <input
-            className="nodrag"
-            aria-label="Stage name"
-            value={name}
-            autoFocus
-            onChange={(event) => setName(event.target.value)}
-            onBlur={() => {
-              setEditing(false);
-              if (name.trim() && name !== data.name) canvas.renameStage?.(index, name.trim());
-            }}
-            onKeyDown={(event) => {
-              if (event.key === "Enter") (event.target as HTMLInputElement).blur();
-              if (event.key === "Escape") {
-                setName(data.name);
-                setEditing(false);
-              }
-            }}
-          />
-        ) : (
-          <span
-            className="stage-name"
-            title={canvas.editable ? "double-click to rename" : undefined}
-            onDoubleClick={() => {
-              setName(data.name);
-              setEditing(true);
-            }}
-          >
-            {data.name}
-          </span>
-        )}
+        <InlineName
+          name={data.name}
+          label="Stage name"
+          className="stage-name"
+          onRename={canvas.editable ? (name) => canvas.renameStage?.(index, name) : undefined}
+        />
         <ProblemBadge problems={data.problems} />
         {canvas.editable && (
           <span className="stage-tools nodrag">
@@ -146,9 +159,15 @@ export const StageNode = memo(function StageNode({ data }: NodeProps & { data: S
 });
 
 export const ActionNode = memo(function ActionNode({ data }: NodeProps & { data: ActionNodeData }) {
+  const canvas = useCanvas();
   return (
     <div className="action-node" data-testid="action-node" data-action={data.name}>
-      <div className="action-name">{data.name}</div>
+      <InlineName
+        name={data.name}
+        label="Action name"
+        className="action-name"
+        onRename={canvas.editable ? (name) => canvas.renameAction?.(data.stage, data.index, name) : undefined}
+      />
       <ProblemBadge problems={data.problems} />
     </div>
   );
