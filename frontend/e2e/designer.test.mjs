@@ -118,6 +118,11 @@ test("a new user draws, checks, saves and runs a three-stage workflow, then read
   await connectHandles(page, handle(page, "announce", "out:MESSAGE"), handle(page, "version-source", "in:data.patch"));
   await page.getByTestId("notice").getByText("it runs in a later stage").waitFor();
 
+  // A link's curve passes through the midpoint of its two handles: click it there.
+  const ends = [await handle(page, "version-source", "out:VERSION").boundingBox(), await handle(page, "builder", "in:data.version").boundingBox()];
+  await page.mouse.click((ends[0].x + ends[1].x + ends[1].width) / 2, (ends[0].y + ends[1].y + ends[1].height) / 2);
+  await page.getByTestId("link-panel").getByText("version-source.outputs.VERSION").waitFor();
+
   await page.getByTestId("check").click();
   await page.getByTestId("notice").getByText("No problems").waitFor();
   await screenshot(page, "designer-drawn");

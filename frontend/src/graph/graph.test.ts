@@ -4,7 +4,8 @@ import { addStage, deleteJob, renameJob } from "./edits";
 import { bigWorkflow, ciWorkflow, lookup } from "./fixtures";
 import { graphToWorkflow } from "./fromGraph";
 import { connect } from "./links";
-import type { GraphEdge, GraphNode, Point } from "./model";
+import { absolutePositions } from "./geometry";
+import type { GraphEdge, GraphNode } from "./model";
 import { workflowToGraph } from "./toGraph";
 
 const jobNode = (nodes: GraphNode[], name: string) => {
@@ -13,25 +14,9 @@ const jobNode = (nodes: GraphNode[], name: string) => {
   return node;
 };
 
-function absolute(nodes: GraphNode[]): Map<string, Point> {
-  const byId = new Map(nodes.map((node) => [node.id, node]));
-  const placed = new Map<string, Point>();
-  const place = (node: GraphNode): Point => {
-    const known = placed.get(node.id);
-    if (known) return known;
-    const parent = node.parentId ? byId.get(node.parentId) : undefined;
-    const origin = parent ? place(parent) : { x: 0, y: 0 };
-    const point = { x: origin.x + node.position.x, y: origin.y + node.position.y };
-    placed.set(node.id, point);
-    return point;
-  };
-  nodes.forEach(place);
-  return placed;
-}
-
 /** Pairs of nodes of those kinds whose boxes overlap, in absolute coordinates. */
 function overlapping(nodes: GraphNode[], kinds: GraphNode["kind"][]): [string, string][] {
-  const corners = absolute(nodes);
+  const corners = absolutePositions(nodes);
   const boxes = nodes.filter((node) => kinds.includes(node.kind)).map((node) => ({ node, corner: corners.get(node.id) ?? { x: 0, y: 0 } }));
   const found: [string, string][] = [];
   boxes.forEach((a, i) =>
@@ -198,7 +183,7 @@ describe("workflowToGraph", () => {
 
 describe("the layout", () => {
   const { nodes } = workflowToGraph(ciWorkflow(), lookup);
-  const corners = absolute(nodes);
+  const corners = absolutePositions(nodes);
   const x = (id: string) => corners.get(id)?.x ?? NaN;
   const y = (id: string) => corners.get(id)?.y ?? NaN;
 

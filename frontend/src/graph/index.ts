@@ -39,3 +39,4 @@ export { workflowToGraph } from "./toGraph";
 export { graphToWorkflow } from "./fromGraph";
 export { locateProblem, problemsByNode, type ProblemLocation } from "./problems";
 export { workflowToYaml, yamlToWorkflow } from "./yaml";
+export { absolutePositions } from "./geometry";

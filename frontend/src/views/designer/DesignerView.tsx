@@ -1,5 +1,5 @@
 import { ReactFlowProvider } from "@xyflow/react";
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../../api/client";
 import type { WorkflowDefinition } from "../../api/types";
 import {
@@ -26,6 +26,7 @@ import { ErrorNote } from "../../ui/ErrorNote";
 import { Canvas, type LinkRequest, type Selection } from "./Canvas";
 import { CanvasContext, type CanvasActions } from "./canvasContext";
 import { JobPanel } from "./JobPanel";
+import { LinkPanel, linkOf } from "./LinkPanel";
 import { Palette } from "./Palette";
 import { jobNames, placeComponent, relocate } from "./placement";
 import { RunDialog } from "./RunDialog";
@@ -56,6 +57,13 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
     null,
   );
   const { workflow, edit } = draft;
+
+  useEffect(() => {
+    if (!draft.dirty) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault(); // the browser asks "leave?"
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [draft.dirty]);
 
   const graph = useMemo(
     () => (workflow ? workflowToGraph(workflow, catalog.lookup, draft.problems) : { nodes: [], edges: [] }),
@@ -120,6 +128,7 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
       ? workflow.spec.stages.flatMap((s) => s.actions.flatMap((a) => a.jobs)).find((job) => job.name === selection.name)
       : undefined;
   const selectedEdge = selection?.kind === "link" ? graph.edges.find((edge) => edge.id === selection.id) : undefined;
+  const selectedLink = selectedEdge && linkOf(selectedEdge);
   const workflowProblems = nodeProblems.get("workflow") ?? [];
 
   const save = async (overwrite = false) => {
@@ -270,32 +279,15 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
                 setSelection(null);
               }}
             />
-          ) : selectedEdge?.data ? (
-            <div className="link-panel" data-testid="link-panel">
-              <h2>Link</h2>
-              <p>
-                Carries <code>{selectedEdge.source.replace(/^job:/, "")}.outputs.{selectedEdge.data.output}</code> into{" "}
-                <code>{selectedEdge.target.replace(/^job:/, "")}</code>'s <code>{selectedEdge.data.field}</code>
-              </p>
-              {selectedEdge.data.conflict && <p className="field-error">This input is fed by more than one link.</p>}
-              <button
-                className="danger"
-                onClick={() => {
-                  const data = selectedEdge.data!;
-                  edit((current) =>
-                    disconnect(current, {
-                      source: selectedEdge.source.replace(/^job:/, ""),
-                      output: data.output,
-                      target: selectedEdge.target.replace(/^job:/, ""),
-                      field: data.field,
-                    }),
-                  );
-                  setSelection(null);
-                }}
-              >
-                Remove link
-              </button>
-            </div>
+          ) : selectedLink ? (
+            <LinkPanel
+              link={selectedLink}
+              conflict={selectedEdge?.data?.conflict ?? false}
+              onRemove={() => {
+                edit((current) => disconnect(current, selectedLink));
+                setSelection(null);
+              }}
+            />
           ) : (
             <WorkflowPanel
               workflow={workflow}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { WorkflowDefinition } from "../../api/types";
-import { workflowToGraph, type GraphNode } from "../../graph";
+import { absolutePositions, workflowToGraph, type GraphNode } from "../../graph";
 import { dropTargetAt, jobNames, placeComponent, relocate } from "./placement";
 
 const workflow: WorkflowDefinition = {
@@ -14,15 +14,9 @@ const workflow: WorkflowDefinition = {
 };
 
 function centreOf(nodes: GraphNode[], id: string): { x: number; y: number } {
-  let node = nodes.find((candidate) => candidate.id === id)!;
-  let x = node.position.x + node.width / 2;
-  let y = node.position.y + node.height / 2;
-  while (node.parentId) {
-    node = nodes.find((candidate) => candidate.id === node.parentId)!;
-    x += node.position.x;
-    y += node.position.y;
-  }
-  return { x, y };
+  const node = nodes.find((candidate) => candidate.id === id)!;
+  const corner = absolutePositions(nodes).get(id)!;
+  return { x: corner.x + node.width / 2, y: corner.y + node.height / 2 };
 }
 
 describe("dropping on the canvas", () => {

@@ -1,30 +1,21 @@
 // Where a dropped component or a dragged job lands, and the edit that puts it there.
 // Pure: the canvas gives a point in flow coordinates, the graph gives the boxes.
 import type { WorkflowDefinition } from "../../api/types";
-import { addJob, addJobToNewAction, addStage, moveJob, moveJobToNewAction, type GraphNode } from "../../graph";
+import {
+  absolutePositions,
+  addJob,
+  addJobToNewAction,
+  addStage,
+  moveJob,
+  moveJobToNewAction,
+  type GraphNode,
+} from "../../graph";
 
 /** Where something dropped on the canvas lands: an action, a stage, or past the last stage. */
 export type DropTarget =
   | { kind: "action"; stage: number; action: number }
   | { kind: "stage"; stage: number }
   | { kind: "new-stage" };
-
-/** Absolute top-left corners: children are placed relative to their parents. */
-function absolutePositions(nodes: GraphNode[]): Map<string, { x: number; y: number }> {
-  const byId = new Map(nodes.map((node) => [node.id, node]));
-  const result = new Map<string, { x: number; y: number }>();
-  const place = (node: GraphNode): { x: number; y: number } => {
-    const known = result.get(node.id);
-    if (known) return known;
-    const parent = node.parentId ? byId.get(node.parentId) : undefined;
-    const origin = parent ? place(parent) : { x: 0, y: 0 };
-    const position = { x: origin.x + node.position.x, y: origin.y + node.position.y };
-    result.set(node.id, position);
-    return position;
-  };
-  nodes.forEach(place);
-  return result;
-}
 
 export function dropTargetAt(nodes: GraphNode[], point: { x: number; y: number }): DropTarget | null {
   const absolute = absolutePositions(nodes);
