@@ -5,7 +5,6 @@ import type { WorkflowDefinition } from "../../api/types";
 import {
   addAction,
   addStage,
-  renameAction,
   canLink,
   connect,
   deleteJob,
@@ -15,6 +14,7 @@ import {
   moveStage,
   parseLinks,
   problemsByNode,
+  renameAction,
   renameJob,
   renameStage,
   setSequencing,
