@@ -63,10 +63,9 @@ async function firstRender(browser, url, jobs, selector) {
   return { page, ms };
 }
 
-async function dragFrames(page, jobName) {
-  const node = page.locator(`[data-testid="job-node"][data-job="${jobName}"] .job-title`);
-  const box = await node.boundingBox();
-  await page.evaluate(() => {
+/** Start noting the time between frames the page paints. */
+const recordFrames = (page) =>
+  page.evaluate(() => {
     window.__frames = [];
     let last = performance.now();
     const tick = (now) => {
@@ -77,15 +76,24 @@ async function dragFrames(page, jobName) {
     window.__recording = true;
     requestAnimationFrame(tick);
   });
+
+/** Stop, and give the frame times (ms) noted since `recordFrames`. */
+const recordedFrames = (page) =>
+  page.evaluate(() => {
+    window.__recording = false;
+    return window.__frames.slice(1);
+  });
+
+async function dragFrames(page, jobName) {
+  const node = page.locator(`[data-testid="job-node"][data-job="${jobName}"] .job-title`);
+  const box = await node.boundingBox();
+  await recordFrames(page);
   await page.mouse.move(box.x + 20, box.y + 5);
   await page.mouse.down();
   for (let step = 1; step <= 40; step++) {
     await page.mouse.move(box.x + 20 + step * 4, box.y + 5 + step * 2);
   }
-  const frames = await page.evaluate(() => {
-    window.__recording = false;
-    return window.__frames.slice(1);
-  });
+  const frames = await recordedFrames(page);
   const moved = await node.boundingBox();
   await page.mouse.up();
   if (!moved || Math.abs(moved.x - box.x) < 40) throw new Error(`job ${jobName} did not follow the mouse`);
@@ -95,17 +103,7 @@ async function dragFrames(page, jobName) {
 async function scrollFrames(page) {
   const box = await page.getByTestId("log-view").boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.evaluate(() => {
-    window.__frames = [];
-    let last = performance.now();
-    const tick = (now) => {
-      window.__frames.push(now - last);
-      last = now;
-      if (window.__recording) requestAnimationFrame(tick);
-    };
-    window.__recording = true;
-    requestAnimationFrame(tick);
-  });
+  await recordFrames(page);
   const scrolled = () => page.evaluate(() => document.querySelector(".log-scroll").scrollTop);
   const start = await scrolled();
   for (let step = 0; step < 40; step++) {
@@ -113,10 +111,7 @@ async function scrollFrames(page) {
     await page.waitForTimeout(16);
     if (step === 19 && (await scrolled()) >= start) throw new Error("the log did not scroll");
   }
-  return page.evaluate(() => {
-    window.__recording = false;
-    return window.__frames.slice(1);
-  });
+  return recordedFrames(page);
 }
 
 /** A job printing `lines` lines: time until the log view holds them all, then scrolling. */

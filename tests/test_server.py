@@ -210,15 +210,22 @@ def test_a_run_started_through_the_api_is_executed(server: Server) -> None:
     assert finished["jobs"][0]["outputs"] == {"GREETING": "hi"}
 
 
-def test_a_client_that_disconnects_mid_follow_costs_nothing(server: Server) -> None:
-    workflow = busybox_workflow("followed", shell_job(
+def start_a_job_that_waits(server: Server, workflow_name: str) -> tuple[str, str]:
+    """Start a run whose job prints 'started', then 'finished' once /workspace/go exists;
+    return its id and its job's logs path, once 'started' is stored."""
+    workflow = busybox_workflow(workflow_name, shell_job(
         "slow", "echo started; while [ ! -e /workspace/go ]; do sleep 0.1; done; echo finished"))
     headers = {"Content-Type": "application/json"}
     server.request("POST", "/api/namespaces/tests/workflows", json.dumps(workflow).encode(), headers)
-    run_id = server.request("POST", "/api/namespaces/tests/workflows/followed/runs", b"{}",
+    run_id = server.request("POST", f"/api/namespaces/tests/workflows/{workflow_name}/runs", b"{}",
                             headers).json()["id"]
     logs = f"/api/namespaces/tests/runs/{run_id}/jobs/slow/attempts/1/logs"
     wait_until(lambda: server.request("GET", f"{logs}?follow=0").json()["lines"])
+    return run_id, logs
+
+
+def test_a_client_that_disconnects_mid_follow_costs_nothing(server: Server) -> None:
+    run_id, logs = start_a_job_that_waits(server, "followed")
 
     for _ in range(5):  # ask to wait for the next line, then hang up at once
         with socket.create_connection(("127.0.0.1", server.port)) as client:
@@ -234,14 +241,7 @@ def test_a_client_that_disconnects_mid_follow_costs_nothing(server: Server) -> N
 
 
 def test_clients_waiting_for_lines_hold_up_no_other_request(server: Server) -> None:
-    workflow = busybox_workflow("watched", shell_job(
-        "slow", "echo started; while [ ! -e /workspace/go ]; do sleep 0.1; done; echo finished"))
-    headers = {"Content-Type": "application/json"}
-    server.request("POST", "/api/namespaces/tests/workflows", json.dumps(workflow).encode(), headers)
-    run_id = server.request("POST", "/api/namespaces/tests/workflows/watched/runs", b"{}",
-                            headers).json()["id"]
-    logs = f"/api/namespaces/tests/runs/{run_id}/jobs/slow/attempts/1/logs"
-    wait_until(lambda: server.request("GET", f"{logs}?follow=0").json()["lines"])
+    run_id, logs = start_a_job_that_waits(server, "watched")
     followers = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=30) for _ in range(4)]
     try:
         for follower in followers:  # more waiting clients than the server lets work at once
