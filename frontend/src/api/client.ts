@@ -144,6 +144,7 @@ export const api = {
     call<RunDocument>("GET", `${ns(namespace)}/runs/${part(runId)}`, undefined, options),
   cancelRun: (namespace: string, runId: string) => call<RunSummary>("POST", `${ns(namespace)}/runs/${part(runId)}/cancel`),
   rerun: (namespace: string, runId: string) => call<RunSummary>("POST", `${ns(namespace)}/runs/${part(runId)}/rerun`),
+  // Pages of 5,000 lines, the most the server gives: a long log loads in few requests.
   logs: (
     namespace: string,
     runId: string,
@@ -155,7 +156,7 @@ export const api = {
   ) =>
     call<LogPage>(
       "GET",
-      `${ns(namespace)}/runs/${part(runId)}/jobs/${part(job)}/attempts/${attempt}/logs${query({ after, follow, limit: 1000 })}`,
+      `${ns(namespace)}/runs/${part(runId)}/jobs/${part(job)}/attempts/${attempt}/logs${query({ after, follow, limit: 5000 })}`,
       undefined,
       options,
     ),
