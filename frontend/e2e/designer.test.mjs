@@ -90,7 +90,7 @@ async function connectHandles(page, from, to) {
 async function dropRightOfStages(page) {
   const canvas = page.getByTestId("canvas");
   const box = await canvas.boundingBox();
-  return { locator: canvas, position: { x: box.width - 140, y: box.height / 2 } };
+  return { locator: canvas, position: { x: box.width - 60, y: box.height / 2 } }; // past the last stage, above the minimap
 }
 
 test("a new user draws, checks, saves and runs a three-stage workflow, then reads its logs", { timeout: 240_000 }, async () => {

@@ -79,6 +79,10 @@ export function JobPanel({ job, links, problems, catalog, onChange, onRename, on
       <fieldset>
         <legend>Inputs</legend>
         {inputs.length === 0 && <p className="muted">This component declares no inputs.</p>}
+        <p className="field-hint">
+          A value may use <code>{"${{ params.NAME }}"}</code>, <code>{"${{ trigger.ref }}"}</code> or{" "}
+          <code>{"${{ run.id }}"}</code>; to use another job's output, drag from it to the input on the canvas.
+        </p>
         {inputs.map((input) => {
           const field = `data.${input.name}`;
           const feeding = links.filter((link) => link.field === field);
