@@ -47,7 +47,7 @@ const STAGE_HEADER = 44;
 const STAGE_FOOTER = 40; // the "+ action" button
 const EMPTY_STAGE = 80;
 const TERMINAL: Size = { width: 96, height: 44 };
-const COLUMN_GAP = 120; // leaves room for the links drawn between columns
+const COLUMN_GAP = 80; // leaves room for the links drawn between columns
 
 /** A job is as tall as its longer list of ports. */
 export function jobHeight(inputs: number, outputs: number): number {
