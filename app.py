@@ -194,9 +194,11 @@ def _version_query() -> int | None:
 
 
 def _flag(query: dict[str, str], key: str, *, default: bool) -> bool:
-    raw = query.get(key, "").lower()
-    if raw in ("", "true", "false"):
-        return default if raw == "" else raw == "true"
+    raw = query.get(key)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
     raise InvalidRequest(f"query parameter '{key}' must be true or false")
 
 

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.domain.models import Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.logs.base import LogEntry
 from chalicelib.store.sqlite import SqliteStore, open_store
 
 TOP = Path(__file__).resolve().parents[1]
@@ -72,9 +73,8 @@ def _seed(store: SqliteStore) -> None:
     for run_id in ids[-LOGGED_RUNS:]:
         store.save_attempt(AttemptRecord(run_id, "build", 1, AttemptState.SUCCEEDED))
         for start in range(0, LINES_PER_LOGGED_RUN, 5000):
-            store.append_logs([
-                LogLine(run_id, "build", 1, seq, time.time(), f"line {seq} of the build output",
-                        seq % 100 == 0)
+            store.append_logs(run_id, "build", 1, [
+                LogEntry(time.time(), f"line {seq} of the build output", seq % 100 == 0)
                 for seq in range(start + 1, start + 5001)
             ])
 

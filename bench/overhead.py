@@ -68,7 +68,7 @@ class Latencies:
 def run_engine(workdir: Path, latencies: Latencies, *, warm_start: bool = True) -> float:
     store = open_store(workdir / "data")
     driver = LocalDriver(store, DockerLauncher.from_environment(), InMemoryCatalog(),
-                         workdir / "data", warm_start=warm_start)
+                         workdir / "data", logs=store, warm_start=warm_start)
     store.save_workflow(dag())
     run = driver.create_run("bench", "overhead", {})
     began = time.perf_counter()

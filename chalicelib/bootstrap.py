@@ -7,44 +7,24 @@ never touch containers (validate, runs, logs) work without a Docker engine.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chalicelib.config import default_data_dir, secrets_from_environment, warm_start_enabled
 from chalicelib.domain.catalog import ComponentCatalog, InMemoryCatalog, LayeredCatalog
 from chalicelib.launch.base import Launcher
 from chalicelib.local.driver import LocalDriver
+from chalicelib.logs.base import LogStore
 from chalicelib.store.base import Store
 from chalicelib.store.catalog import StoreCatalog
 from chalicelib.store.sqlite import open_store
-
-DATA_DIR_VARIABLE = "CONTAINEROPS_DATA_DIR"
-SECRET_PREFIX = "CONTAINEROPS_SECRET_"
-WARM_START_VARIABLE = "CONTAINEROPS_WARM_START"
-
-
-def warm_start_enabled() -> bool:
-    """Warm start is on unless CONTAINEROPS_WARM_START is 0, false, no or off."""
-    return os.environ.get(WARM_START_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_VARIABLE) or Path.home() / ".containerops")
-
-
-def secrets_from_environment() -> dict[str, str]:
-    """`CONTAINEROPS_SECRET_NPM_TOKEN=...` becomes `${{ secrets.NPM_TOKEN }}`."""
-    return {
-        name.removeprefix(SECRET_PREFIX): value
-        for name, value in os.environ.items()
-        if name.startswith(SECRET_PREFIX) and value
-    }
 
 
 @dataclass
 class Services:
     data_dir: Path
     store: Store
+    logs: LogStore
     extra_components: InMemoryCatalog = field(default_factory=InMemoryCatalog)
     _launcher: Launcher | None = None
     _driver: LocalDriver | None = None
@@ -52,7 +32,8 @@ class Services:
     @classmethod
     def open(cls, data_dir: Path | None = None) -> Services:
         directory = (data_dir or default_data_dir()).expanduser().resolve()
-        return cls(directory, open_store(directory))
+        store = open_store(directory)
+        return cls(directory, store, logs=store)  # one SQLite file keeps both
 
     @property
     def catalog(self) -> ComponentCatalog:
@@ -70,7 +51,7 @@ class Services:
     def driver(self) -> LocalDriver:
         if self._driver is None:
             self._driver = LocalDriver(
-                self.store, self.launcher, self.catalog, self.data_dir,
+                self.store, self.launcher, self.catalog, self.data_dir, logs=self.logs,
                 secrets=secrets_from_environment(), warm_start=warm_start_enabled(),
             )
         return self._driver

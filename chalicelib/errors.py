@@ -7,6 +7,7 @@
     ├── Unauthorized           a missing or wrong token or webhook signature
     ├── NotFound               an id, name or version that does not exist
     ├── Conflict               an edit that lost a race or would change something immutable
+    │   └── StaleWrite         a state change based on a state the record no longer has
     ├── EngineUnavailable      the container engine cannot be reached
     └── LaunchError            a container could not be started (ImageNotFound is one kind)
         └── ImageNotFound
@@ -62,6 +63,11 @@ class NotFound(ContainerOpsError):
 
 class Conflict(ContainerOpsError):
     pass
+
+
+class StaleWrite(Conflict):
+    """A conditional state change was refused: the record is no longer in the state the
+    writer read (another writer moved it first). Nothing was written."""
 
 
 class EngineUnavailable(ContainerOpsError):

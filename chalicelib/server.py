@@ -361,8 +361,8 @@ def serve(services: Services, host: str, port: int, token: str | None,
     except OSError as exc:
         raise ServeRefused(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     url = public_url(host, server.server_address[1])
-    configure(ApiContext(services.store, SteppingOutDispatcher(dispatcher, admission), url,
-                         sleep=admission.sleep))
+    configure(ApiContext(services.store, services.logs,
+                         SteppingOutDispatcher(dispatcher, admission), url, sleep=admission.sleep))
     schedules = ScheduleLoop(services.store, RunService(services.store, dispatcher).start, time.time)
     stopping = threading.Event()
 

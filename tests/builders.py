@@ -12,6 +12,8 @@ from typing import Any
 from chalicelib.domain.catalog import InMemoryCatalog
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.scheduler import StageLayout
+from chalicelib.engine.records import LogLine
+from chalicelib.logs.base import LogSink, entries_of
 
 DEFAULT_IMAGE = "busybox:1"
 
@@ -133,3 +135,13 @@ def layout(*stages: str) -> list[StageLayout]:
         actions = tuple(tuple(part.split()) for part in body.split("|"))
         result.append(StageLayout(actions=actions, sequential=sequential))
     return result
+
+
+# --- log lines --------------------------------------------------------------------------
+
+
+def append_lines(sink: LogSink, lines: list[LogLine]) -> None:
+    """Append lines of one attempt as written out (the sink numbers them: say them in order)."""
+    first = lines[0]
+    stored = sink.append_logs(first.run_id, first.job, first.attempt, entries_of(lines))
+    assert [line.seq for line in stored] == [line.seq for line in lines], "lines out of order"

@@ -1,4 +1,5 @@
-"""What the routes work with: the store, the component catalog and the run dispatcher.
+"""What the routes work with: the store, the log source, the component catalog and the run
+dispatcher.
 
 Configured once by the process that hosts the app (`containerops serve`, a Lambda's
 bootstrap, a test) through `configure`; the routes read it through `current()`.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.logs.base import LogSource
 from chalicelib.services.dispatch import RunDispatcher
 from chalicelib.store.base import Store
 from chalicelib.store.catalog import StoreCatalog
@@ -19,6 +21,7 @@ from chalicelib.store.catalog import StoreCatalog
 @dataclass(frozen=True)
 class ApiContext:
     store: Store
+    logs: LogSource
     dispatcher: RunDispatcher
     public_url: str = ""  # where webhooks are reached, e.g. http://127.0.0.1:8080
     sleep: Callable[[float], None] = time.sleep  # a long poll's pause between looks

@@ -99,7 +99,8 @@ ROUTES: tuple[Route, ...] = (
           "An attempt's log lines after a cursor; follow=N long-polls up to N seconds", 200,
           "LogPage", query={"after": {"type": "integer", "minimum": 0},
                             "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
-                            "follow": {"type": "number", "minimum": 0, "maximum": 20}}),
+                            "follow": {"type": "number", "minimum": 0, "maximum": 20},
+                            "cursor": {"type": "string", "maxLength": 2048}}),
 )
 
 _OBJECT = {"type": "object"}
@@ -177,7 +178,8 @@ SCHEMAS: dict[str, Any] = {
                     "type": "object", "required": ["seq", "time", "text", "cout"],
                     "properties": {"seq": {"type": "integer"}, "time": {"type": "number"},
                                    "text": {"type": "string"}, "cout": {"type": "boolean"}}}},
-                               "next_after": {"type": "integer"}, "done": {"type": "boolean"}}},
+                               "next_after": {"type": "integer"}, "done": {"type": "boolean"},
+                               "cursor": {"type": "string"}}},
 }
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Bad request",

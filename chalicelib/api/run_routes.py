@@ -136,9 +136,10 @@ def attempt_logs(namespace: str, run_id: str, job: str, attempt: str) -> Respons
             after=int_param(query, "after", 0, 0, 2**62),
             limit=int_param(query, "limit", DEFAULT_PAGE_LINES, 1, MAX_PAGE_LINES),
             follow=parse_seconds("follow", query.get("follow")),
+            cursor=query.get("cursor") or "",
         )
         context = current()
-        return LogService(context.store, sleep=context.sleep).read(request).as_document()
+        return LogService(context.store, context.logs, sleep=context.sleep).read(request).as_document()
 
     return answer(work)
 

@@ -261,7 +261,8 @@ def logs(run_id: str, job: str | None, attempt: int | None, follow: bool, server
         return
     if follow:
         raise Abort("--follow needs --server: a local run's logs are complete once it ends")
-    store = local_services().store
+    services = local_services()
+    store, log_source = services.store, services.logs
     with translated_errors():
         local_run(store.get_run(run_id), namespace)
         jobs = store.list_jobs(run_id)
@@ -276,7 +277,7 @@ def logs(run_id: str, job: str | None, attempt: int | None, follow: bool, server
         if job is None:
             out.print(Text(f"== {record.name} (attempt {number}, {record.status})", style="bold"))
         after = 0
-        while lines := store.read_logs(run_id, record.name, number, after, 1000):
+        while lines := log_source.read_logs(run_id, record.name, number, after, 1000):
             for line in lines:
                 click.echo(line.text)
             after = lines[-1].seq

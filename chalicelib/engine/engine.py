@@ -10,9 +10,9 @@ records; no containers, no store.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.domain.catalog import ComponentCatalog, parse_component_ref
 from chalicelib.domain.expressions import (
@@ -28,7 +28,6 @@ from chalicelib.domain.expressions import (
 from chalicelib.domain.models import Component, Job, Resources, Workflow
 from chalicelib.domain.protocol import (
     DataFormat,
-    OutputCollector,
     Verdict,
     data_variables,
     encode_data,
@@ -185,8 +184,6 @@ def plan_job(
     data.update({key: _render(value, context) for key, value in job.data.items()})
     env = {key: _render(value, context) for key, value in {**workflow.spec.env, **job.env}.items()}
     base_resources = spec.resources if spec else Resources()
-    # The workflow's timeout bounds the whole run (the driver enforces it), not each job.
-    timeout_source = job.timeout or (spec.timeout if spec else None)
     return JobPlan(
         job=job.name,
         image=spec.image if spec else (job.image or ""),
@@ -198,13 +195,23 @@ def plan_job(
             MountPlan(_render(m.source, context), m.target, m.read_only) for m in job.mounts
         ),
         resources=job.resources.merged_over(base_resources),
-        timeout=parse_duration(timeout_source) if timeout_source else DEFAULT_JOB_TIMEOUT,
+        timeout=job_timeout_seconds(job, component),
         strict_result=spec.strict_result if spec else False,
         retry_limit=job.retries.limit,
         retry_backoff=parse_duration(job.retries.backoff),
         continue_on_error=job.continue_on_error,
         secret_values=tuple(value for value in context.secrets.values() if value),
     )
+
+
+def job_timeout_seconds(job: Job, component: Component | None) -> float:
+    """How long one attempt may run: the job's timeout, else its component's, else the default.
+
+    The workflow's timeout bounds the whole run (the driver or the state machine enforces
+    it), not each job. The ASL compiler sizes each job state's backstop from this too.
+    """
+    source = job.timeout or (component.spec.timeout if component else None)
+    return parse_duration(source) if source else DEFAULT_JOB_TIMEOUT
 
 
 def _render(value: object, context: RunContext) -> str:
@@ -224,9 +231,21 @@ class AttemptEnd:
     cancelled: bool = False
     oom_killed: bool = False
     launch_error: str = ""
+    stop_reason: str = ""  # why it was stopped, when it was (cancelled)
 
 
-def judge_attempt(plan: JobPlan, end: AttemptEnd, collector: OutputCollector) -> Verdict:
+class ReportedOutput(Protocol):
+    """What an attempt's log said about its result: the CO_RESULT it reported, and the first
+    output limit it broke (empty when none)."""
+
+    @property
+    def reported_result(self) -> bool | None: ...
+
+    @property
+    def violation(self) -> str: ...
+
+
+def judge_attempt(plan: JobPlan, end: AttemptEnd, collector: ReportedOutput) -> Verdict:
     if end.launch_error:
         return Verdict(False, end.launch_error)
     if end.cancelled:
@@ -256,11 +275,12 @@ def retry_delay(plan: JobPlan, attempt: int, *, cancelled: bool) -> float | None
 
 # --- re-run from failure -------------------------------------------------------------
 
-def reusable_outputs(previous_jobs: list[JobRecord]) -> dict[str, dict[str, str]]:
-    """Jobs a re-run from failure reuses (those that succeeded), with their outputs."""
+def succeeded_outputs(jobs: Iterable[JobRecord]) -> dict[str, dict[str, str]]:
+    """The jobs that did their work (succeeded, or were reused), with their outputs: what
+    later jobs of a run link to, and what a re-run from failure reuses."""
     return {
         job.name: dict(job.outputs)
-        for job in previous_jobs
+        for job in jobs
         if job.status in (JobState.SUCCEEDED, JobState.REUSED)
     }
 

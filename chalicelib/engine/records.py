@@ -64,6 +64,7 @@ class AttemptRecord:
     stdout_bytes: int = 0
     stderr_bytes: int = 0
     reported_result: bool | None = None  # the CO_RESULT read so far
+    output_violation: str = ""  # the first output limit the attempt broke, if it broke one
 
 
 class LogLine(NamedTuple):

@@ -29,6 +29,7 @@ from chalicelib.launch.base import (
 from chalicelib.local.held import HOLD_TIMEOUT_SECONDS, Held, remove_held
 from chalicelib.local.log_writer import DEFAULT_MAX_STORED_BYTES, LogWriter
 from chalicelib.local.workspace import MOUNT_POINT
+from chalicelib.logs.base import LogSink
 from chalicelib.store.base import Store
 
 LABEL_RUN = "containerops.run"
@@ -75,6 +76,7 @@ class Attempt:
     def __init__(
         self,
         store: Store,
+        logs: LogSink,
         launcher: Launcher,
         plan: JobPlan,
         record: AttemptRecord,
@@ -83,6 +85,7 @@ class Attempt:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._logs = logs
         self._launcher = launcher
         self._plan = plan
         self.record = record
@@ -225,15 +228,13 @@ class Attempt:
 
     def _writer(self, *, resuming: bool) -> LogWriter:
         record = self.record
-        last = self._store.last_log_line(record.run_id, record.job, record.number)
         collector = OutputCollector()
         if resuming:  # what the previous process had read
             collector.outputs.update(record.outputs)
             collector.reported_result = record.reported_result
         return LogWriter(
-            self._store, record.run_id, record.job, record.number,
+            self._logs, record.run_id, record.job, record.number,
             SecretMasker(self._plan.secret_values), collector,
-            next_seq=(last.seq + 1) if last else 1,
             stored_bytes=record.log_bytes,
             consumed=StreamOffsets(record.stdout_bytes, record.stderr_bytes),
             max_stored_bytes=self._settings.max_stored_log_bytes,

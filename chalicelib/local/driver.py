@@ -18,7 +18,7 @@ from typing import Any
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.states import AttemptState, RunState
-from chalicelib.engine.engine import reusable_outputs
+from chalicelib.engine.engine import succeeded_outputs
 from chalicelib.engine.records import RunRecord
 from chalicelib.errors import ContainerOpsError
 from chalicelib.launch.base import Launcher
@@ -26,6 +26,7 @@ from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, Attemp
 from chalicelib.local.run_execution import QuietObserver, RunExecution, RunObserver
 from chalicelib.local.run_lock import RunLock
 from chalicelib.local.workspace import Workspaces
+from chalicelib.logs.base import LogSink
 from chalicelib.services.run_service import RunRecorder
 from chalicelib.store.base import RunFilter, Store
 
@@ -47,6 +48,7 @@ class LocalDriver:
         catalog: ComponentCatalog,
         data_dir: Path,
         *,
+        logs: LogSink,
         container_user: str | None = None,
         secrets: Mapping[str, str] | None = None,
         max_stored_log_bytes: int | None = None,
@@ -54,6 +56,7 @@ class LocalDriver:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.logs = logs
         self.launcher = launcher
         self.catalog = catalog
         self._locks = data_dir / "locks"
@@ -97,10 +100,11 @@ class LocalDriver:
         run = self.store.get_run(run_id)
         reuse = {}
         if run.rerun_of:
-            reuse = reusable_outputs(self.store.list_jobs(run.rerun_of))
+            reuse = succeeded_outputs(self.store.list_jobs(run.rerun_of))
         workspace = self._workspaces.prepare(run_id, copy_from=run.rerun_of)
         finished = RunExecution(
-            store=self.store, launcher=self.launcher, catalog=self.catalog, run_id=run_id,
+            store=self.store, logs=self.logs, launcher=self.launcher, catalog=self.catalog,
+            run_id=run_id,
             workspace=str(workspace), settings=self._settings, secrets=self._secrets,
             reuse=reuse, observer=observer, clock=self._clock,
         ).execute()

@@ -19,6 +19,7 @@ from chalicelib.errors import EngineUnavailable
 from chalicelib.launch.base import ContainerRef, Launcher
 from chalicelib.local.attempt import Attempt, AttemptSettings
 from chalicelib.local.held import Held
+from chalicelib.logs.base import LogSink
 from chalicelib.store.base import Store
 
 
@@ -47,6 +48,7 @@ class Resumption:
 @dataclass
 class JobWorker:
     store: Store
+    logs: LogSink
     launcher: Launcher
     plan: JobPlan
     run_id: str
@@ -134,7 +136,7 @@ class JobWorker:
         if record.status is not AttemptState.RUNNING:
             return record
         attempt = Attempt(
-            self.store, self.launcher, self.plan, record, self.workspace, self.settings, self.clock
+            self.store, self.logs, self.launcher, self.plan, record, self.workspace, self.settings, self.clock
         )
         self._current = attempt
         if self._stopped.is_set():

@@ -19,9 +19,8 @@ from collections.abc import Callable
 
 from chalicelib.domain.protocol import AssembledLine, LineAssembler, OutputCollector
 from chalicelib.engine.engine import SecretMasker
-from chalicelib.engine.records import LogLine
 from chalicelib.launch.base import NO_OFFSETS, StreamName, StreamOffsets
-from chalicelib.store.base import Store
+from chalicelib.logs.base import LogEntry, LogSink
 
 DEFAULT_MAX_STORED_BYTES = 16 * 1024 * 1024
 FLUSH_LINES = 500
@@ -33,21 +32,20 @@ Progress = Callable[["LogWriter"], None]
 class LogWriter:
     def __init__(
         self,
-        store: Store,
+        sink: LogSink,
         run_id: str,
         job: str,
         attempt: int,
         masker: SecretMasker,
         collector: OutputCollector,
         *,
-        next_seq: int = 1,
         stored_bytes: int = 0,
         consumed: StreamOffsets = NO_OFFSETS,
         max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
         on_flush: Progress = lambda writer: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store = store
+        self._sink = sink
         self._key = (run_id, job, attempt)
         self._masker = masker
         self.collector = collector
@@ -55,11 +53,10 @@ class LogWriter:
             "stdout": LineAssembler(), "stderr": LineAssembler(),
         }
         self._consumed = {"stdout": consumed.stdout, "stderr": consumed.stderr}
-        self._next_seq = next_seq
         self._max_stored = max_stored_bytes
         self._on_flush = on_flush
         self._clock = clock
-        self._pending: list[LogLine] = []
+        self._pending: list[LogEntry] = []
         self._last_flush = clock()
         self._lock = threading.RLock()  # the reader thread and the flush timer
         self._timer: threading.Timer | None = None
@@ -104,7 +101,7 @@ class LogWriter:
                 self._timer.cancel()
                 self._timer = None
             if self._pending:
-                self._store.append_logs(self._pending)
+                self._sink.append_logs(*self._key, self._pending)
                 self._pending = []
                 self._on_flush(self)
             self._last_flush = self._clock()
@@ -128,8 +125,4 @@ class LogWriter:
             self.flush()
 
     def _append(self, text: str, source_time: str, *, is_cout: bool) -> None:
-        run_id, job, attempt = self._key
-        self._pending.append(
-            LogLine(run_id, job, attempt, self._next_seq, self._clock(), text, is_cout, source_time)
-        )
-        self._next_seq += 1
+        self._pending.append(LogEntry(self._clock(), text, is_cout, source_time))

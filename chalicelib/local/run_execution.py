@@ -26,6 +26,7 @@ from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import AttemptSettings, attempt_labels, container_spec
 from chalicelib.local.held import HeldContainers
 from chalicelib.local.job_worker import AttemptStarted, JobEnded, JobWorker, Resumption
+from chalicelib.logs.base import LogSink
 from chalicelib.store.base import Store
 
 POLL_SECONDS = 0.25
@@ -57,6 +58,7 @@ _ATTEMPT_TO_JOB = {
 @dataclass
 class RunExecution:
     store: Store
+    logs: LogSink
     launcher: Launcher
     catalog: ComponentCatalog
     run_id: str
@@ -162,7 +164,7 @@ class RunExecution:
         record.started_at = record.started_at or ready_at
         self._save_job(record)
         worker = JobWorker(
-            store=self.store, launcher=self.launcher, plan=plan, run_id=self.run_id,
+            store=self.store, logs=self.logs, launcher=self.launcher, plan=plan, run_id=self.run_id,
             workspace=self.workspace, settings=self.settings, events=self.events,
             ready_at=ready_at, resumption=resumption, held=held, clock=self.clock,
         )

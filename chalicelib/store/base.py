@@ -1,7 +1,8 @@
 """The Store interface: everything ContainerOps keeps, independent of where it is kept.
 
-Implementations: `sqlite.SqliteStore` (embedded), DynamoDB later. Both must pass the
-contract suite in `tests/store/contract.py`. Rules every implementation keeps:
+Implementations: `sqlite.SqliteStore` (embedded) and `dynamodb.DynamoDbStore` (aws). Both
+pass the contract suite in `tests/store/contract.py`. Log lines are kept behind their own
+interface (`chalicelib/logs/base.py`). Rules every implementation keeps:
 
 - components are immutable per namespace/name@version: putting the same document again
   is a no-op, a different one raises Conflict;
@@ -10,7 +11,12 @@ contract suite in `tests/store/contract.py`. Rules every implementation keeps:
 - unknown ids raise NotFound;
 - records are upserted whole; the cancel flag is set on its own so a runner's write
   cannot undo a cancel;
-- log lines are appended in `seq` order and read back by cursor (the last seq seen).
+- a state change may be made conditional: `expected=` the state the writer read. The write
+  happens only while the stored record is still in that state; otherwise `StaleWrite` (a
+  Conflict) is raised and nothing is written, so of two writers moving the same record one
+  wins and the other learns it lost. Several writers (Lambda handlers on AWS) only ever
+  write this way;
+- the texts of errors and the page limits come from `messages`, so stores say the same.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chalicelib.domain.models import Component, Workflow
-from chalicelib.domain.states import RunState
-from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 
 
 @dataclass(frozen=True)
@@ -145,8 +151,9 @@ class Store(ABC):
     def get_run(self, run_id: str) -> RunRecord: ...
 
     @abstractmethod
-    def save_run(self, run: RunRecord) -> None:
-        """Upsert everything but `cancel_requested`, which only `request_cancel` sets."""
+    def save_run(self, run: RunRecord, expected: RunState | None = None) -> None:
+        """Upsert everything but `cancel_requested`, which only `request_cancel` sets; with
+        `expected`, only while the stored run has that status (else StaleWrite)."""
 
     @abstractmethod
     def request_cancel(self, run_id: str) -> RunRecord: ...
@@ -156,29 +163,33 @@ class Store(ABC):
         """Newest first."""
 
     @abstractmethod
-    def save_job(self, job: JobRecord) -> None: ...
+    def save_job(self, job: JobRecord, expected: JobState | None = None) -> None:
+        """Replace the job's record; with `expected`, only while it has that status."""
+
+    @abstractmethod
+    def get_job(self, run_id: str, name: str) -> JobRecord:
+        """One job of a run; NotFound for an unknown run or job."""
 
     @abstractmethod
     def list_jobs(self, run_id: str) -> list[JobRecord]:
         """In workflow order (stage, action, position)."""
 
     @abstractmethod
-    def save_attempt(self, attempt: AttemptRecord) -> None: ...
+    def create_attempt(self, attempt: AttemptRecord) -> None:
+        """Record a new attempt; Conflict when that attempt number exists already (a
+        duplicate launch message must not start a second container)."""
 
     @abstractmethod
-    def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]: ...
-
-    # --- logs ----------------------------------------------------------------------
-    @abstractmethod
-    def append_logs(self, lines: Sequence[LogLine]) -> None: ...
+    def save_attempt(self, attempt: AttemptRecord, expected: AttemptState | None = None) -> None:
+        """Upsert the attempt; with `expected`, only while it exists with that status."""
 
     @abstractmethod
-    def read_logs(
-        self, run_id: str, job: str, attempt: int, after_seq: int = 0, limit: int = 1000
-    ) -> list[LogLine]: ...
+    def get_attempt(self, run_id: str, job: str, number: int) -> AttemptRecord:
+        """One attempt; NotFound when it was never recorded."""
 
     @abstractmethod
-    def last_log_line(self, run_id: str, job: str, attempt: int) -> LogLine | None: ...
+    def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]:
+        """By job name, then number."""
 
     def close(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release connections; the default has nothing to release."""

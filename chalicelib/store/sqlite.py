@@ -19,13 +19,16 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.models import Component, Workflow
-from chalicelib.domain.states import RunState
+from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound, StaleWrite
+from chalicelib.logs.base import LOG_START, LogBatch, LogEntry, LogPosition, LogStore
+from chalicelib.store import messages
 from chalicelib.store.base import (
     RunFilter,
     RunPage,
@@ -34,8 +37,10 @@ from chalicelib.store.base import (
     StoredWorkflow,
     WorkflowSettings,
 )
+from chalicelib.store.messages import MAX_LOG_LINES_READ, MAX_RUNS_PAGE
 from chalicelib.store.sqlite_connections import ConnectionPool
 from chalicelib.store.sqlite_schema import (
+    INSERT_ATTEMPT,
     INSERT_LOG_LINE,
     INSERT_RUN,
     RUN_VALUES_JSON,
@@ -47,7 +52,6 @@ from chalicelib.store.sqlite_schema import (
     job_from_row,
     job_values,
     log_line_from_row,
-    log_line_values,
     migrate,
     run_from_row,
     run_from_values,
@@ -58,8 +62,6 @@ from chalicelib.store.sqlite_schema import (
 )
 
 DB_FILENAME = "containerops.db"
-MAX_RUNS_PAGE = 500
-MAX_LOG_LINES_READ = 10_000
 ALL_RUNS = RunFilter()
 WEBHOOK_SECRET_BYTES = 32
 # The versions of a deleted workflow stay (runs pinned to one still read it), but lookups of
@@ -78,7 +80,9 @@ def open_store(data_dir: Path, clock: Clock = time.time) -> SqliteStore:
     return SqliteStore(data_dir / DB_FILENAME, clock=clock)
 
 
-class SqliteStore(Store):
+class SqliteStore(Store, LogStore):
+    """The store, and the log store of the same file (a log line's attempt must exist)."""
+
     def __init__(self, path: str | Path, clock: Clock = time.time) -> None:
         if str(path) == ":memory:" or str(path).startswith("file::memory:"):
             # The store has several connections (see ConnectionPool), and each
@@ -128,10 +132,7 @@ class SqliteStore(Store):
         # Parse and dump again so a default added since it was stored is not a difference.
         # (The row is there: the insert met it, and components are never deleted.)
         if stored is None or _canonical(Component.model_validate_json(stored["document"])) != document:
-            raise Conflict(
-                f"component {component.ref} is immutable and already published with a"
-                " different definition; publish it under a new version"
-            )
+            raise Conflict(messages.immutable_component(component.ref))
 
     def get_component(self, namespace: str, name: str, version: str) -> Component:
         return self.get_component_entry(namespace, name, version).component
@@ -147,7 +148,7 @@ class SqliteStore(Store):
             (namespace, name, version),
         )
         if row is None:
-            raise NotFound(_unknown_component(namespace, name, version))
+            raise NotFound(messages.unknown_component(namespace, name, version))
         return stored_component_from_row(row)
 
     def list_component_entries(
@@ -177,7 +178,7 @@ class SqliteStore(Store):
                 "SELECT * FROM components WHERE namespace = ? AND name = ? AND version = ?", key
             ).fetchone()
             if row is None:
-                raise NotFound(_unknown_component(*key))
+                raise NotFound(messages.unknown_component(*key))
         return stored_component_from_row(row)
 
     # --- workflows -----------------------------------------------------------------
@@ -199,7 +200,7 @@ class SqliteStore(Store):
             deleted = settings is not None and bool(settings["deleted"])
             if expected_version is not None and expected_version != (0 if deleted else latest):
                 raise Conflict(
-                    _stale_workflow_message(workflow.ref, expected_version, latest, deleted)
+                    messages.stale_workflow(workflow.ref, expected_version, latest, deleted)
                 )
             conn.execute(
                 "INSERT INTO workflows (namespace, name, version, document, created_at)"
@@ -230,8 +231,7 @@ class SqliteStore(Store):
         else:
             row = self._row(f"{sql} AND version = ?", (namespace, name, version))
         if row is None:
-            which = "" if version is None else f" version {version}"
-            raise NotFound(f"workflow {namespace}/{name}{which} not found")
+            raise NotFound(messages.unknown_workflow(namespace, name, version))
         return stored_workflow_from_row(row)
 
     def list_workflows(self, namespace: str | None = None) -> list[StoredWorkflow]:
@@ -251,7 +251,7 @@ class SqliteStore(Store):
             (namespace, name),
         )
         if row is None:
-            raise NotFound(f"workflow {namespace}/{name} not found")
+            raise NotFound(messages.unknown_workflow(namespace, name))
         return workflow_settings_from_row(row)
 
     def set_workflow_enabled(self, namespace: str, name: str, enabled: bool) -> WorkflowSettings:
@@ -278,7 +278,7 @@ class SqliteStore(Store):
             (*args, namespace, name),
         ).rowcount
         if not updated:
-            raise NotFound(f"workflow {namespace}/{name} not found")
+            raise NotFound(messages.unknown_workflow(namespace, name))
 
     # --- triggers ------------------------------------------------------------------
     def claim_event(self, key: str, now: float) -> bool:
@@ -309,11 +309,11 @@ class SqliteStore(Store):
     def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None:
         strays = sorted({job.run_id for job in jobs} - {run.id})
         if strays:
-            raise ValueError(f"jobs of run {run.id} name other runs: {', '.join(strays)}")
+            raise ValueError(messages.run_names_other_runs(run.id, strays))
         try:
             with self._write() as conn:
                 if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run.id,)).fetchone():
-                    raise Conflict(f"run {run.id} already exists")
+                    raise Conflict(messages.run_exists(run.id))
                 conn.execute(INSERT_RUN, run_values(run))
                 conn.executemany(UPSERT_JOB, [job_values(job) for job in jobs])
         except sqlite3.IntegrityError as exc:
@@ -324,18 +324,24 @@ class SqliteStore(Store):
     def get_run(self, run_id: str) -> RunRecord:
         row = self._row("SELECT * FROM runs WHERE id = ?", (run_id,))
         if row is None:
-            raise NotFound(f"run {run_id} not found")
+            raise NotFound(messages.unknown_run(run_id))
         return run_from_row(row)
 
-    def save_run(self, run: RunRecord) -> None:
-        self._change(UPSERT_RUN, run_values(run))
+    def save_run(self, run: RunRecord, expected: RunState | None = None) -> None:
+        if expected is None:
+            self._change(UPSERT_RUN, run_values(run))
+            return
+        with self._write() as conn:
+            found = conn.execute("SELECT status FROM runs WHERE id = ?", (run.id,)).fetchone()
+            _expect(found and RunState(found[0]), expected, f"run {run.id}")
+            conn.execute(UPSERT_RUN, run_values(run))
 
     def request_cancel(self, run_id: str) -> RunRecord:
         with self._write() as conn:
             conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
-                raise NotFound(f"run {run_id} not found")
+                raise NotFound(messages.unknown_run(run_id))
         return run_from_row(row)
 
     def list_runs(self, run_filter: RunFilter = ALL_RUNS) -> RunPage:
@@ -374,13 +380,30 @@ class SqliteStore(Store):
         next_cursor = _encode_cursor(runs[-1]) if len(found) > limit else None
         return RunPage(runs=runs, next_cursor=next_cursor)
 
-    def save_job(self, job: JobRecord) -> None:
+    def save_job(self, job: JobRecord, expected: JobState | None = None) -> None:
         try:
-            self._change(UPSERT_JOB, job_values(job))
+            if expected is None:
+                self._change(UPSERT_JOB, job_values(job))
+                return
+            with self._write() as conn:
+                found = conn.execute(
+                    "SELECT status FROM jobs WHERE run_id = ? AND name = ?", (job.run_id, job.name)
+                ).fetchone()
+                _expect(found and JobState(found[0]), expected,
+                        f"job {job.name} of run {job.run_id}")
+                conn.execute(UPSERT_JOB, job_values(job))
         except sqlite3.IntegrityError as exc:
             if not _is_missing_parent(exc):
                 raise
-            raise NotFound(f"run {job.run_id} not found (saving job {job.name})") from exc
+            raise NotFound(messages.job_of_unknown_run(job.run_id, job.name)) from exc
+
+    def get_job(self, run_id: str, name: str) -> JobRecord:
+        row = self._row("SELECT * FROM jobs WHERE run_id = ? AND name = ?", (run_id, name))
+        if row is None:
+            if self._row("SELECT 1 FROM runs WHERE id = ?", (run_id,)) is None:
+                raise NotFound(messages.unknown_run(run_id))
+            raise NotFound(messages.unknown_job(run_id, name))
+        return job_from_row(row)
 
     def list_jobs(self, run_id: str) -> list[JobRecord]:
         rows = self._rows(
@@ -388,16 +411,44 @@ class SqliteStore(Store):
         )
         return [job_from_row(row) for row in rows]
 
-    def save_attempt(self, attempt: AttemptRecord) -> None:
+    def create_attempt(self, attempt: AttemptRecord) -> None:
         try:
-            self._change(UPSERT_ATTEMPT, attempt_values(attempt))
+            with self._write() as conn:
+                if conn.execute(_ATTEMPT_STATUS, _attempt_key(attempt)).fetchone():
+                    raise Conflict(messages.attempt_exists(*_attempt_key(attempt)))
+                conn.execute(INSERT_ATTEMPT, attempt_values(attempt))
         except sqlite3.IntegrityError as exc:
-            if not _is_missing_parent(exc):
-                raise
-            raise NotFound(
-                f"job {attempt.job} of run {attempt.run_id} not found"
-                f" (saving attempt {attempt.number})"
-            ) from exc
+            self._attempt_error(attempt, exc)
+
+    def save_attempt(self, attempt: AttemptRecord, expected: AttemptState | None = None) -> None:
+        try:
+            if expected is None:
+                self._change(UPSERT_ATTEMPT, attempt_values(attempt))
+                return
+            with self._write() as conn:
+                found = conn.execute(_ATTEMPT_STATUS, _attempt_key(attempt)).fetchone()
+                _expect(found and AttemptState(found[0]), expected,
+                        f"attempt {attempt.number} of job {attempt.job} in run {attempt.run_id}")
+                conn.execute(UPSERT_ATTEMPT, attempt_values(attempt))
+        except sqlite3.IntegrityError as exc:
+            self._attempt_error(attempt, exc)
+
+    @staticmethod
+    def _attempt_error(attempt: AttemptRecord, exc: sqlite3.IntegrityError) -> None:
+        if not _is_missing_parent(exc):
+            raise exc
+        raise NotFound(
+            messages.attempt_of_unknown_job(attempt.run_id, attempt.job, attempt.number)
+        ) from exc
+
+    def get_attempt(self, run_id: str, job: str, number: int) -> AttemptRecord:
+        row = self._row(
+            "SELECT * FROM attempts WHERE run_id = ? AND job = ? AND number = ?",
+            (run_id, job, number),
+        )
+        if row is None:
+            raise NotFound(f"attempt {number} of job {job} in run {run_id} not found")
+        return attempt_from_row(row)
 
     def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]:
         conditions, args = _equalities(run_id=run_id, job=job)
@@ -405,29 +456,50 @@ class SqliteStore(Store):
         return [attempt_from_row(row) for row in rows]
 
     # --- logs ----------------------------------------------------------------------
-    def append_logs(self, lines: Sequence[LogLine]) -> None:
-        if not lines:
-            return
+    def append_logs(
+        self, run_id: str, job: str, attempt: int, entries: Sequence[LogEntry]
+    ) -> list[LogLine]:
+        """Numbers the lines inside the write transaction, after the attempt's last stored
+        line: writers queue for the write lock, so each sees the other's lines."""
+        if not entries:
+            return []
         try:
             with self._write() as conn:
-                conn.executemany(INSERT_LOG_LINE, [log_line_values(line) for line in lines])
+                last: int = conn.execute(
+                    "SELECT coalesce(max(seq), 0) FROM log_lines"
+                    " WHERE run_id = ? AND job = ? AND attempt = ?",
+                    (run_id, job, attempt),
+                ).fetchone()[0]
+                lines = [
+                    LogLine(run_id, job, attempt, last + i, entry.time, entry.text,
+                            entry.is_cout, entry.source_time)
+                    for i, entry in enumerate(entries, start=1)
+                ]
+                conn.executemany(INSERT_LOG_LINE, [
+                    (run_id, job, attempt, line.seq, line.time, line.text, int(line.is_cout),
+                     line.source_time)
+                    for line in lines
+                ])
         except sqlite3.IntegrityError as exc:
             if not _is_missing_parent(exc):
                 raise
-            raise NotFound(f"{self._unsaved_attempts(lines)} not found") from exc
+            raise NotFound(f"attempt {attempt} of job {job} in run {run_id} not found") from exc
+        return lines
 
-    def read_logs(
-        self, run_id: str, job: str, attempt: int, after_seq: int = 0, limit: int = 1000
-    ) -> list[LogLine]:
+    def read_log_batch(
+        self, run_id: str, job: str, attempt: int, after: LogPosition = LOG_START,
+        limit: int = 1000,
+    ) -> LogBatch:
         row = self._row(
-            _READ_LOGS, (run_id, job, attempt, after_seq, max(0, min(limit, MAX_LOG_LINES_READ)))
+            _READ_LOGS, (run_id, job, attempt, after.seq, max(0, min(limit, MAX_LOG_LINES_READ)))
         )
         page = json.loads(row[0]) if row is not None else []
         page.sort(key=lambda values: values[0])  # the aggregate's order is not promised
-        return [
+        lines = [
             LogLine(run_id, job, attempt, seq, float(at), text, bool(is_cout), source_time)
             for seq, at, text, is_cout, source_time in page
         ]
+        return LogBatch(lines, LogPosition(lines[-1].seq) if lines else LogPosition(after.seq))
 
     def last_log_line(self, run_id: str, job: str, attempt: int) -> LogLine | None:
         row = self._row(
@@ -473,18 +545,6 @@ class SqliteStore(Store):
             changed: int = conn.execute(sql, args).rowcount
             return changed
 
-    def _unsaved_attempts(self, lines: Sequence[LogLine]) -> str:
-        keys = sorted({(ln.run_id, ln.job, ln.attempt) for ln in lines})
-        missing = [
-            f"attempt {number} of job {job} in run {run_id}"
-            for run_id, job, number in keys
-            if self._row(
-                "SELECT 1 FROM attempts WHERE run_id = ? AND job = ? AND number = ?",
-                (run_id, job, number),
-            ) is None
-        ]
-        return ", ".join(missing)
-
 
 @contextmanager
 def _rollback_on_error(conn: sqlite3.Connection) -> Iterator[None]:
@@ -500,6 +560,19 @@ def _rollback_on_error(conn: sqlite3.Connection) -> Iterator[None]:
 
 def _is_missing_parent(exc: sqlite3.IntegrityError) -> bool:
     return exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+
+_ATTEMPT_STATUS = "SELECT status FROM attempts WHERE run_id = ? AND job = ? AND number = ?"
+
+
+def _attempt_key(attempt: AttemptRecord) -> tuple[str, str, int]:
+    return attempt.run_id, attempt.job, attempt.number
+
+
+def _expect(actual: StrEnum | None, expected: StrEnum, what: str) -> None:
+    """Refuse a conditional change when the stored state is not the one the writer read."""
+    if actual != expected:
+        raise StaleWrite(messages.stale_state(what, actual, expected))
 
 
 # A page of log lines as one JSON array built by SQLite: one step instead of one per line.
@@ -534,29 +607,9 @@ def _where(conditions: Sequence[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
-def _unknown_component(namespace: str, name: str, version: str) -> str:
-    return f"component {namespace}/{name}@{version} not found"
-
-
 def _canonical(model: Component | Workflow) -> str:
     document = model.model_dump(mode="json", by_alias=True)
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
-
-
-def _stale_workflow_message(ref: str, expected: int, latest: int, deleted: bool) -> str:
-    if deleted:
-        return (
-            f"workflow {ref} was deleted (its last version was {latest}), but you edited"
-            f" version {expected} of it; save it as new to restore it"
-        )
-    if latest == 0:
-        return f"workflow {ref} does not exist, but you edited version {expected} of it"
-    if expected == 0:
-        return f"workflow {ref} already exists (version {latest}); you saved it as new"
-    return (
-        f"workflow {ref} changed since you loaded it: you edited version {expected},"
-        f" the latest is version {latest}"
-    )
 
 
 def _encode_cursor(last: RunRecord) -> str:
@@ -570,7 +623,7 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         created_at, run_id = json.loads(raw)
         return float(created_at), str(run_id)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a run history cursor: {cursor!r}") from exc
+        raise ValueError(messages.bad_run_cursor(cursor)) from exc
 
 
 _VERSION = re.compile(r"^(\d+(?:\.\d+)*)([-+].*)?$")

@@ -153,8 +153,13 @@ CREATE TABLE IF NOT EXISTS log_lines (
 ) WITHOUT ROWID;
 """
 
+# The first output limit an attempt broke, kept so a restarted driver still fails it.
+_V2 = """
+ALTER TABLE attempts ADD COLUMN output_violation TEXT NOT NULL DEFAULT '';
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1. Append; never edit one.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -223,7 +228,7 @@ JOB_COLUMNS = (
 ATTEMPT_COLUMNS = (
     "run_id", "job", "number", "status", "container_id", "exit_code", "reason", "outputs",
     "ready_at", "started_at", "finished_at", "log_bytes", "log_truncated",
-    "stdout_bytes", "stderr_bytes", "reported_result",
+    "stdout_bytes", "stderr_bytes", "reported_result", "output_violation",
 )
 
 
@@ -244,9 +249,10 @@ INSERT_RUN = _insert_sql("runs", RUN_COLUMNS)
 UPSERT_RUN = _upsert_sql("runs", RUN_COLUMNS, key=("id",), keep=("cancel_requested",))
 UPSERT_JOB = _upsert_sql("jobs", JOB_COLUMNS, key=("run_id", "name"))
 UPSERT_ATTEMPT = _upsert_sql("attempts", ATTEMPT_COLUMNS, key=("run_id", "job", "number"))
+INSERT_ATTEMPT = _insert_sql("attempts", ATTEMPT_COLUMNS)
 INSERT_LOG_LINE = (
     "INSERT INTO log_lines (run_id, job, attempt, seq, time, text, is_cout, source_time)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"  # a retried batch is harmless
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -328,6 +334,7 @@ def attempt_values(attempt: AttemptRecord) -> dict[str, Any]:
         "log_bytes": attempt.log_bytes, "log_truncated": int(attempt.log_truncated),
         "stdout_bytes": attempt.stdout_bytes, "stderr_bytes": attempt.stderr_bytes,
         "reported_result": None if attempt.reported_result is None else int(attempt.reported_result),
+        "output_violation": attempt.output_violation,
     }
 
 
@@ -341,13 +348,7 @@ def attempt_from_row(row: sqlite3.Row) -> AttemptRecord:
         log_truncated=bool(row["log_truncated"]),
         stdout_bytes=row["stdout_bytes"], stderr_bytes=row["stderr_bytes"],
         reported_result=None if row["reported_result"] is None else bool(row["reported_result"]),
-    )
-
-
-def log_line_values(line: LogLine) -> tuple[Any, ...]:
-    return (
-        line.run_id, line.job, line.attempt, line.seq, line.time, line.text,
-        int(line.is_cout), line.source_time,
+        output_violation=row["output_violation"],
     )
 
 

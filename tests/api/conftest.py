@@ -74,7 +74,7 @@ def dispatcher() -> RecordingDispatcher:
 
 @pytest.fixture
 def client(store: SqliteStore, dispatcher: RecordingDispatcher) -> Iterator[Client]:
-    configure(ApiContext(store=store, dispatcher=dispatcher))
+    configure(ApiContext(store=store, logs=store, dispatcher=dispatcher))
     with Client(app) as client:
         yield client
 

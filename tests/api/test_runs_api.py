@@ -27,7 +27,7 @@ from chalicelib.engine.records import AttemptRecord, LogLine
 from chalicelib.services.dispatch import RecordingDispatcher
 from chalicelib.services.webhooks import signature_of
 from chalicelib.store.sqlite import SqliteStore
-from tests.builders import single_job_doc
+from tests.builders import append_lines, single_job_doc
 
 NS = "/api/namespaces/demo"
 JSON = {"Content-Type": "application/json"}
@@ -68,7 +68,7 @@ class Api:
 def api(tmp_path: Path) -> Iterator[Api]:
     with SqliteStore(tmp_path / "store.db") as store:
         dispatcher = RecordingDispatcher()
-        configure(ApiContext(store=store, dispatcher=dispatcher))
+        configure(ApiContext(store=store, logs=store, dispatcher=dispatcher))
         with Client(app) as client:
             yield Api(client, store, dispatcher, [])
 
@@ -249,7 +249,7 @@ def test_logs_are_read_by_cursor_with_cout_lines_marked(api: Api) -> None:
     api.save()
     run_id = api.start()["id"]
     api.store.save_attempt(AttemptRecord(run_id, "build", 1))
-    api.store.append_logs([
+    append_lines(api.store, [
         LogLine(run_id, "build", 1, 1, 10.0, "building"),
         LogLine(run_id, "build", 1, 2, 11.0, "[COUT] IMAGE = app:1", is_cout=True),
         LogLine(run_id, "build", 1, 3, 12.0, "done"),
@@ -257,7 +257,7 @@ def test_logs_are_read_by_cursor_with_cout_lines_marked(api: Api) -> None:
     path = f"{NS}/runs/{run_id}/jobs/build/attempts/1/logs"
     page = api.call("GET", path, after=1, limit=1).json_body
     assert page == {"lines": [{"seq": 2, "time": 11.0, "text": "[COUT] IMAGE = app:1", "cout": True}],
-                    "next_after": 2, "done": False}
+                    "next_after": 2, "cursor": "", "done": False}
     api.store.save_attempt(AttemptRecord(run_id, "build", 1, status=AttemptState.SUCCEEDED))
     page = api.call("GET", path, after=2, follow=20).json_body  # finished: answers at once
     assert [line["text"] for line in page["lines"]] == ["done"] and page["done"] is True

@@ -24,7 +24,7 @@ from chalicelib.engine.engine import (
     plan_job,
     resolve_params,
     retry_delay,
-    reusable_outputs,
+    succeeded_outputs,
 )
 from chalicelib.engine.records import JobRecord
 from chalicelib.errors import InvalidDefinition, NotFound, Problem
@@ -557,12 +557,12 @@ def test_rerun_reuses_succeeded_and_reused_jobs_with_their_outputs() -> None:
         record("scan", JobState.CANCELLED),
         record("docs", JobState.PENDING),
     ]
-    assert reusable_outputs(previous) == {"build": {"IMAGE": "demo/app:1"}, "lint": {"SCORE": "10"}}
+    assert succeeded_outputs(previous) == {"build": {"IMAGE": "demo/app:1"}, "lint": {"SCORE": "10"}}
 
 
 def test_reused_outputs_are_copies() -> None:
     previous = [record("build", JobState.SUCCEEDED, IMAGE="a")]
-    reusable_outputs(previous)["build"]["IMAGE"] = "changed"
+    succeeded_outputs(previous)["build"]["IMAGE"] = "changed"
     assert previous[0].outputs == {"IMAGE": "a"}
 
 

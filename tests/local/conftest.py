@@ -85,7 +85,7 @@ def harness(tmp_path: Path, docker_engine: docker.DockerClient) -> Iterator[Harn
     components = InMemoryCatalog()
     driver = LocalDriver(
         store, DockerLauncher(docker_engine), LayeredCatalog(components, StoreCatalog(store)),
-        tmp_path / "data", secrets={"DEPLOY_TOKEN": "s3cr3t-value-42"},
+        tmp_path / "data", logs=store, secrets={"DEPLOY_TOKEN": "s3cr3t-value-42"},
     )
     yield Harness(tmp_path / "data", store, driver, components)
     store.close()

@@ -22,7 +22,8 @@ def harness_by_start(request: pytest.FixtureRequest, tmp_path: Path,
     store = open_store(tmp_path / "data")
     request.addfinalizer(store.close)
     driver = LocalDriver(store, DockerLauncher(docker_engine, gate_binary=find_static_busybox()),
-                         InMemoryCatalog(), tmp_path / "data", warm_start=request.param)
+                         InMemoryCatalog(), tmp_path / "data", logs=store,
+                         warm_start=request.param)
     return Harness(tmp_path / "data", store, driver, InMemoryCatalog())
 
 

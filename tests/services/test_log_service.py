@@ -19,6 +19,7 @@ from chalicelib.services.log_service import (
     parse_seconds,
 )
 from chalicelib.store.sqlite import SqliteStore
+from tests.builders import append_lines
 
 EPOCH = 1_700_000_000.0
 RUN = "20231114-221320-0000abcd"
@@ -60,7 +61,7 @@ def fake_time() -> FakeTime:
 
 @pytest.fixture
 def logs(store: SqliteStore, fake_time: FakeTime) -> LogService:
-    return LogService(store, clock=fake_time.clock, sleep=fake_time.sleep)
+    return LogService(store, store, clock=fake_time.clock, sleep=fake_time.sleep)
 
 
 def line(seq: int, text: str | None = None, *, cout: bool = False, job: str = "build") -> LogLine:
@@ -78,7 +79,7 @@ def end_attempt(store: SqliteStore, job: str = "build") -> None:
 def test_lines_after_the_cursor_come_in_order_with_cout_lines_marked(
     logs: LogService, store: SqliteStore
 ) -> None:
-    store.append_logs([line(1), line(2, "[COUT] VERSION = 1.2", cout=True), line(3)])
+    append_lines(store, [line(1), line(2, "[COUT] VERSION = 1.2", cout=True), line(3)])
     page = logs.read(request(after=1))
     assert [(entry.seq, entry.text, entry.is_cout) for entry in page.lines] == [
         (2, "[COUT] VERSION = 1.2", True), (3, "line 3", False)]
@@ -90,7 +91,7 @@ def test_lines_after_the_cursor_come_in_order_with_cout_lines_marked(
 def test_a_finished_attempt_is_done_only_once_every_line_was_sent(
     logs: LogService, store: SqliteStore
 ) -> None:
-    store.append_logs([line(seq) for seq in range(1, 6)])
+    append_lines(store, [line(seq) for seq in range(1, 6)])
     end_attempt(store)
     first = logs.read(request(limit=3))
     assert [entry.seq for entry in first.lines] == [1, 2, 3] and first.done is False
@@ -101,7 +102,7 @@ def test_a_finished_attempt_is_done_only_once_every_line_was_sent(
 
 
 def test_a_running_attempt_with_nothing_new_is_not_done(logs: LogService, store: SqliteStore) -> None:
-    store.append_logs([line(1)])
+    append_lines(store, [line(1)])
     page = logs.read(request(after=1))
     assert page.lines == [] and page.next_after == 1 and page.done is False
 
@@ -109,7 +110,7 @@ def test_a_running_attempt_with_nothing_new_is_not_done(logs: LogService, store:
 def test_follow_answers_as_soon_as_a_line_arrives(
     logs: LogService, store: SqliteStore, fake_time: FakeTime
 ) -> None:
-    fake_time.during_sleep = lambda count: store.append_logs([line(1)]) if count == 3 else None
+    fake_time.during_sleep = lambda count: append_lines(store, [line(1)]) if count == 3 else None
     page = logs.read(request(follow=20))
     assert [entry.text for entry in page.lines] == ["line 1"]
     assert len(fake_time.sleeps) == 3 and all(s == pytest.approx(0.1) for s in fake_time.sleeps)
@@ -137,7 +138,7 @@ def test_follow_waits_for_an_attempt_that_has_not_started_yet(
     def start_later(count: int) -> None:
         if count == 4:
             store.save_attempt(AttemptRecord(RUN, "later", 1))
-            store.append_logs([line(1, "hello", job="later")])
+            append_lines(store, [line(1, "hello", job="later")])
 
     fake_time.during_sleep = start_later
     page = logs.read(request(job="later", follow=5))

@@ -2,7 +2,8 @@
 
 A test module subclasses `StoreContract` and provides the `store` fixture (an empty store,
 closed after the test). Everything here goes through the `Store` interface only, so the
-SQLite store and the DynamoDB store are held to the same sentences.
+SQLite store and the DynamoDB store are held to the same sentences. (Log lines have a
+contract of their own: tests/logs/contract.py.)
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pytest
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.store.base import RunFilter, Store, WorkflowSettings
 
 T = TypeVar("T")
@@ -60,14 +61,6 @@ def job(name: str, stage: int = 0, action: int = 0, position: int = 0,
     return JobRecord(run_id=run_id, name=name, stage=stage, action=action, position=position)
 
 
-def log_lines(count: int, *, start: int = 1, job_name: str = "build", attempt: int = 1,
-              run_id: str = "r1") -> list[LogLine]:
-    return [LogLine(run_id=run_id, job=job_name, attempt=attempt, seq=seq, time=EPOCH + seq,
-                    text=f"line {seq}", is_cout=seq % 10 == 0,
-                    source_time=f"2023-11-14T22:13:{seq % 60:02d}.000000000Z")
-            for seq in range(start, start + count)]
-
-
 def at_once(count: int, action: Callable[[int], T]) -> list[T | Exception]:
     """Run `action(i)` on `count` threads released together; each result or error."""
     barrier = threading.Barrier(count)
@@ -97,7 +90,7 @@ class StoreContract:
     def started(self, store: Store) -> Store:
         """A store holding run r1 with job `build` and its attempt 1."""
         store.create_run(run("r1"), [job("build")])
-        store.save_attempt(AttemptRecord(run_id="r1", job="build", number=1))
+        store.create_attempt(AttemptRecord(run_id="r1", job="build", number=1))
         return store
 
     # --- components ----------------------------------------------------------------
@@ -613,7 +606,8 @@ class StoreContract:
                              container_id="c0ffee", exit_code=137, reason="timeout",
                              outputs={"REPORT": "x"}, ready_at=EPOCH, started_at=EPOCH + 1,
                              finished_at=EPOCH + 2, log_bytes=4096, log_truncated=True,
-                             stdout_bytes=5000, stderr_bytes=12, reported_result=False)
+                             stdout_bytes=5000, stderr_bytes=12, reported_result=False,
+                             output_violation="output K is 40000 bytes")
         started.save_attempt(done)
         assert started.list_attempts("r1") == [done]
 
@@ -622,46 +616,103 @@ class StoreContract:
         with pytest.raises(NotFound, match="nope"):
             store.save_attempt(AttemptRecord(run_id="r1", job="nope", number=1))
 
-    # --- logs ----------------------------------------------------------------------
-    def test_appended_logs_read_back_in_order_after_a_cursor(self, started: Store) -> None:
-        started.append_logs(log_lines(5))
-        started.append_logs(log_lines(5, start=6))
-        assert started.read_logs("r1", "build", 1) == log_lines(10)
-        assert started.read_logs("r1", "build", 1, after_seq=7) == log_lines(3, start=8)
-        assert started.read_logs("r1", "build", 1, after_seq=10) == []
+    def test_one_job_and_one_attempt_read_back_by_name_and_number(self, started: Store) -> None:
+        assert started.get_job("r1", "build") == job("build")
+        assert started.get_attempt("r1", "build", 1) == AttemptRecord(run_id="r1", job="build",
+                                                                      number=1)
 
-    def test_reading_logs_stops_at_the_limit_and_resumes_from_the_last_seq(
+    def test_an_unknown_job_or_attempt_is_not_found(self, started: Store) -> None:
+        with pytest.raises(NotFound, match="nope"):
+            started.get_job("r1", "nope")
+        with pytest.raises(NotFound, match="nope"):
+            started.get_job("nope", "build")
+        with pytest.raises(NotFound, match="attempt 2"):
+            started.get_attempt("r1", "build", 2)
+
+    # --- conditional state changes -------------------------------------------------
+    def test_a_job_moves_on_from_the_state_its_writer_read(self, started: Store) -> None:
+        running = replace(job("build"), status=JobState.RUNNING, attempts=1)
+        started.save_job(running, expected=JobState.PENDING)
+        done = replace(running, status=JobState.SUCCEEDED, outputs={"K": "v"})
+        started.save_job(done, expected=JobState.RUNNING)
+        assert started.get_job("r1", "build") == done
+
+    def test_a_stale_job_change_is_refused_and_changes_nothing(self, started: Store) -> None:
+        done = replace(job("build"), status=JobState.SUCCEEDED, reason="")
+        started.save_job(done, expected=JobState.PENDING)
+        late = replace(job("build"), status=JobState.RUNNING, reason="duplicate launch")
+        with pytest.raises(StaleWrite, match=r"job build of run r1 is succeeded, not pending"):
+            started.save_job(late, expected=JobState.PENDING)
+        assert started.get_job("r1", "build") == done
+
+    def test_a_stale_write_is_a_conflict(self, started: Store) -> None:
+        with pytest.raises(Conflict):
+            started.save_job(job("build"), expected=JobState.RUNNING)
+
+    def test_two_writers_moving_the_same_job_one_wins_and_the_other_is_told(
         self, started: Store
     ) -> None:
-        started.append_logs(log_lines(25))
-        seen: list[LogLine] = []
-        while batch := started.read_logs("r1", "build", 1, after_seq=seen[-1].seq if seen else 0,
-                                         limit=10):
-            assert len(batch) <= 10
-            seen += batch
-        assert seen == log_lines(25)
+        started.save_job(replace(job("build"), status=JobState.RUNNING), expected=JobState.PENDING)
+        endings = [JobState.SUCCEEDED, JobState.FAILED] * 4
+        results = at_once(len(endings), lambda i: started.save_job(
+            replace(job("build"), status=endings[i], reason=f"writer {i}"),
+            expected=JobState.RUNNING))
+        winners = [i for i, result in enumerate(results) if result is None]
+        assert len(winners) == 1
+        assert all(isinstance(results[i], StaleWrite) for i in range(len(endings)) if i not in winners)
+        stored = started.get_job("r1", "build")
+        assert (stored.status, stored.reason) == (endings[winners[0]], f"writer {winners[0]}")
 
-    def test_each_attempt_keeps_its_own_logs(self, started: Store) -> None:
-        started.save_attempt(AttemptRecord(run_id="r1", job="build", number=2))
-        started.append_logs(log_lines(3, attempt=1) + log_lines(2, attempt=2))
-        assert [ln.attempt for ln in started.read_logs("r1", "build", 2)] == [2, 2]
-        assert len(started.read_logs("r1", "build", 1)) == 3
+    def test_a_run_moves_on_only_from_the_state_its_writer_read(self, store: Store) -> None:
+        store.create_run(run("r1"), [])
+        store.save_run(run("r1", status=RunState.RUNNING), expected=RunState.QUEUED)
+        store.save_run(run("r1", status=RunState.CANCELLED), expected=RunState.RUNNING)
+        with pytest.raises(StaleWrite, match="run r1 is cancelled, not running"):
+            store.save_run(run("r1", status=RunState.SUCCEEDED), expected=RunState.RUNNING)
+        assert store.get_run("r1").status is RunState.CANCELLED
 
-    def test_last_log_line_is_the_highest_seq_or_none(self, started: Store) -> None:
-        assert started.last_log_line("r1", "build", 1) is None
-        started.append_logs(log_lines(12))
-        assert started.last_log_line("r1", "build", 1) == log_lines(1, start=12)[0]
+    def test_a_conditional_change_keeps_the_cancel_request(self, store: Store) -> None:
+        store.create_run(run("r1", status=RunState.RUNNING), [])
+        store.request_cancel("r1")
+        store.save_run(run("r1", status=RunState.CANCELLED), expected=RunState.RUNNING)
+        assert store.get_run("r1").cancel_requested
 
-    def test_appending_the_same_lines_again_is_harmless(self, started: Store) -> None:
-        started.append_logs(log_lines(5))
-        started.append_logs(log_lines(8))
-        assert started.read_logs("r1", "build", 1) == log_lines(8)
+    def test_a_conditional_change_of_an_unknown_run_is_refused(self, store: Store) -> None:
+        with pytest.raises(StaleWrite, match="run nope is missing, not running"):
+            store.save_run(run("nope", status=RunState.FAILED), expected=RunState.RUNNING)
+        with pytest.raises(NotFound):
+            store.get_run("nope")
 
-    def test_appending_logs_of_an_unsaved_attempt_is_not_found(self, started: Store) -> None:
-        with pytest.raises(NotFound, match="attempt 7"):
-            started.append_logs(log_lines(3, attempt=7))
-        assert started.read_logs("r1", "build", 7) == []
+    def test_an_attempt_ends_once_whoever_reports_it(self, started: Store) -> None:
+        results = at_once(4, lambda i: started.save_attempt(
+            AttemptRecord(run_id="r1", job="build", number=1, status=AttemptState.FAILED,
+                          exit_code=i, reason=f"reporter {i}"),
+            expected=AttemptState.RUNNING))
+        winners = [i for i, result in enumerate(results) if result is None]
+        assert len(winners) == 1
+        assert sum(isinstance(result, StaleWrite) for result in results) == 3
+        assert started.get_attempt("r1", "build", 1).exit_code == winners[0]
 
-    def test_appending_no_lines_does_nothing(self, started: Store) -> None:
-        started.append_logs([])
-        assert started.last_log_line("r1", "build", 1) is None
+    def test_a_conditional_change_of_a_missing_attempt_is_refused(self, started: Store) -> None:
+        with pytest.raises(StaleWrite, match="attempt 2 of job build in run r1 is missing"):
+            started.save_attempt(AttemptRecord(run_id="r1", job="build", number=2,
+                                               status=AttemptState.SUCCEEDED),
+                                 expected=AttemptState.RUNNING)
+        assert [a.number for a in started.list_attempts("r1")] == [1]
+
+    def test_an_attempt_is_created_once(self, started: Store) -> None:
+        with pytest.raises(Conflict, match="attempt 1 of job build in run r1 already exists"):
+            started.create_attempt(AttemptRecord(run_id="r1", job="build", number=1,
+                                                 container_id="second"))
+        assert started.get_attempt("r1", "build", 1).container_id is None
+
+    def test_of_two_launches_of_one_attempt_only_one_creates_it(self, started: Store) -> None:
+        results = at_once(4, lambda i: started.create_attempt(
+            AttemptRecord(run_id="r1", job="build", number=2, container_id=f"task-{i}")))
+        winners = [i for i, result in enumerate(results) if result is None]
+        assert len(winners) == 1
+        assert started.get_attempt("r1", "build", 2).container_id == f"task-{winners[0]}"
+
+    def test_creating_an_attempt_of_an_unknown_job_is_not_found(self, started: Store) -> None:
+        with pytest.raises(NotFound, match="nope"):
+            started.create_attempt(AttemptRecord(run_id="r1", job="nope", number=1))

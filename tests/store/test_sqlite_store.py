@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.states import RunState
-from chalicelib.engine.records import AttemptRecord, LogLine
 from chalicelib.errors import Conflict
 from chalicelib.store.base import RunFilter
 from chalicelib.store.sqlite import SqliteStore, open_store
@@ -284,22 +283,6 @@ def test_every_run_history_query_reads_an_index_in_order(
 
 
 # --- pages built as one JSON array by SQLite --------------------------------------------
-
-
-def test_log_pages_keep_every_bit_of_time_and_any_text(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "store.db") as store:
-        store.create_run(run("r1"), [job("build")])
-        store.save_attempt(AttemptRecord(run_id="r1", job="build", number=1))
-        lines = [
-            LogLine("r1", "build", 1, 1, 1764091234.5678902, 'nul \0, quote ", \\ é 🙂 \u2028', True,
-                    "2025-11-25T17:20:34.567890200Z"),
-            LogLine("r1", "build", 1, 2, 5.0, "", False, ""),
-            LogLine("r1", "build", 1, 3, 0.1 + 0.2, "{\"json\": [1]}", False, "t"),
-        ]
-        store.append_logs(lines)
-        assert store.read_logs("r1", "build", 1) == lines
-        assert store.read_logs("r1", "build", 1, after_seq=1, limit=1) == lines[1:2]
-        assert store.read_logs("r1", "nope", 1) == []
 
 
 def test_run_pages_keep_every_bit_of_times_and_documents(tmp_path: Path) -> None:

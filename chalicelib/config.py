@@ -1,0 +1,138 @@
+"""Configuration, read in one place: which backend runs, and the name of every AWS resource.
+
+`CONTAINEROPS_BACKEND` is `local` (the default: SQLite, Docker, one machine) or `aws`
+(DynamoDB, Step Functions, ECS, CloudWatch Logs). In aws mode every table, index, queue,
+role, cluster, subnet, security group, log group and bucket is named by an environment
+variable that the deployed template sets (`infra/`, through `.chalice/config.json`); no
+resource name is written anywhere else in the code. Reading happens when asked
+(`AwsSettings.from_environment`), never at import time, so tests set the variables they
+need and nothing is shared between calls.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from chalicelib.errors import ContainerOpsError
+
+BACKEND_VARIABLE = "CONTAINEROPS_BACKEND"
+DATA_DIR_VARIABLE = "CONTAINEROPS_DATA_DIR"
+SECRET_PREFIX = "CONTAINEROPS_SECRET_"
+WARM_START_VARIABLE = "CONTAINEROPS_WARM_START"
+
+
+class Backend(StrEnum):
+    LOCAL = "local"
+    AWS = "aws"
+
+
+class ConfigurationError(ContainerOpsError):
+    """The environment does not configure what the chosen backend needs."""
+
+
+def backend(environ: Mapping[str, str] | None = None) -> Backend:
+    raw = (os.environ if environ is None else environ).get(BACKEND_VARIABLE, "").strip().lower()
+    if not raw:
+        return Backend.LOCAL
+    try:
+        return Backend(raw)
+    except ValueError:
+        choices = ", ".join(b.value for b in Backend)
+        raise ConfigurationError(f"{BACKEND_VARIABLE}={raw!r} is not a backend (choose {choices})") from None
+
+
+# --- the local backend ----------------------------------------------------------------
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_VARIABLE) or Path.home() / ".containerops")
+
+
+def warm_start_enabled() -> bool:
+    """Warm start is on unless CONTAINEROPS_WARM_START is 0, false, no or off."""
+    return os.environ.get(WARM_START_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def secrets_from_environment() -> dict[str, str]:
+    """`CONTAINEROPS_SECRET_NPM_TOKEN=...` becomes `${{ secrets.NPM_TOKEN }}`."""
+    return {
+        name.removeprefix(SECRET_PREFIX): value
+        for name, value in os.environ.items()
+        if name.startswith(SECRET_PREFIX) and value
+    }
+
+
+# --- the aws backend ------------------------------------------------------------------
+
+# Every variable the aws backend reads, with what it names. The template sets each one.
+AWS_VARIABLES: dict[str, str] = {
+    "CONTAINEROPS_DEFINITIONS_TABLE": "DynamoDB table of components, workflow versions and settings",
+    "CONTAINEROPS_RUNS_TABLE": "DynamoDB table of runs, jobs and attempts",
+    "CONTAINEROPS_RUNS_BY_WORKFLOW_INDEX": "GSI of the runs table: history of one workflow by time",
+    "CONTAINEROPS_RUNS_BY_NAMESPACE_INDEX": "GSI of the runs table: history of a namespace by time",
+    "CONTAINEROPS_EVENTS_TABLE": "DynamoDB table of claimed event ids (idempotency, with a TTL)",
+    "CONTAINEROPS_LAUNCH_QUEUE_URL": "SQS queue the state machines send job launches to",
+    "CONTAINEROPS_STATE_MACHINE_ROLE_ARN": "IAM role the workflows' state machines run as",
+    "CONTAINEROPS_CLUSTER": "ECS cluster the jobs run on",
+    "CONTAINEROPS_SUBNETS": "comma-separated subnet ids for Fargate tasks",
+    "CONTAINEROPS_SECURITY_GROUPS": "comma-separated security group ids for Fargate tasks",
+    "CONTAINEROPS_TASK_EXECUTION_ROLE_ARN": "IAM role ECS uses to pull images and read secrets",
+    "CONTAINEROPS_TASK_ROLE_ARN": "IAM role the job containers run as (no permissions)",
+    "CONTAINEROPS_LOG_GROUP": "CloudWatch Logs group the job containers write to",
+    "CONTAINEROPS_DESIGNER_BUCKET": "S3 bucket the designer is served from",
+}
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    definitions_table: str
+    runs_table: str
+    runs_by_workflow_index: str
+    runs_by_namespace_index: str
+    events_table: str
+    launch_queue_url: str
+    state_machine_role_arn: str
+    cluster: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    task_execution_role_arn: str
+    task_role_arn: str
+    log_group: str
+    designer_bucket: str
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
+        """Every resource name, or one error listing every variable that is missing."""
+        env = os.environ if environ is None else environ
+        missing = [name for name in AWS_VARIABLES if not env.get(name, "").strip()]
+        if missing:
+            raise ConfigurationError(
+                "the aws backend needs these environment variables (the deployed template sets"
+                f" them): {', '.join(missing)}"
+            )
+
+        def value(name: str) -> str:
+            return env[name].strip()
+
+        def names(name: str) -> tuple[str, ...]:
+            return tuple(part.strip() for part in value(name).split(",") if part.strip())
+
+        return cls(
+            definitions_table=value("CONTAINEROPS_DEFINITIONS_TABLE"),
+            runs_table=value("CONTAINEROPS_RUNS_TABLE"),
+            runs_by_workflow_index=value("CONTAINEROPS_RUNS_BY_WORKFLOW_INDEX"),
+            runs_by_namespace_index=value("CONTAINEROPS_RUNS_BY_NAMESPACE_INDEX"),
+            events_table=value("CONTAINEROPS_EVENTS_TABLE"),
+            launch_queue_url=value("CONTAINEROPS_LAUNCH_QUEUE_URL"),
+            state_machine_role_arn=value("CONTAINEROPS_STATE_MACHINE_ROLE_ARN"),
+            cluster=value("CONTAINEROPS_CLUSTER"),
+            subnets=names("CONTAINEROPS_SUBNETS"),
+            security_groups=names("CONTAINEROPS_SECURITY_GROUPS"),
+            task_execution_role_arn=value("CONTAINEROPS_TASK_EXECUTION_ROLE_ARN"),
+            task_role_arn=value("CONTAINEROPS_TASK_ROLE_ARN"),
+            log_group=value("CONTAINEROPS_LOG_GROUP"),
+            designer_bucket=value("CONTAINEROPS_DESIGNER_BUCKET"),
+        )

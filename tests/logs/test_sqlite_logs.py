@@ -1,0 +1,53 @@
+"""The SQLite store's log lines against the log contract, plus what only they have: a line's
+attempt must be stored first, and every bit of a time and any text survive a page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chalicelib.engine.records import AttemptRecord, LogLine
+from chalicelib.errors import NotFound
+from chalicelib.logs.base import LogEntry
+from chalicelib.store.sqlite import SqliteStore
+from tests.logs.contract import LogContract, entries
+from tests.store.contract import job, run
+
+
+def _with_build_attempts(path: Path) -> SqliteStore:
+    store = SqliteStore(path)
+    store.create_run(run("r1"), [job("build")])
+    for number in (1, 2):
+        store.create_attempt(AttemptRecord(run_id="r1", job="build", number=number))
+    return store
+
+
+class TestSqliteLogs(LogContract):
+    @pytest.fixture
+    def logs(self, tmp_path: Path) -> Iterator[SqliteStore]:
+        with _with_build_attempts(tmp_path / "store.db") as store:
+            yield store
+
+
+def test_appending_lines_of_an_unsaved_attempt_is_not_found(tmp_path: Path) -> None:
+    with _with_build_attempts(tmp_path / "store.db") as store:
+        with pytest.raises(NotFound, match="attempt 7"):
+            store.append_logs("r1", "build", 7, entries(3))
+        assert store.read_logs("r1", "build", 7) == []
+
+
+def test_log_pages_keep_every_bit_of_time_and_any_text(tmp_path: Path) -> None:
+    with _with_build_attempts(tmp_path / "store.db") as store:
+        written = [
+            LogEntry(1764091234.5678902, 'nul \0, quote ", \\ é 🙂 \u2028', True,
+                     "2025-11-25T17:20:34.567890200Z"),
+            LogEntry(5.0, "", False, ""),
+            LogEntry(0.1 + 0.2, "{\"json\": [1]}", False, "t"),
+        ]
+        lines = [LogLine("r1", "build", 1, seq, *entry) for seq, entry in enumerate(written, 1)]
+        assert store.append_logs("r1", "build", 1, written) == lines
+        assert store.read_logs("r1", "build", 1) == lines
+        assert store.read_logs("r1", "build", 1, after_seq=1, limit=1) == lines[1:2]
+        assert store.read_logs("r1", "nope", 1) == []
