@@ -1,8 +1,11 @@
-"""One attempt of one job on the container engine: start (or re-attach), follow, judge.
+"""One attempt of one job on the container engine: start (or re-attach), follow, and
+record the engine's verdict.
 
 The attempt record is written before each step it depends on (started, container id,
-finished), so a process that dies at any point leaves enough in the store for the next
-one to re-attach to the container or to account for it.
+finished), with the ingest state of its log after each batch of lines, so a process that
+dies at any point leaves enough in the store for the next one to re-attach to the
+container, or to account for it, and judge it exactly as it would have. What the attempt
+comes to is the engine's to say (`engine.rules.attempt_outcome`).
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.domain.protocol import OutputCollector
 from chalicelib.domain.states import AttemptState
-from chalicelib.engine.engine import AttemptEnd, JobPlan, SecretMasker, judge_attempt
+from chalicelib.engine.engine import AttemptEnd, JobPlan
+from chalicelib.engine.ingest import IngestPolicy, IngestState, LogIngest
 from chalicelib.engine.records import AttemptRecord
+from chalicelib.engine.rules import attempt_outcome
 from chalicelib.errors import ContainerOpsError, EngineUnavailable, LaunchError
 from chalicelib.launch.base import (
     HELD_LABEL,
@@ -110,7 +114,7 @@ class Attempt:
     def run(self, existing: ContainerRef | None = None, held: Held | None = None) -> AttemptRecord:
         """Start a container (release `held`, or re-attach to `existing`) and follow it to
         its end; store the verdict."""
-        writer = self._writer(resuming=existing is not None)
+        writer = self._writer()
         if existing is not None:
             started = self._reattach(existing)
         else:
@@ -140,6 +144,7 @@ class Attempt:
             timed_out=self._timed_out,
             cancelled=bool(self._stop_reason),
             oom_killed=bool(exit_info and exit_info.oom_killed),
+            stop_reason=self._stop_reason,
         )
         if exit_info is not None:
             if not self._released:  # a held container started long before its process did
@@ -226,18 +231,15 @@ class Attempt:
         except ContainerOpsError:
             pass  # already gone: its end is read from wait()
 
-    def _writer(self, *, resuming: bool) -> LogWriter:
+    def _writer(self) -> LogWriter:
+        """A writer that carries on from what the record says was read (nothing, for a new
+        attempt; after a restart, everything the previous process had read)."""
         record = self.record
-        collector = OutputCollector()
-        if resuming:  # what the previous process had read
-            collector.outputs.update(record.outputs)
-            collector.reported_result = record.reported_result
+        policy = IngestPolicy(self._plan.secret_values, self._settings.max_stored_log_bytes)
         return LogWriter(
             self._logs, record.run_id, record.job, record.number,
-            SecretMasker(self._plan.secret_values), collector,
-            stored_bytes=record.log_bytes,
+            LogIngest(policy, IngestState.of(record)),
             consumed=StreamOffsets(record.stdout_bytes, record.stderr_bytes),
-            max_stored_bytes=self._settings.max_stored_log_bytes,
             on_flush=self._save_progress,
             clock=self._clock,
         )
@@ -251,25 +253,17 @@ class Attempt:
         record = self.record
         consumed = writer.consumed
         record.stdout_bytes, record.stderr_bytes = consumed.stdout, consumed.stderr
-        record.outputs = dict(writer.collector.outputs)
-        record.reported_result = writer.collector.reported_result
-        record.log_bytes, record.log_truncated = writer.stored_bytes, writer.truncated
+        writer.ingest.state.save_into(record)
 
     def _finish(self, writer: LogWriter, end: AttemptEnd) -> AttemptRecord:
-        verdict = judge_attempt(self._plan, end, writer.collector)
-        if end.launch_error:
-            writer.note(end.launch_error)
-        elif not verdict.succeeded and end.timed_out:
-            writer.note(f"stopped: timeout after {self._plan.timeout:g}s")
+        outcome = attempt_outcome(self._plan, end, writer.ingest)
+        for note in outcome.notes:
+            writer.note(note)
         writer.flush()
         record = self.record
-        record.status = (
-            AttemptState.SUCCEEDED if verdict.succeeded
-            else AttemptState.CANCELLED if end.cancelled else AttemptState.FAILED
-        )
-        record.reason = self._stop_reason if end.cancelled and not end.timed_out else verdict.reason
+        record.status, record.reason = outcome.status, outcome.reason
         record.exit_code = end.exit_code
         record.finished_at = record.finished_at or self._clock()
         self._note_output(writer)
-        self._store.save_attempt(record)
+        self._store.save_attempt(record, expected=AttemptState.RUNNING)
         return record

@@ -1,7 +1,9 @@
 """A job's life on the local driver: attempts one after another, with retries and backoff.
 
 Runs in its own thread and reports to the run's event queue; it never writes the job
-record itself (the run execution does, in one thread), only attempts and logs.
+record itself (the run execution does, in one thread), only attempts and logs. Whether to
+retry, after how long, and what the job ends as are the engine's rules
+(`engine.rules.after_attempt`); the worker only waits and launches.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chalicelib.domain.states import AttemptState
-from chalicelib.engine.engine import JobPlan, retry_delay
+from chalicelib.domain.states import AttemptState, JobState
+from chalicelib.engine.engine import JobPlan
 from chalicelib.engine.records import AttemptRecord
+from chalicelib.engine.rules import JobEnd, Retry, after_attempt, stopped_before_retry
 from chalicelib.errors import EngineUnavailable
 from chalicelib.launch.base import ContainerRef, Launcher
 from chalicelib.local.attempt import Attempt, AttemptSettings
@@ -34,7 +37,7 @@ class JobEnded:
     job: str
     attempt: AttemptRecord  # the last one
     attempts: int
-    stopped: str = ""  # why the job was stopped while waiting to retry, if it was
+    end: JobEnd
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,13 @@ class JobWorker:
         try:
             self._attempts()
         except Exception as exc:  # a worker must always report its end, or the run waits forever
+            reason = f"internal error: {exc!r}"
             record = AttemptRecord(
                 run_id=self.run_id, job=self.plan.job, number=self._number,
-                status=AttemptState.FAILED, reason=f"internal error: {exc!r}",
-                finished_at=self.clock(),
+                status=AttemptState.FAILED, reason=reason, finished_at=self.clock(),
             )
-            self.events.put(JobEnded(self.plan.job, record, self._number))
+            self.events.put(JobEnded(self.plan.job, record, self._number,
+                                     JobEnd(JobState.FAILED, reason)))
             raise
 
     def _attempts(self) -> None:
@@ -104,18 +108,17 @@ class JobWorker:
                 record.status, record.reason = AttemptState.FAILED, str(exc)
                 record.finished_at = self.clock()
                 self.store.save_attempt(record)
-            delay = None
-            if record.status is AttemptState.FAILED:
-                delay = retry_delay(self.plan, number, cancelled=self._stopped.is_set())
-            if delay is None or self._stopped.wait(delay):
-                stopped = self._stop_reason if delay is not None else ""
-                self.events.put(JobEnded(self.plan.job, record, number, stopped))
+            step = after_attempt(self.plan, record, stopping=self._stopped.is_set())
+            if isinstance(step, Retry) and self._stopped.wait(step.delay):
+                step = stopped_before_retry(record, self._stop_reason)
+            if isinstance(step, JobEnd):
+                self.events.put(JobEnded(self.plan.job, record, number, step))
                 if self._current is not None:
                     self._current.remove_container()
                 return
             if self._current is not None:
                 self._current.remove_container()
-            number, record = number + 1, None
+            number, record = step.attempt, None
 
     def _first_attempt(self) -> tuple[int, AttemptRecord | None]:
         """Attempt 1, or the attempt a previous process left (running or to be judged)."""
@@ -128,7 +131,7 @@ class JobWorker:
             run_id=self.run_id, job=self.plan.job, number=number,
             ready_at=self.ready_at if number == 1 else self.clock(),
         )
-        self.store.save_attempt(record)
+        self.store.create_attempt(record)
         self.events.put(AttemptStarted(self.plan.job, number))
         return record
 

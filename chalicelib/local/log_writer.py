@@ -1,14 +1,14 @@
-"""Turns a container's output into stored log lines for one attempt.
+"""Turns a container's output into stored log lines for one attempt, on the local driver.
 
-Joins each stream's chunks into lines (cut at the line limit), masks secrets, reads
-`[COUT]` lines into the attempt's outputs, and writes lines to the store in batches.
-After each batch it reports how far the stored output reaches (bytes of each stream, and
-the outputs read so far), so a restarted driver can re-attach without repeating or
-losing a line. Memory stays bounded whatever the container prints: one line per stream
-at most is held, a batch is flushed at a size or a time, and past the per-attempt
-storage cap lines are parsed for `[COUT]` and dropped. A line is stored within
-FLUSH_SECONDS of its arrival even when the container then falls silent (a timer flushes
-it), so followers see live output.
+Joins each stream's chunks into lines (cut at the line limit), hands each line to the
+engine's ingest policy (`engine.ingest`: mask, read `[COUT]`, cap) and writes what it
+keeps to the log sink in batches. After each batch it reports how far the stored output
+reaches (bytes of each stream, and the ingest state), so a restarted driver can re-attach
+without repeating or losing a line. Memory stays bounded whatever the container prints:
+one line per stream at most is held, a batch is flushed at a size or a time, and past the
+per-attempt storage cap lines are only read. A line is stored within FLUSH_SECONDS of its
+arrival even when the container then falls silent (a timer flushes it), so followers see
+live output.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from chalicelib.domain.protocol import AssembledLine, LineAssembler, OutputCollector
-from chalicelib.engine.engine import SecretMasker
+from chalicelib.domain.protocol import AssembledLine, LineAssembler
+from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, Kept, LogIngest, note
 from chalicelib.launch.base import NO_OFFSETS, StreamName, StreamOffsets
 from chalicelib.logs.base import LogEntry, LogSink
 
-DEFAULT_MAX_STORED_BYTES = 16 * 1024 * 1024
+__all__ = ["DEFAULT_MAX_STORED_BYTES", "LogWriter"]
+
 FLUSH_LINES = 500
 FLUSH_SECONDS = 0.2
 
@@ -36,32 +37,25 @@ class LogWriter:
         run_id: str,
         job: str,
         attempt: int,
-        masker: SecretMasker,
-        collector: OutputCollector,
+        ingest: LogIngest,
         *,
-        stored_bytes: int = 0,
         consumed: StreamOffsets = NO_OFFSETS,
-        max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
         on_flush: Progress = lambda writer: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sink = sink
         self._key = (run_id, job, attempt)
-        self._masker = masker
-        self.collector = collector
+        self.ingest = ingest
         self._assemblers: dict[StreamName, LineAssembler] = {
             "stdout": LineAssembler(), "stderr": LineAssembler(),
         }
         self._consumed = {"stdout": consumed.stdout, "stderr": consumed.stderr}
-        self._max_stored = max_stored_bytes
         self._on_flush = on_flush
         self._clock = clock
         self._pending: list[LogEntry] = []
         self._last_flush = clock()
         self._lock = threading.RLock()  # the reader thread and the flush timer
         self._timer: threading.Timer | None = None
-        self.stored_bytes = stored_bytes
-        self.truncated = stored_bytes >= max_stored_bytes
 
     @property
     def consumed(self) -> StreamOffsets:
@@ -92,7 +86,7 @@ class LogWriter:
     def note(self, text: str) -> None:
         """A line from ContainerOps itself (not the container), stored even past the cap."""
         with self._lock:
-            self._append(f"[containerops] {text}", "", is_cout=False)
+            self._keep(note(text), "")
             self.flush()
 
     def flush(self) -> None:
@@ -108,21 +102,15 @@ class LogWriter:
 
     def _accept(self, stream: StreamName, line: AssembledLine) -> None:
         self._consumed[stream] += line.raw_bytes
-        text = self._masker.mask(line.text)
-        cout = self.collector.add_line(text)
-        size = len(text.encode()) + 1
-        if self.stored_bytes + size > self._max_stored:
-            if not self.truncated:
-                self.truncated = True
-                self.note(
-                    f"log limit of {self._max_stored} bytes reached: later lines are not stored "
-                    "([COUT] lines are still read)"
-                )
-            return
-        self.stored_bytes += size
-        self._append(text, line.source_time, is_cout=cout is not None)
-        if len(self._pending) >= FLUSH_LINES:
+        kept = self.ingest.accept(line.text)
+        for one in kept:
+            self._keep(one, line.source_time)
+        if any(one.is_note for one in kept):
+            self.flush()  # the cap's note is stored at once, like any note
+        elif len(self._pending) >= FLUSH_LINES:
             self.flush()
 
-    def _append(self, text: str, source_time: str, *, is_cout: bool) -> None:
-        self._pending.append(LogEntry(self._clock(), text, is_cout, source_time))
+    def _keep(self, kept: Kept, source_time: str) -> None:
+        self._pending.append(LogEntry(
+            self._clock(), kept.text, kept.is_cout, "" if kept.is_note else source_time
+        ))

@@ -1,8 +1,11 @@
 """Executes one run on the local driver: the scheduler loop in one thread, a worker per job.
 
 All job and run records are written here, in this one thread, before the next step is
-taken (DESIGN §3: nothing is lost). It starts from whatever the store holds, so the same
-code runs a new run and finishes one a dead process left behind.
+taken (DESIGN §3: nothing is lost), each as a change from the state it was read in. It
+starts from whatever the store holds, so the same code runs a new run and finishes one a
+dead process left behind. Every decision (reuse, skip, fail, launch; what stops the run;
+how it ends) is the engine's (`engine.rules`, `engine.restore`): this module only decides
+when to ask and acts on the answers.
 """
 
 from __future__ import annotations
@@ -14,14 +17,22 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chalicelib.domain.catalog import ComponentCatalog
-from chalicelib.domain.expressions import ExpressionError
-from chalicelib.domain.models import Workflow
-from chalicelib.domain.quantities import parse_duration
-from chalicelib.domain.scheduler import StageScheduler, layout_of
-from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.engine import RunContext, Skip, component_of, plan_job
+from chalicelib.domain.states import JobState, RunState
+from chalicelib.engine.engine import RunContext
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
-from chalicelib.errors import ContainerOpsError
+from chalicelib.engine.restore import restored_scheduler, run_context
+from chalicelib.engine.rules import (
+    Halt,
+    JobEnd,
+    Launch,
+    decide_ready_job,
+    end_without_launch,
+    halt_after,
+    halt_requested,
+    passes,
+    run_deadline,
+    run_end,
+)
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import AttemptSettings, attempt_labels, container_spec
 from chalicelib.local.held import HeldContainers
@@ -47,14 +58,6 @@ class QuietObserver:
         pass
 
 
-_ATTEMPT_TO_JOB = {
-    AttemptState.SUCCEEDED: JobState.SUCCEEDED,
-    AttemptState.FAILED: JobState.FAILED,
-    AttemptState.CANCELLED: JobState.CANCELLED,
-    AttemptState.RUNNING: JobState.FAILED,
-}
-
-
 @dataclass
 class RunExecution:
     store: Store
@@ -73,9 +76,7 @@ class RunExecution:
         self.events: queue.Queue[object] = queue.Queue()
         self.workers: dict[str, JobWorker] = {}
         self.ended_workers: list[JobWorker] = []
-        self.outputs: dict[str, dict[str, str]] = {}
-        self.end_reason = ""
-        self.end_state: RunState | None = None
+        self.halt: Halt | None = None
         self.held = HeldContainers(self.launcher)
         self.considered_for_holding: set[str] = set()
 
@@ -88,10 +89,10 @@ class RunExecution:
             self.run.namespace, self.run.workflow, self.run.workflow_version
         ).workflow
         self.jobs = {job.name: job for job in self.store.list_jobs(self.run_id)}
-        self.scheduler = StageScheduler(layout_of(self.workflow))
+        self.scheduler = restored_scheduler(self.workflow, self.jobs.values())
         self._mark_running()
-        self._restore()
-        deadline = self._deadline()
+        self._resume_running_jobs()
+        deadline = run_deadline(self.workflow, self.run, self.clock())
         try:
             while True:
                 self._check_cancel_and_deadline(deadline)
@@ -111,14 +112,8 @@ class RunExecution:
         if self.run.status is RunState.QUEUED:
             self.run.status = RunState.RUNNING
             self.run.started_at = self.clock()
-            self.store.save_run(self.run)
+            self.store.save_run(self.run, expected=RunState.QUEUED)
             self.observer.run_changed(self.run)
-
-    def _deadline(self) -> float | None:
-        timeout = self.workflow.spec.timeout
-        if timeout is None:
-            return None
-        return (self.run.started_at or self.clock()) + parse_duration(timeout)
 
     def _dispatch_ready(self) -> None:
         while ready := self.scheduler.get_ready():
@@ -126,43 +121,33 @@ class RunExecution:
                 self._begin(name, self.clock())
 
     def _check_cancel_and_deadline(self, deadline: float | None) -> None:
-        if self.end_state is not None:
-            return
-        if self.store.get_run(self.run_id).cancel_requested:
-            self._halt(RunState.CANCELLED, "cancelled", "cancelled")
-        elif deadline is not None and self.clock() >= deadline:
-            self._halt(RunState.FAILED, "workflow timeout", "stopped: workflow timeout")
+        if self.halt is None:
+            halt = halt_requested(self.store.get_run(self.run_id), deadline, self.clock())
+            if halt is not None:
+                self._halt(halt)
 
-    def _halt(self, state: RunState, reason: str, stop_reason: str) -> None:
-        self.end_state, self.end_reason = state, reason
+    def _halt(self, halt: Halt) -> None:
+        self.halt = halt
         self.scheduler.halt()
         for worker in self.workers.values():
-            worker.stop(stop_reason)
+            worker.stop(halt.stop_reason)
 
     # --- jobs -------------------------------------------------------------------------
     def _begin(self, name: str, ready_at: float, resumption: Resumption | None = None) -> None:
         record = self.jobs[name]
         job = self.workflow.job_named(name)
         assert job is not None  # the scheduler only knows the workflow's jobs
-        if name in self.reuse:
-            self.outputs[name] = dict(self.reuse[name])
-            self._conclude(record, JobState.REUSED, "succeeded in the run re-run from", passed=True,
-                           outputs=self.outputs[name])
-            return
-        try:
-            plan = plan_job(self.workflow, job, component_of(job, self.catalog), self._context())
-        except (ContainerOpsError, ExpressionError) as exc:
+        decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), self.reuse)
+        if not isinstance(decision, Launch):
             self.held.discard(name)
-            self._conclude(record, JobState.FAILED, str(exc), passed=job.continue_on_error)
+            self._conclude(record, end_without_launch(decision))
             return
-        if isinstance(plan, Skip):
-            self.held.discard(name)
-            self._conclude(record, JobState.SKIPPED, plan.reason, passed=True)
-            return
+        plan = decision.plan
         held = self.held.take(name)
+        before = record.status
         record.status = JobState.RUNNING
         record.started_at = record.started_at or ready_at
-        self._save_job(record)
+        self._save_job(record, before)
         worker = JobWorker(
             store=self.store, logs=self.logs, launcher=self.launcher, plan=plan, run_id=self.run_id,
             workspace=self.workspace, settings=self.settings, events=self.events,
@@ -181,25 +166,21 @@ class RunExecution:
             self.considered_for_holding.add(name)
             job = self.workflow.job_named(name)
             assert job is not None
-            try:
-                plan = plan_job(self.workflow, job, component_of(job, self.catalog), self._context())
-            except (ContainerOpsError, ExpressionError):
-                continue  # reported when the job is due
-            if not isinstance(plan, Skip):
+            decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), {})
+            if isinstance(decision, Launch):  # anything else is acted on when the job is due
                 record = AttemptRecord(run_id=self.run_id, job=name, number=1)
-                self.held.hold(name, container_spec(plan, record, self.workspace, self.settings))
+                spec = container_spec(decision.plan, record, self.workspace, self.settings)
+                self.held.hold(name, spec)
 
     def _context(self) -> RunContext:
-        return RunContext(
-            run_id=self.run_id, params=self.run.params, trigger=self.run.trigger,
-            outputs=self.outputs, secrets=self.secrets,
-        )
+        """What the run's expressions see: rebuilt from the job records as they stand."""
+        return run_context(self.run, self.jobs.values(), self.secrets)
 
     def _handle(self, event: object) -> None:
         if isinstance(event, AttemptStarted):
             record = self.jobs[event.job]
             record.attempts = event.number
-            self._save_job(record)
+            self._save_job(record, JobState.RUNNING)
         elif isinstance(event, JobEnded):
             self._job_ended(event)
 
@@ -207,43 +188,31 @@ class RunExecution:
         worker = self.workers.pop(event.job, None)
         if worker is not None:
             self.ended_workers.append(worker)
-        record, attempt = self.jobs[event.job], event.attempt
-        state = JobState.CANCELLED if event.stopped else _ATTEMPT_TO_JOB[attempt.status]
-        if state is JobState.SUCCEEDED:
-            self.outputs[event.job] = dict(attempt.outputs)
-        record.attempts, record.exit_code = event.attempts, attempt.exit_code
-        self._conclude(record, state, event.stopped or attempt.reason,
-                       passed=passes(self.workflow, record.name, state), outputs=attempt.outputs)
+        record = self.jobs[event.job]
+        record.attempts, record.exit_code = event.attempts, event.attempt.exit_code
+        self._conclude(record, event.end)
 
-    def _conclude(
-        self, record: JobRecord, state: JobState, reason: str, *, passed: bool,
-        outputs: Mapping[str, str] | None = None,
-    ) -> None:
-        record.status, record.reason = state, reason
-        record.outputs = dict(outputs or {})
+    def _conclude(self, record: JobRecord, end: JobEnd) -> None:
+        before = record.status
+        record.status, record.reason, record.outputs = end.state, end.reason, dict(end.outputs)
         record.finished_at = self.clock()
         record.started_at = record.started_at or record.finished_at
-        self._save_job(record)
-        self.scheduler.done(record.name, passed)
-        if not passed and self.end_state is None and state is not JobState.CANCELLED:
-            self._halt(RunState.FAILED, f"job '{record.name}' failed: {reason}",
-                       f"stopped: job '{record.name}' failed")
+        self._save_job(record, before)
+        self.scheduler.done(record.name, passes(self.workflow, record.name, end.state))
+        halt = halt_after(self.workflow, record.name, end)
+        if halt is not None and self.halt is None:
+            self._halt(halt)
 
-    def _save_job(self, record: JobRecord) -> None:
-        self.store.save_job(record)
+    def _save_job(self, record: JobRecord, expected: JobState) -> None:
+        self.store.save_job(record, expected=expected)
         self.observer.job_changed(record)
 
     # --- restart ----------------------------------------------------------------------
-    def _restore(self) -> None:
-        """Take up the jobs a previous process left: finished ones count, running ones resume."""
-        for record in self.jobs.values():
-            if record.status.is_final:
-                if record.status in (JobState.SUCCEEDED, JobState.REUSED):
-                    self.outputs[record.name] = dict(record.outputs)
-                self.scheduler.restore(record.name, passed=passes(self.workflow, record.name, record.status))
+    def _resume_running_jobs(self) -> None:
+        """Take up the jobs a previous process left running (the restored scheduler counts
+        the finished ones already)."""
         for record in self.jobs.values():
             if record.status is JobState.RUNNING:
-                self.scheduler.restore(record.name, running=True)
                 self._begin(record.name, record.started_at or self.clock(), self._resumption(record))
 
     def _resumption(self, record: JobRecord) -> Resumption | None:
@@ -258,22 +227,15 @@ class RunExecution:
     def _finish(self) -> RunRecord:
         for worker in self.ended_workers:
             worker.join(timeout=60)  # they remove their containers after reporting the end
-        why = self.end_reason or "run ended"
+        end = run_end(self.halt)
         for name in self.scheduler.never_started():
             record = self.jobs[name]
-            record.status, record.reason = JobState.SKIPPED, f"not run: {why}"
-            self._save_job(record)
-        self.run.status = self.end_state or RunState.SUCCEEDED
-        self.run.reason = self.end_reason
+            before = record.status
+            record.status, record.reason = JobState.SKIPPED, end.not_run_reason
+            self._save_job(record, before)
+        before_run = self.run.status
+        self.run.status, self.run.reason = end.state, end.reason
         self.run.finished_at = self.clock()
-        self.store.save_run(self.run)
+        self.store.save_run(self.run, expected=before_run)
         self.observer.run_changed(self.run)
         return self.run
-
-
-def passes(workflow: Workflow, job_name: str, state: JobState) -> bool:
-    """Whether later jobs may run after a job ended in `state` (continue_on_error counts)."""
-    job = workflow.job_named(job_name)
-    return state.counts_as_success or (
-        state is JobState.FAILED and job is not None and job.continue_on_error
-    )

@@ -1,0 +1,121 @@
+"""The log ingest policy: what becomes of each line a job's container prints.
+
+Every line is masked (secrets become `***`), read for `[COUT]` outputs and the reported
+result (within the output size limits), and stored, until the attempt's stored lines reach
+the per-attempt cap: then one note says so and later lines are only read, no longer
+stored. What the policy has seen so far is an `IngestState` kept in the attempt record, so
+a restarted driver, or the next Lambda invocation handling the same attempt's log, carries
+on exactly where the last one stopped: the same outputs, the same cap, and an output limit
+broken before the restart still fails the attempt after it.
+
+Pure: lines in, lines to keep out. Turning a byte stream into lines (and cutting long ones)
+is `protocol.LineAssembler`'s; storing and batching are the drivers'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from chalicelib.domain.protocol import (
+    MAX_LINE_BYTES,
+    TRUNCATION_MARK,
+    OutputCollector,
+)
+from chalicelib.engine.engine import SecretMasker
+from chalicelib.engine.records import AttemptRecord
+
+DEFAULT_MAX_STORED_BYTES = 16 * 1024 * 1024
+NOTE_PREFIX = "[containerops] "
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    secrets: tuple[str, ...] = ()
+    max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES
+
+
+@dataclass
+class IngestState:
+    """What the policy has seen of one attempt's log, as the attempt record keeps it."""
+
+    stored_bytes: int = 0
+    truncated: bool = False
+    outputs: dict[str, str] = field(default_factory=dict)
+    reported_result: bool | None = None
+    violation: str = ""
+
+    @classmethod
+    def of(cls, attempt: AttemptRecord) -> IngestState:
+        return cls(attempt.log_bytes, attempt.log_truncated, dict(attempt.outputs),
+                   attempt.reported_result, attempt.output_violation)
+
+    def save_into(self, attempt: AttemptRecord) -> None:
+        attempt.log_bytes, attempt.log_truncated = self.stored_bytes, self.truncated
+        attempt.outputs = dict(self.outputs)
+        attempt.reported_result = self.reported_result
+        attempt.output_violation = self.violation
+
+
+class Kept(NamedTuple):
+    """A line to store: the container's (masked) or a note of ContainerOps' own."""
+
+    text: str
+    is_cout: bool = False
+    is_note: bool = False
+
+
+def cut_line(text: str) -> str:
+    """A whole line (e.g. a log event) cut to the line limit and marked, like the assembler
+    cuts a stream's."""
+    raw = text.encode()
+    if len(raw) <= MAX_LINE_BYTES:
+        return text
+    return raw[:MAX_LINE_BYTES].decode("utf-8", errors="ignore") + TRUNCATION_MARK
+
+
+def note(text: str) -> Kept:
+    return Kept(NOTE_PREFIX + text, is_note=True)
+
+
+class LogIngest:
+    """Applies the policy to one attempt's lines, from the state it was left in."""
+
+    def __init__(self, policy: IngestPolicy, state: IngestState | None = None) -> None:
+        start = state or IngestState()
+        self._max_stored = policy.max_stored_bytes
+        self._masker = SecretMasker(policy.secrets)
+        self._collector = OutputCollector(dict(start.outputs), start.reported_result,
+                                          start.violation)
+        self._stored_bytes = start.stored_bytes
+        self._truncated = start.truncated or start.stored_bytes >= policy.max_stored_bytes
+
+    @property
+    def state(self) -> IngestState:
+        collector = self._collector
+        return IngestState(self._stored_bytes, self._truncated, dict(collector.outputs),
+                           collector.reported_result, collector.violation)
+
+    @property
+    def reported_result(self) -> bool | None:
+        return self._collector.reported_result
+
+    @property
+    def violation(self) -> str:
+        return self._collector.violation
+
+    def accept(self, text: str) -> list[Kept]:
+        """One line of the container's output (already cut): what of it to store."""
+        masked = self._masker.mask(text)
+        cout = self._collector.add_line(masked)
+        size = len(masked.encode()) + 1
+        if self._stored_bytes + size > self._max_stored:
+            if self._truncated:
+                return []
+            self._truncated = True
+            return [note(
+                f"log limit of {self._max_stored} bytes reached: later lines are not stored "
+                "([COUT] lines are still read)"
+            )]
+        self._stored_bytes += size
+        return [Kept(masked, is_cout=cout is not None)]

@@ -1,0 +1,210 @@
+"""The run rules: what a ready job becomes, how an attempt's end turns into the job's next
+step, which ends stop the run, and how a run ends.
+
+Every driver asks these functions and acts on the answer: the local driver in its loop,
+the cloud handlers (one Lambda call per job launch or job end) from stored records. Pure
+functions over definitions and records: no store, no containers, no clock of their own
+(`now` is passed in), so two drivers can never disagree about a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.expressions import ExpressionError
+from chalicelib.domain.models import Job, Workflow
+from chalicelib.domain.quantities import parse_duration
+from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.engine.engine import (
+    AttemptEnd,
+    JobPlan,
+    ReportedOutput,
+    RunContext,
+    Skip,
+    component_of,
+    judge_attempt,
+    plan_job,
+    retry_delay,
+)
+from chalicelib.engine.records import AttemptRecord, RunRecord
+from chalicelib.errors import ContainerOpsError
+
+REUSED_REASON = "succeeded in the run re-run from"
+
+
+# --- a job that is ready -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reuse:
+    """A re-run from failure takes the job's outputs from the run it re-runs."""
+
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FailJob:
+    """The job cannot be planned (an unknown component, a bad expression)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Launch:
+    plan: JobPlan
+
+
+ReadyDecision = Reuse | FailJob | Skip | Launch
+
+
+def decide_ready_job(
+    workflow: Workflow, job: Job, catalog: ComponentCatalog, context: RunContext,
+    reuse: Mapping[str, Mapping[str, str]],
+) -> ReadyDecision:
+    """What to do with a job whose predecessors are done: reuse, fail, skip, or launch."""
+    if job.name in reuse:
+        return Reuse(dict(reuse[job.name]))
+    try:
+        planned = plan_job(workflow, job, component_of(job, catalog), context)
+    except (ContainerOpsError, ExpressionError) as exc:
+        return FailJob(str(exc))
+    return planned if isinstance(planned, Skip) else Launch(planned)
+
+
+@dataclass(frozen=True)
+class JobEnd:
+    """A job's final state, its reason and the outputs its record keeps."""
+
+    state: JobState
+    reason: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def end_without_launch(decision: Reuse | FailJob | Skip) -> JobEnd:
+    if isinstance(decision, Reuse):
+        return JobEnd(JobState.REUSED, REUSED_REASON, dict(decision.outputs))
+    if isinstance(decision, FailJob):
+        return JobEnd(JobState.FAILED, decision.reason)
+    return JobEnd(JobState.SKIPPED, decision.reason)
+
+
+# --- an attempt that ended -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    status: AttemptState
+    reason: str
+    notes: tuple[str, ...] = ()  # lines ContainerOps adds to the attempt's log, in order
+
+
+def attempt_outcome(plan: JobPlan, end: AttemptEnd, reported: ReportedOutput) -> AttemptOutcome:
+    """The attempt's final state and reason, from how its container ended and what it said.
+
+    A stopped attempt is `cancelled` with the reason it was stopped for (the run was
+    cancelled, another job failed); a timed-out one fails with `timeout`.
+    """
+    verdict = judge_attempt(plan, end, reported)
+    notes: tuple[str, ...] = ()
+    if end.launch_error:
+        notes = (end.launch_error,)
+    elif not verdict.succeeded and end.timed_out:
+        notes = (f"stopped: timeout after {plan.timeout:g}s",)
+    if verdict.succeeded:
+        return AttemptOutcome(AttemptState.SUCCEEDED, "", notes)
+    if end.cancelled and not end.timed_out:
+        return AttemptOutcome(AttemptState.CANCELLED, end.stop_reason or verdict.reason, notes)
+    return AttemptOutcome(AttemptState.FAILED, verdict.reason, notes)
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempt: int  # the number of the next attempt
+    delay: float  # seconds to wait before it
+
+
+_JOB_STATE_OF_ATTEMPT = {
+    AttemptState.SUCCEEDED: JobState.SUCCEEDED,
+    AttemptState.FAILED: JobState.FAILED,
+    AttemptState.CANCELLED: JobState.CANCELLED,
+    AttemptState.RUNNING: JobState.FAILED,  # an attempt that never got a verdict
+}
+
+
+def after_attempt(plan: JobPlan, attempt: AttemptRecord, *, stopping: bool) -> Retry | JobEnd:
+    """Retry a failed attempt (unless the job is being stopped or has no retries left), or
+    end the job with the attempt's state, reason and outputs."""
+    if attempt.status is AttemptState.FAILED:
+        delay = retry_delay(plan, attempt.number, cancelled=stopping)
+        if delay is not None:
+            return Retry(attempt.number + 1, delay)
+    return JobEnd(_JOB_STATE_OF_ATTEMPT[attempt.status], attempt.reason, dict(attempt.outputs))
+
+
+def stopped_before_retry(attempt: AttemptRecord, stop_reason: str) -> JobEnd:
+    """A job stopped while it waited to retry ends cancelled, for the reason it was stopped."""
+    return JobEnd(JobState.CANCELLED, stop_reason, dict(attempt.outputs))
+
+
+# --- what stops a run ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Halt:
+    """Why a run stops early: its final state and reason, and the reason given to the jobs
+    still running when they are stopped."""
+
+    state: RunState
+    reason: str
+    stop_reason: str
+
+
+CANCELLED = Halt(RunState.CANCELLED, "cancelled", "cancelled")
+WORKFLOW_TIMEOUT = Halt(RunState.FAILED, "workflow timeout", "stopped: workflow timeout")
+
+
+def passes(workflow: Workflow, job_name: str, state: JobState) -> bool:
+    """Whether later jobs may run after a job ended in `state` (continue_on_error counts)."""
+    job = workflow.job_named(job_name)
+    return state.counts_as_success or (
+        state is JobState.FAILED and job is not None and job.continue_on_error
+    )
+
+
+def halt_after(workflow: Workflow, job_name: str, end: JobEnd) -> Halt | None:
+    """The halt a job's end causes: a failure that does not pass stops the run. A cancelled
+    job was stopped by a halt already, so it causes none of its own."""
+    if passes(workflow, job_name, end.state) or end.state is JobState.CANCELLED:
+        return None
+    return Halt(RunState.FAILED, f"job '{job_name}' failed: {end.reason}",
+                f"stopped: job '{job_name}' failed")
+
+
+def run_deadline(workflow: Workflow, run: RunRecord, now: float) -> float | None:
+    """When the workflow's timeout stops the run (counted from its start), if it has one."""
+    if workflow.spec.timeout is None:
+        return None
+    return (run.started_at or now) + parse_duration(workflow.spec.timeout)
+
+
+def halt_requested(run: RunRecord, deadline: float | None, now: float) -> Halt | None:
+    """A cancel asked for, or the workflow's timeout reached."""
+    if run.cancel_requested:
+        return CANCELLED
+    if deadline is not None and now >= deadline:
+        return WORKFLOW_TIMEOUT
+    return None
+
+
+# --- how a run ends ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunEnd:
+    state: RunState
+    reason: str
+    not_run_reason: str  # for the jobs that never started, which become skipped
+
+
+def run_end(halt: Halt | None) -> RunEnd:
+    if halt is None:
+        return RunEnd(RunState.SUCCEEDED, "", "not run: run ended")
+    return RunEnd(halt.state, halt.reason, f"not run: {halt.reason}")
