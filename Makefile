@@ -7,7 +7,7 @@ BUILD := .build
 SAMPLE_REPO := $(BUILD)/sample.git
 RELEASES := $(BUILD)/releases
 
-.PHONY: run test setup docker images sample frontend lint typecheck bench bench-api bench-designer clean
+.PHONY: run test setup docker images sample frontend lint typecheck package package-check bench bench-api bench-designer clean
 
 setup: $(STAMP)
 
@@ -64,9 +64,49 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# The AWS deployment (infra/README.md): Chalice's template for the API merged with
+# infra/template.json into $(PACKAGE)/sam.json, beside the Lambda bundle deployment.zip.
+# Needs no AWS credentials; botocore only wants some region to be named.
+PACKAGE := $(BUILD)/package
+
+package: setup
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	    $(BIN)/chalice package --merge-template infra/template.json $(PACKAGE)
+
+package-check: package
+	$(BIN)/cfn-lint $(PACKAGE)/sam.json
+
+# The example workflows (and one that uses every feature the compiler knows) compiled to
+# Step Functions state machines (containerops compile) into $(ASL_BUILD), each checked by
+# the npm asl-validator pinned in $(ASL_TOOL): `npm ci` when its lock file is newer than
+# the last install. Any invalid machine fails the target.
+ASL_TOOL := tools/asl-validator
+ASL_STAMP := $(ASL_TOOL)/node_modules/.installed
+ASL_BUILD := $(BUILD)/asl
+ASL_QUEUE_URL := https://sqs.us-east-1.amazonaws.com/123456789012/containerops-launch
+EXAMPLE_COMPONENTS := $(wildcard examples/components/*/component.yaml)
+ASL_WORKFLOWS := $(wildcard examples/workflows/*.yaml) tests/asl/workflows/every-feature.yaml
+
+.PHONY: asl-check bench-compile
+
+$(ASL_STAMP): $(ASL_TOOL)/package-lock.json
+	@command -v npm > /dev/null 2>&1 || { echo "npm is missing: install Node.js 20.19+ with npm (bash .ci/run does, as root), then run make again." >&2; exit 2; }
+	cd $(ASL_TOOL) && npm ci --no-audit --no-fund
+	touch $@
+
+asl-check: setup $(ASL_STAMP)
+	rm -rf $(ASL_BUILD) && mkdir -p $(ASL_BUILD)
+	for workflow in $(ASL_WORKFLOWS); do \
+	    $(BIN)/containerops --data-dir $(ASL_BUILD)/data compile "$$workflow" \
+	        $(addprefix -c ,$(EXAMPLE_COMPONENTS)) --queue-url $(ASL_QUEUE_URL) \
+	        > $(ASL_BUILD)/$$(basename "$$workflow" .yaml).asl.json || exit 1; \
+	done
+	$(ASL_TOOL)/node_modules/.bin/asl-validator \
+	    $(addprefix --json-path $(ASL_BUILD)/,$(notdir $(ASL_WORKFLOWS:.yaml=.asl.json)))
+
 # The designer's checks come after the Python suite: types, unit tests (vitest), then the
 # browser tests (a real `containerops serve` on Docker and headless Chromium).
-test: setup lint typecheck images frontend
+test: setup lint typecheck package-check asl-check images frontend
 	CONTAINEROPS_DATA_DIR=$(CURDIR)/$(BUILD)/test-data $(BIN)/pytest -q
 	cd $(FRONTEND) && npm run typecheck
 	cd $(FRONTEND) && npm test
@@ -81,5 +121,8 @@ bench-api: setup
 bench-designer: setup images frontend
 	node bench/designer.mjs
 
+bench-compile: setup
+	$(BIN)/python bench/compile.py
+
 clean:
-	rm -rf $(BUILD)/test-data $(BUILD)/releases $(FRONTEND)/test-results
+	rm -rf $(BUILD)/test-data $(BUILD)/releases $(FRONTEND)/test-results $(PACKAGE) .chalice/deployments

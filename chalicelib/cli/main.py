@@ -38,6 +38,7 @@ from chalicelib.cli.common import (
     server_option,
     translated_errors,
 )
+from chalicelib.cli.compile import compile_command
 from chalicelib.cli.load import load, register
 from chalicelib.cli.progress import LineProgress, LiveProgress, NoProgress, state_text
 from chalicelib.cli.remote import (
@@ -534,6 +535,7 @@ def wait_for_attempt(client: ApiClient, namespace: str, run_id: str, record: Job
 
 
 main.add_command(load)
+main.add_command(compile_command)
 
 if __name__ == "__main__":
     main()

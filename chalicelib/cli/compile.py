@@ -1,0 +1,66 @@
+"""`containerops compile`: a workflow file as the Step Functions state machine it deploys as.
+
+Components are found the way `run` finds them (the `-c` files, then the registry of the
+data directory). The machine is printed as indented JSON, or with `--check` only
+compiled and summed up in one line; problems (the definition's, or a Step Functions limit
+the machine would pass) are listed like `validate` lists them, and exit 2. The launch
+queue URL comes from `--queue-url`, else $CONTAINEROPS_LAUNCH_QUEUE_URL (the variable the
+aws backend reads it from), else a placeholder that says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from chalicelib.asl import Target, compile_workflow
+from chalicelib.asl.render import definition_text
+from chalicelib.bootstrap import Services
+from chalicelib.cli.common import Abort, err, out, pass_services, report_invalid, translated_errors
+from chalicelib.domain.catalog import LayeredCatalog
+from chalicelib.errors import InvalidDefinition
+from chalicelib.services.definitions import read_definitions
+
+QUEUE_URL_VARIABLE = "CONTAINEROPS_LAUNCH_QUEUE_URL"
+PLACEHOLDER_QUEUE_URL = "https://sqs.REGION.amazonaws.com/ACCOUNT/PLACEHOLDER-set-CONTAINEROPS_LAUNCH_QUEUE_URL"
+
+
+@click.command(name="compile")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-c", "--component", "component_files", multiple=True,
+              type=click.Path(path_type=Path), help="Component files this workflow may use.")
+@click.option("--queue-url", envvar=QUEUE_URL_VARIABLE, show_envvar=True, default=None,
+              help="The launch queue the job states send to (default: a placeholder).")
+@click.option("--check", is_flag=True,
+              help="Only compile and check the limits; print one line instead of the machine.")
+@pass_services
+def compile_command(services: Services, file: Path, component_files: tuple[Path, ...],
+                    queue_url: str | None, check: bool) -> None:
+    """Print the Step Functions state machine (ASL JSON) a workflow file compiles to."""
+    loaded = read_definitions([*component_files, file], services.catalog)
+    if loaded.failures:
+        report_invalid(loaded.failures)
+        raise Abort("")
+    if not loaded.workflows:
+        raise Abort(f"{file} holds no workflow")
+    _, workflow = loaded.workflows[-1]
+    if not queue_url:
+        err.print(Text(f"warning: no --queue-url and no ${QUEUE_URL_VARIABLE}: the machine sends "
+                       "to a placeholder queue URL", style="yellow"))
+    target = Target(queue_url or PLACEHOLDER_QUEUE_URL)
+    with translated_errors():
+        try:
+            compiled = compile_workflow(workflow, LayeredCatalog(loaded.catalog, services.catalog),
+                                        target)
+        except InvalidDefinition as exc:
+            raise InvalidDefinition(exc.problems, str(file)) from exc
+    if check:
+        figures = compiled.figures
+        out.print(Text(
+            f"{file}: ok, would deploy {workflow.ref} as a state machine of {figures.states} "
+            f"states, {figures.definition_bytes:,} bytes, at most {figures.worst_case_events:,} "
+            "history events per run", style="green"))
+    else:
+        click.echo(definition_text(compiled.definition, indent=2), nl=False)

@@ -1,0 +1,169 @@
+"""Reading CloudFormation templates the way the infra tests need: the merge template as
+written, the packaged template as `chalice package` makes it, and the IAM statements and
+references inside either. Nothing here knows what a particular resource should be; the
+tests say that."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MERGE_TEMPLATE = ROOT / "infra" / "template.json"
+CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+
+Template = dict[str, Any]
+
+# `${Name}` or `${Name.Attribute}` inside an Fn::Sub string.
+SUB_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:]+)(?:\.[A-Za-z0-9.]+)?\}")
+# The name prefix that job images and job secrets live under (not resources of the stack).
+NAME_PREFIX = "containerops/"
+
+
+def load_merge_template() -> Template:
+    template: Template = json.loads(MERGE_TEMPLATE.read_text(encoding="utf-8"))
+    return template
+
+
+def package_without_dependencies(workdir: Path) -> Template:
+    """`chalice package --merge-template` run on a copy of the app without requirements.txt:
+    the template is the same as `make package` makes (it does not depend on the bundled
+    libraries), but nothing is downloaded, so it takes half a second and needs no network."""
+    project = workdir / "project"
+    project.mkdir()
+    shutil.copy2(ROOT / "app.py", project / "app.py")
+    shutil.copytree(ROOT / "chalicelib", project / "chalicelib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (project / ".chalice").mkdir()
+    shutil.copy2(CHALICE_CONFIG, project / ".chalice" / "config.json")
+    out = workdir / "package"
+    chalice = Path(sys.executable).parent / "chalice"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    subprocess.run(
+        [str(chalice), "--project-dir", str(project), "package",
+         "--merge-template", str(MERGE_TEMPLATE), str(out)],
+        check=True, capture_output=True, text=True, env=env, timeout=120,
+    )
+    template: Template = json.loads((out / "sam.json").read_text(encoding="utf-8"))
+    return template
+
+
+@dataclass(frozen=True)
+class Statement:
+    owner: str  # logical id of the resource whose policy holds the statement
+    body: dict[str, Any]
+
+    @property
+    def sid(self) -> str:
+        return str(self.body.get("Sid", ""))
+
+    @property
+    def actions(self) -> list[str]:
+        return as_list(self.body.get("Action", [])) + as_list(self.body.get("NotAction", []))
+
+    @property
+    def resources(self) -> list[Any]:
+        return as_list(self.body.get("Resource", []))
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.sid or '(no Sid)'}"
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: Template) -> Iterator[Statement]:
+    """Every IAM statement anywhere in the template: role policies, trust policies, managed
+    policies, queue and bucket policies alike."""
+    for logical_id, resource in template.get("Resources", {}).items():
+        yield from _statements_in(logical_id, resource.get("Properties", {}))
+
+
+def _statements_in(owner: str, node: Any) -> Iterator[Statement]:
+    if isinstance(node, dict):
+        found = node.get("Statement")
+        if isinstance(found, (list, dict)):
+            for body in as_list(found):
+                yield Statement(owner, body)
+        for value in node.values():
+            yield from _statements_in(owner, value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _statements_in(owner, value)
+
+
+def permission_statements(template: Template) -> list[Statement]:
+    """Statements that grant something (trust policies name a principal, not a resource)."""
+    return [s for s in statements(template) if "Principal" not in s.body]
+
+
+def referenced_resources(value: Any) -> set[str]:
+    """Logical ids a Ref, Fn::GetAtt or Fn::Sub names (pseudo parameters left out)."""
+    if isinstance(value, dict) and len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref" and isinstance(argument, str):
+            return set() if argument.startswith("AWS::") else {argument}
+        if function == "Fn::GetAtt":
+            name = argument[0] if isinstance(argument, list) else str(argument).split(".")[0]
+            return {name}
+        if function == "Fn::Sub":
+            text = argument[0] if isinstance(argument, list) else argument
+            return {n for n in SUB_PLACEHOLDER.findall(text) if not n.startswith("AWS::")}
+    if isinstance(value, dict):
+        return set().union(*(referenced_resources(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(referenced_resources(v) for v in value))
+    return set()
+
+
+def unnamed_reason(resource: Any, template: Template) -> str | None:
+    """Why an IAM Resource entry does not name something precisely, or None when it does.
+    Named means: a Ref / GetAtt / Sub of the template's own resources, or an ARN under the
+    `containerops/` name prefix ending in that prefix's `*` and nothing broader."""
+    own = set(template.get("Resources", {}))
+    if isinstance(resource, str):
+        return f"{resource!r} is a literal, not a reference to the stack's resources"
+    if not isinstance(resource, dict) or len(resource) != 1:
+        return f"{resource!r} is not a single intrinsic function"
+    (function, argument), = resource.items()
+    names = referenced_resources(resource)
+    unknown = names - own
+    if unknown:
+        return f"{resource!r} refers to {sorted(unknown)}, which the template does not declare"
+    if function in ("Ref", "Fn::GetAtt"):
+        return None if names else f"{resource!r} names no resource"
+    if function != "Fn::Sub":
+        return f"{resource!r} is built with {function}, not Ref / GetAtt / Sub"
+    text = argument[0] if isinstance(argument, list) else argument
+    if "*" not in text:
+        return None if names else f"{text!r} names none of the stack's resources"
+    under_prefix = text.endswith((":" + NAME_PREFIX + "*", "/" + NAME_PREFIX + "*"))
+    if under_prefix and text.count("*") == 1:
+        return None
+    return f"{text!r} has a wildcard other than the {NAME_PREFIX} name prefix"
+
+
+def function_environment(template: Template, function: str = "APIHandler") -> dict[str, Any]:
+    variables: dict[str, Any] = (
+        template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    return variables
+
+
+def resource_for_variable(template: Template, variable: str) -> tuple[str, dict[str, Any]]:
+    """The resource an API environment variable names through Ref or GetAtt."""
+    names = referenced_resources(function_environment(template)[variable])
+    assert len(names) == 1, f"{variable} should name exactly one resource, names {sorted(names)}"
+    (name,) = names
+    resource: dict[str, Any] = template["Resources"][name]
+    return name, resource

@@ -1,0 +1,119 @@
+"""What the rest of the stack promises, as the merge template declares it: the launch queue
+and its dead-letter queue, the state-machine role, the ECS cluster and its two task roles,
+the job log group, the designer's bucket, and the outputs an operator reads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.infra.templates import (
+    CHALICE_CONFIG,
+    NAME_PREFIX,
+    Template,
+    permission_statements,
+    referenced_resources,
+    resource_for_variable,
+    statements,
+)
+
+CHALICE_DEFAULT_LAMBDA_TIMEOUT = 60
+MAX_SQS_RETENTION = 14 * 24 * 3600
+
+
+def properties(template: Template, variable: str) -> dict[str, Any]:
+    props: dict[str, Any] = resource_for_variable(template, variable)[1]["Properties"]
+    return props
+
+
+def trusted_services(template: Template, role: str) -> set[str]:
+    trust = [s for s in statements(template) if s.owner == role and "Principal" in s.body]
+    return {s.body["Principal"]["Service"] for s in trust}
+
+
+def granted(template: Template, role: str) -> list[tuple[set[str], set[str]]]:
+    return [(set(s.actions), referenced_resources(s.resources))
+            for s in permission_statements(template) if s.owner == role]
+
+
+def test_the_launch_queue_sends_messages_it_cannot_deliver_to_a_dead_letter_queue(
+        merge_template: Template) -> None:
+    redrive = properties(merge_template, "CONTAINEROPS_LAUNCH_QUEUE_URL")["RedrivePolicy"]
+    (dlq,) = referenced_resources(redrive["deadLetterTargetArn"])
+    assert merge_template["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+    assert 1 < redrive["maxReceiveCount"] <= 10
+
+
+def test_the_dead_letter_queue_keeps_messages_longer_than_the_launch_queue(merge_template: Template) -> None:
+    # SQS counts a dead letter's age from its first enqueue, so the DLQ must keep it longer.
+    launch = properties(merge_template, "CONTAINEROPS_LAUNCH_QUEUE_URL")
+    (dlq,) = referenced_resources(launch["RedrivePolicy"]["deadLetterTargetArn"])
+    kept = merge_template["Resources"][dlq]["Properties"]["MessageRetentionPeriod"]
+    assert kept == MAX_SQS_RETENTION
+    assert kept > launch["MessageRetentionPeriod"]
+
+
+def test_a_launch_stays_hidden_for_six_lambda_timeouts(merge_template: Template) -> None:
+    # AWS's advice for a queue a Lambda consumes: visibility >= 6 x the function's timeout.
+    config = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))
+    timeout = config.get("lambda_timeout", CHALICE_DEFAULT_LAMBDA_TIMEOUT)
+    assert properties(merge_template, "CONTAINEROPS_LAUNCH_QUEUE_URL")["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_the_state_machine_role_may_only_send_to_the_launch_queue(merge_template: Template) -> None:
+    role, _ = resource_for_variable(merge_template, "CONTAINEROPS_STATE_MACHINE_ROLE_ARN")
+    queue, _ = resource_for_variable(merge_template, "CONTAINEROPS_LAUNCH_QUEUE_URL")
+    assert trusted_services(merge_template, role) == {"states.amazonaws.com"}
+    assert granted(merge_template, role) == [({"sqs:SendMessage"}, {queue})]
+
+
+def test_the_task_role_grants_nothing(merge_template: Template) -> None:
+    role, resource = resource_for_variable(merge_template, "CONTAINEROPS_TASK_ROLE_ARN")
+    assert trusted_services(merge_template, role) == {"ecs-tasks.amazonaws.com"}
+    assert granted(merge_template, role) == []
+    assert "ManagedPolicyArns" not in resource["Properties"]
+
+
+def test_the_task_execution_role_pulls_images_writes_job_logs_and_reads_containerops_secrets(
+        merge_template: Template) -> None:
+    role, _ = resource_for_variable(merge_template, "CONTAINEROPS_TASK_EXECUTION_ROLE_ARN")
+    log_group, _ = resource_for_variable(merge_template, "CONTAINEROPS_LOG_GROUP")
+    assert trusted_services(merge_template, role) == {"ecs-tasks.amazonaws.com"}
+    by_sid = {s.sid: s for s in permission_statements(merge_template) if s.owner == role}
+    assert set(by_sid["PullJobImages"].actions) == {
+        "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
+    assert referenced_resources(by_sid["WriteJobLogs"].resources) == {log_group}
+    assert by_sid["ReadJobSecrets"].actions == ["secretsmanager:GetSecretValue"]
+    (secrets,) = by_sid["ReadJobSecrets"].resources
+    assert secrets["Fn::Sub"].endswith(f":secret:{NAME_PREFIX}*")
+    assert set(by_sid) == {"AuthorizeImagePulls", "PullJobImages", "WriteJobLogs", "ReadJobSecrets"}
+
+
+def test_the_cluster_runs_on_fargate_and_fargate_spot(merge_template: Template) -> None:
+    cluster = properties(merge_template, "CONTAINEROPS_CLUSTER")
+    assert set(cluster["CapacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
+    assert resource_for_variable(merge_template, "CONTAINEROPS_CLUSTER")[1]["Type"] == "AWS::ECS::Cluster"
+
+
+def test_job_logs_expire(merge_template: Template) -> None:
+    retention = properties(merge_template, "CONTAINEROPS_LOG_GROUP")["RetentionInDays"]
+    (parameter,) = referenced_resources(retention)
+    assert merge_template["Parameters"][parameter]["Default"] in (
+        merge_template["Parameters"][parameter]["AllowedValues"])
+
+
+def test_the_designer_bucket_is_private_and_encrypted(merge_template: Template) -> None:
+    bucket = properties(merge_template, "CONTAINEROPS_DESIGNER_BUCKET")
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_every_resource_the_api_is_told_about_is_also_an_output(merge_template: Template) -> None:
+    outputs = [o["Value"] for o in merge_template["Outputs"].values()]
+    output_names = set().union(*(referenced_resources(v) for v in outputs))
+    environment = merge_template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    told = set().union(*(referenced_resources(v) for v in environment.values()))
+    assert told - set(merge_template["Parameters"]) - output_names == set()
