@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chalicelib.config import default_data_dir, secrets_from_environment, warm_start_enabled
+from chalicelib.config import (
+    BACKEND_VARIABLE,
+    Backend,
+    ConfigurationError,
+    backend,
+    default_data_dir,
+    secrets_from_environment,
+    warm_start_enabled,
+)
 from chalicelib.domain.catalog import ComponentCatalog, InMemoryCatalog, LayeredCatalog
 from chalicelib.launch.base import Launcher
 from chalicelib.local.driver import LocalDriver
@@ -31,6 +39,13 @@ class Services:
 
     @classmethod
     def open(cls, data_dir: Path | None = None) -> Services:
+        """The local backend's services; ConfigurationError when the aws backend is chosen
+        (that one is wired by the deployed Lambda functions, not on this machine)."""
+        if backend() is not Backend.LOCAL:
+            raise ConfigurationError(
+                f"{BACKEND_VARIABLE}={backend().value} selects the AWS backend, which runs as the"
+                " deployed Lambda functions (make package); unset it to use this machine"
+            )
         directory = (data_dir or default_data_dir()).expanduser().resolve()
         store = open_store(directory)
         return cls(directory, store, logs=store)  # one SQLite file keeps both

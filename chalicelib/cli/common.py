@@ -67,7 +67,8 @@ class LocalData:
     @property
     def services(self) -> Services:
         if self.opened is None:
-            self.opened = Services.open(self.data_dir)
+            with translated_errors():
+                self.opened = Services.open(self.data_dir)
         return self.opened
 
     def close(self) -> None:

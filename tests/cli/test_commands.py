@@ -150,3 +150,10 @@ def test_component_build_builds_the_image_and_registers_the_component(
         assert json.loads(ran.stdout)["jobs"][0]["outputs"] == {"SAID": "built and run"}
     finally:
         docker_engine.images.remove("containerops-tests/echo:0.1.0", force=True)
+
+
+def test_the_local_commands_refuse_the_aws_backend_in_one_sentence(tmp_path: Path) -> None:
+    result = containerops(tmp_path, "runs", env={"CONTAINEROPS_BACKEND": "aws"})
+    assert result.returncode == 2
+    assert "CONTAINEROPS_BACKEND=aws selects the AWS backend" in " ".join(result.stderr.split())
+    assert not (tmp_path / "containerops.db").exists()
