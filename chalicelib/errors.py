@@ -9,6 +9,7 @@
     ├── Conflict               an edit that lost a race or would change something immutable
     │   └── StaleWrite         a state change based on a state the record no longer has
     ├── EngineUnavailable      the container engine cannot be reached
+    ├── StoreUnavailable       the store cannot answer now (throttled, unreachable); try again
     └── LaunchError            a container could not be started (ImageNotFound is one kind)
         └── ImageNotFound
 
@@ -72,6 +73,11 @@ class StaleWrite(Conflict):
 
 class EngineUnavailable(ContainerOpsError):
     pass
+
+
+class StoreUnavailable(ContainerOpsError):
+    """The store could not answer now (DynamoDB kept throttling, or could not be reached)
+    even after the retries it allows; trying again later may succeed."""
 
 
 class LaunchError(ContainerOpsError):

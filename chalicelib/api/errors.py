@@ -25,6 +25,7 @@ from chalicelib.errors import (
     NotFound,
     PayloadTooLarge,
     Problem,
+    StoreUnavailable,
     Unauthorized,
 )
 
@@ -40,6 +41,7 @@ _STATUS: list[tuple[type[ContainerOpsError], int, str]] = [
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (EngineUnavailable, 503, "engine_unavailable"),
+    (StoreUnavailable, 503, "store_unavailable"),
 ]
 
 

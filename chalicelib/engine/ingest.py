@@ -65,13 +65,20 @@ class Kept(NamedTuple):
     is_note: bool = False
 
 
-def cut_line(text: str) -> str:
-    """A whole line (e.g. a log event) cut to the line limit and marked, like the assembler
-    cuts a stream's."""
+def cut_line(text: str, max_bytes: int = MAX_LINE_BYTES) -> str:
+    """A whole line (a log event) as `protocol.LineAssembler` keeps a line of a stream: its
+    first `max_bytes` bytes and the truncation mark when it is longer (a character cut in
+    two becomes U+FFFD), a trailing carriage return dropped."""
     raw = text.encode()
-    if len(raw) <= MAX_LINE_BYTES:
-        return text
-    return raw[:MAX_LINE_BYTES].decode("utf-8", errors="ignore") + TRUNCATION_MARK
+    if len(raw) <= max_bytes:
+        return text.rstrip("\r")
+    return raw[:max_bytes].decode("utf-8", errors="replace").rstrip("\r") + TRUNCATION_MARK
+
+
+def cap_note_text(max_stored_bytes: int) -> str:
+    """What the note stored at the cap says (after the note prefix)."""
+    return (f"log limit of {max_stored_bytes} bytes reached: later lines are not stored"
+            " ([COUT] lines are still read)")
 
 
 def note(text: str) -> Kept:
@@ -88,7 +95,7 @@ class LogIngest:
         self._collector = OutputCollector(dict(start.outputs), start.reported_result,
                                           start.violation)
         self._stored_bytes = start.stored_bytes
-        self._truncated = start.truncated or start.stored_bytes >= policy.max_stored_bytes
+        self._truncated = start.truncated
 
     @property
     def state(self) -> IngestState:
@@ -105,17 +112,15 @@ class LogIngest:
         return self._collector.violation
 
     def accept(self, text: str) -> list[Kept]:
-        """One line of the container's output (already cut): what of it to store."""
+        """One line of the container's output (already cut): what of it to store. Once the
+        cap is reached, nothing more is stored, however short."""
         masked = self._masker.mask(text)
         cout = self._collector.add_line(masked)
+        if self._truncated:
+            return []
         size = len(masked.encode()) + 1
         if self._stored_bytes + size > self._max_stored:
-            if self._truncated:
-                return []
             self._truncated = True
-            return [note(
-                f"log limit of {self._max_stored} bytes reached: later lines are not stored "
-                "([COUT] lines are still read)"
-            )]
+            return [note(cap_note_text(self._max_stored))]
         self._stored_bytes += size
         return [Kept(masked, is_cout=cout is not None)]

@@ -69,9 +69,21 @@ def test_a_resumed_ingest_carries_on_exactly_where_the_last_one_stopped() -> Non
     assert resumed.accept("y" * 8_000)[0].is_note  # what was stored before counts
 
 
-def test_an_ingest_resumed_at_the_cap_stores_no_second_note() -> None:
-    resumed = LogIngest(IngestPolicy(max_stored_bytes=10), IngestState(stored_bytes=10))
+def test_an_ingest_resumed_past_the_cap_stores_no_second_note() -> None:
+    resumed = LogIngest(IngestPolicy(max_stored_bytes=10), IngestState(stored_bytes=10, truncated=True))
     assert resumed.accept("more") == []
+
+
+def test_an_ingest_resumed_exactly_at_the_cap_notes_it_with_the_next_line() -> None:
+    resumed = LogIngest(IngestPolicy(max_stored_bytes=10), IngestState(stored_bytes=10))
+    assert [kept.is_note for kept in resumed.accept("more")] == [True]
+
+
+def test_after_the_cap_even_a_line_that_would_fit_is_not_stored() -> None:
+    ingest = LogIngest(IngestPolicy(max_stored_bytes=20))
+    ingest.accept("0123456789")
+    assert ingest.accept("a line too long for the rest")[0].is_note
+    assert ingest.accept("x") == []
 
 
 def test_a_whole_line_over_the_limit_is_cut_and_marked() -> None:
