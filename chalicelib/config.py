@@ -23,6 +23,7 @@ BACKEND_VARIABLE = "CONTAINEROPS_BACKEND"
 DATA_DIR_VARIABLE = "CONTAINEROPS_DATA_DIR"
 SECRET_PREFIX = "CONTAINEROPS_SECRET_"
 WARM_START_VARIABLE = "CONTAINEROPS_WARM_START"
+LAUNCH_QUEUE_URL_VARIABLE = "CONTAINEROPS_LAUNCH_QUEUE_URL"
 
 
 class Backend(StrEnum):
@@ -73,8 +74,9 @@ AWS_VARIABLES: dict[str, str] = {
     "CONTAINEROPS_RUNS_TABLE": "DynamoDB table of runs, jobs and attempts",
     "CONTAINEROPS_RUNS_BY_WORKFLOW_INDEX": "GSI of the runs table: history of one workflow by time",
     "CONTAINEROPS_RUNS_BY_NAMESPACE_INDEX": "GSI of the runs table: history of a namespace by time",
+    "CONTAINEROPS_RUNS_BY_TIME_INDEX": "GSI of the runs table: every run by time, across namespaces",
     "CONTAINEROPS_EVENTS_TABLE": "DynamoDB table of claimed event ids (idempotency, with a TTL)",
-    "CONTAINEROPS_LAUNCH_QUEUE_URL": "SQS queue the state machines send job launches to",
+    LAUNCH_QUEUE_URL_VARIABLE: "SQS queue the state machines send job launches to",
     "CONTAINEROPS_STATE_MACHINE_ROLE_ARN": "IAM role the workflows' state machines run as",
     "CONTAINEROPS_CLUSTER": "ECS cluster the jobs run on",
     "CONTAINEROPS_SUBNETS": "comma-separated subnet ids for Fargate tasks",
@@ -92,6 +94,7 @@ class AwsSettings:
     runs_table: str
     runs_by_workflow_index: str
     runs_by_namespace_index: str
+    runs_by_time_index: str
     events_table: str
     launch_queue_url: str
     state_machine_role_arn: str
@@ -125,8 +128,9 @@ class AwsSettings:
             runs_table=value("CONTAINEROPS_RUNS_TABLE"),
             runs_by_workflow_index=value("CONTAINEROPS_RUNS_BY_WORKFLOW_INDEX"),
             runs_by_namespace_index=value("CONTAINEROPS_RUNS_BY_NAMESPACE_INDEX"),
+            runs_by_time_index=value("CONTAINEROPS_RUNS_BY_TIME_INDEX"),
             events_table=value("CONTAINEROPS_EVENTS_TABLE"),
-            launch_queue_url=value("CONTAINEROPS_LAUNCH_QUEUE_URL"),
+            launch_queue_url=value(LAUNCH_QUEUE_URL_VARIABLE),
             state_machine_role_arn=value("CONTAINEROPS_STATE_MACHINE_ROLE_ARN"),
             cluster=value("CONTAINEROPS_CLUSTER"),
             subnets=names("CONTAINEROPS_SUBNETS"),

@@ -4,7 +4,7 @@ the local data directory opened on first use (`--server` commands never open it)
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,10 @@ from rich.text import Text
 
 from chalicelib.bootstrap import Services
 from chalicelib.cli.remote import TOKEN_VARIABLE
+from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.models import Workflow
 from chalicelib.errors import ContainerOpsError, InvalidDefinition
+from chalicelib.services.definitions import DefinitionSet, read_definitions
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 POLL_SECONDS = 0.5  # how often `run --server` asks the server how its run is doing
@@ -43,6 +46,20 @@ def report_invalid(failures: list[InvalidDefinition]) -> None:
                        style="bold red"))
         for problem in failure.problems:
             err.print(Text(f"  {problem.path or '(document)'}: {problem.message}"))
+
+
+def read_workflow_file(
+    file: Path, component_files: Sequence[Path], catalog: ComponentCatalog
+) -> tuple[DefinitionSet, Workflow]:
+    """The workflow of `file`, checked with the components of `component_files` and
+    `catalog`, and what was read; every problem printed, then Abort."""
+    loaded = read_definitions([*component_files, file], catalog)
+    if loaded.failures:
+        report_invalid(loaded.failures)
+        raise Abort("")
+    if not loaded.workflows:
+        raise Abort(f"{file} holds no workflow")
+    return loaded, loaded.workflows[-1][1]
 
 
 @contextmanager

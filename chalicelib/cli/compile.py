@@ -18,12 +18,12 @@ from rich.text import Text
 from chalicelib.asl import Target, compile_workflow
 from chalicelib.asl.render import definition_text
 from chalicelib.bootstrap import Services
-from chalicelib.cli.common import Abort, err, out, pass_services, report_invalid, translated_errors
+from chalicelib.cli.common import err, out, pass_services, read_workflow_file, translated_errors
+from chalicelib.config import LAUNCH_QUEUE_URL_VARIABLE
 from chalicelib.domain.catalog import LayeredCatalog
 from chalicelib.errors import InvalidDefinition
-from chalicelib.services.definitions import read_definitions
 
-QUEUE_URL_VARIABLE = "CONTAINEROPS_LAUNCH_QUEUE_URL"
+QUEUE_URL_VARIABLE = LAUNCH_QUEUE_URL_VARIABLE
 PLACEHOLDER_QUEUE_URL = "https://sqs.REGION.amazonaws.com/ACCOUNT/PLACEHOLDER-set-CONTAINEROPS_LAUNCH_QUEUE_URL"
 
 
@@ -39,13 +39,7 @@ PLACEHOLDER_QUEUE_URL = "https://sqs.REGION.amazonaws.com/ACCOUNT/PLACEHOLDER-se
 def compile_command(services: Services, file: Path, component_files: tuple[Path, ...],
                     queue_url: str | None, check: bool) -> None:
     """Print the Step Functions state machine (ASL JSON) a workflow file compiles to."""
-    loaded = read_definitions([*component_files, file], services.catalog)
-    if loaded.failures:
-        report_invalid(loaded.failures)
-        raise Abort("")
-    if not loaded.workflows:
-        raise Abort(f"{file} holds no workflow")
-    _, workflow = loaded.workflows[-1]
+    loaded, workflow = read_workflow_file(file, component_files, services.catalog)
     if not queue_url:
         err.print(Text(f"warning: no --queue-url and no ${QUEUE_URL_VARIABLE}: the machine sends "
                        "to a placeholder queue URL", style="yellow"))

@@ -34,6 +34,7 @@ from chalicelib.cli.common import (
     namespace_option,
     out,
     pass_services,
+    read_workflow_file,
     report_invalid,
     server_option,
     translated_errors,
@@ -182,13 +183,7 @@ def run(file: Path, component_files: tuple[Path, ...], params: tuple[str, ...], 
         run_on_server(ApiClient(server), file, component_files, params, output)
         return
     services = local_services()
-    loaded = read_definitions([*component_files, file], services.catalog)
-    if loaded.failures:
-        report_invalid(loaded.failures)
-        raise Abort("")
-    if not loaded.workflows:
-        raise Abort(f"{file} holds no workflow")
-    _, workflow = loaded.workflows[-1]
+    loaded, workflow = read_workflow_file(file, component_files, services.catalog)
     with translated_errors():
         services.launcher.ping()
         for _, definition in loaded.components:

@@ -70,6 +70,26 @@ def attempt_of_unknown_job(run_id: str, job: str, number: int) -> str:
     return f"job {job} of run {run_id} not found (saving attempt {number})"
 
 
+def unknown_attempt(run_id: str, job: str, number: int) -> str:
+    return f"attempt {number} of job {job} in run {run_id} not found"
+
+
+def job_listed_twice(run_id: str, names: list[str]) -> str:
+    return f"run {run_id} lists a job twice: {', '.join(names)}"
+
+
+def outputs_too_large(what: str, size: int, limit: int) -> str:
+    """A job or attempt record whose outputs break the protocol's cap (MAX_OUTPUTS_BYTES)."""
+    return (
+        f"{what} has {size} bytes of outputs, more than the {limit} a job may keep;"
+        " the record was not saved"
+    )
+
+
+def store_unavailable(action: str, why: str) -> str:
+    return f"the store cannot answer now ({why} while {action}); try again shortly"
+
+
 def attempt_exists(run_id: str, job: str, number: int) -> str:
     return f"attempt {number} of job {job} in run {run_id} already exists"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import secrets
 import sqlite3
 import time
@@ -38,6 +37,7 @@ from chalicelib.store.base import (
     WorkflowSettings,
 )
 from chalicelib.store.messages import MAX_LOG_LINES_READ, MAX_RUNS_PAGE
+from chalicelib.store.ordering import version_order
 from chalicelib.store.sqlite_connections import ConnectionPool
 from chalicelib.store.sqlite_schema import (
     INSERT_ATTEMPT,
@@ -624,16 +624,3 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         return float(created_at), str(run_id)
     except (ValueError, TypeError) as exc:
         raise ValueError(messages.bad_run_cursor(cursor)) from exc
-
-
-_VERSION = re.compile(r"^(\d+(?:\.\d+)*)([-+].*)?$")
-
-
-def version_order(version: str) -> tuple[tuple[int, ...], int, str]:
-    """A sort key putting 1.2.0 before 1.10.0, and 1.0.0-rc1 before 1.0.0."""
-    match = _VERSION.match(version)
-    if match is None:
-        return ((), 1, version)
-    numbers = tuple(int(part) for part in match[1].split("."))
-    suffix = match[2] or ""
-    return (numbers + (0,) * (3 - len(numbers)), 0 if suffix.startswith("-") else 1, suffix)

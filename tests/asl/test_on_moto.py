@@ -24,9 +24,9 @@ from chalicelib.asl import CompiledMachine, Target, compile_workflow
 from chalicelib.domain.catalog import InMemoryCatalog
 from tests.asl.conftest import EXAMPLES, load_workflow
 from tests.asl.moto_callbacks import fresh_token_per_attempt
+from tests.aws import REGION, fake_aws_environment
 from tests.builders import action, job, stage, workflow
 
-REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/containerops-state-machine"
 DEADLINE_SECONDS = 30.0
 
@@ -80,11 +80,7 @@ class StepFunctions:
 @pytest.fixture
 def moto_as_is(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StepFunctions]:
     """Step Functions and SQS in moto, with moto's own handling of callback tokens."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
-                        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_environment(monkeypatch)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="containerops-launch")["QueueUrl"]

@@ -1,4 +1,5 @@
-"""The DynamoDB tables are the ones the store is written against (the lead's table design):
+"""The DynamoDB tables are the ones the store is written against (the design in
+chalicelib/store/dynamodb/__init__.py):
 each table found through the API's environment variable that names it, with its key, its
 indexes, its TTL, on-demand billing, point-in-time recovery and encryption."""
 
@@ -38,6 +39,8 @@ DESIGN = {
                   (("workflow_ref", "S", "HASH"), ("created_order", "S", "RANGE"))),
             Index("CONTAINEROPS_RUNS_BY_NAMESPACE_INDEX",
                   (("namespace", "S", "HASH"), ("created_order", "S", "RANGE"))),
+            Index("CONTAINEROPS_RUNS_BY_TIME_INDEX",
+                  (("run_shard", "S", "HASH"), ("created_order", "S", "RANGE"))),
         ),
     ),
     "CONTAINEROPS_EVENTS_TABLE": TableDesign(key=(("pk", "S", "HASH"),), ttl_attribute="expires_at"),

@@ -18,9 +18,9 @@ from chalicelib.domain.states import AttemptState
 from chalicelib.engine.records import AttemptRecord
 from chalicelib.logs.cloudwatch_streams import AttemptStreams
 from chalicelib.store.sqlite import SqliteStore
+from tests.aws import REGION, fake_aws_environment
 from tests.store.contract import EPOCH, job, run
 
-REGION = "us-east-1"
 GROUP = "containerops-jobs"
 STREAM_PREFIX = "job"
 CONTAINER = "main"
@@ -77,11 +77,7 @@ class RecordingClient:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     """A logs client on moto with the job log group created."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
-                        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_environment(monkeypatch)
     # CloudWatch (and moto) refuse events more than 14 days old; the contract stamps its lines
     # at EPOCH (November 2023), so for moto "now" is EPOCH.
     now = datetime.datetime.fromtimestamp(EPOCH, datetime.UTC).replace(tzinfo=None)

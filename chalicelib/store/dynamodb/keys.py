@@ -1,0 +1,128 @@
+"""The keys of every item the DynamoDB store writes, and the sortable strings in them.
+
+One place builds each partition and sort key, so the access patterns of the package
+docstring can be read off this module. Names that go into keys are slugs (namespaces,
+workflow and component names), job names (letters, digits, `_`, `-`) and versions, none of
+which can hold the separators used here (`/`, `@`, `#`). Run history sorts by
+`created_order`, a string that sorts exactly like (created_at, run id); the history cursor
+is that string of the last run of a page, base64 so that callers treat it as opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+import zlib
+
+from chalicelib.store import messages
+
+# --- the definitions table -----------------------------------------------------------
+
+COMPONENTS_PK = "COMPONENTS"
+NAMESPACES_PK = "NAMESPACES"
+WORKFLOWS_PK = "WORKFLOWS"
+_VERSION_DIGITS = 10  # zero-padded so that versions sort as numbers
+
+
+def component_sk(namespace: str, name: str, version: str) -> str:
+    return f"{namespace}/{name}@{version}"
+
+
+def components_prefix(namespace: str | None, name: str | None) -> str | None:
+    """The sort key prefix of a component listing (None: every component)."""
+    if namespace is None:
+        return None
+    return f"{namespace}/" if name is None else f"{namespace}/{name}@"
+
+
+def workflow_head_sk(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
+
+
+def workflows_prefix(namespace: str | None) -> str | None:
+    return None if namespace is None else f"{namespace}/"
+
+
+def workflow_pk(namespace: str, name: str) -> str:
+    return f"WORKFLOW#{namespace}/{name}"
+
+
+def workflow_version_sk(version: int) -> str:
+    return f"VERSION#{version:0{_VERSION_DIGITS}d}"
+
+
+def schedule_mark_sk(trigger: int) -> str:
+    return f"SCHEDULE#{trigger}"
+
+
+# --- the runs table ------------------------------------------------------------------
+
+RUN_SK = "RUN"
+JOB_PREFIX = "JOB#"
+ATTEMPT_PREFIX = "ATTEMPT#"
+_ATTEMPT_DIGITS = 6
+# Fixed: each run's shard is a hash of its id, so changing this needs every run rewritten.
+RUN_SHARDS = 4
+
+
+def run_pk(run_id: str) -> str:
+    return f"RUN#{run_id}"
+
+
+def job_sk(name: str) -> str:
+    return f"{JOB_PREFIX}{name}"
+
+
+def attempts_prefix(job: str | None) -> str:
+    return ATTEMPT_PREFIX if job is None else f"{ATTEMPT_PREFIX}{job}#"
+
+
+def attempt_sk(job: str, number: int) -> str:
+    return f"{ATTEMPT_PREFIX}{job}#{number:0{_ATTEMPT_DIGITS}d}"
+
+
+def workflow_ref(namespace: str, workflow: str) -> str:
+    return f"{namespace}/{workflow}"
+
+
+def run_shard(run_id: str) -> str:
+    """The runs-by-time partition of a run: stable for the run, spread over RUN_SHARDS."""
+    return str(zlib.crc32(run_id.encode()) % RUN_SHARDS)
+
+
+def all_run_shards() -> list[str]:
+    return [str(shard) for shard in range(RUN_SHARDS)]
+
+
+def sortable_time(seconds: float) -> str:
+    """16 hex digits that sort as the float does: the IEEE 754 bits, with the sign bit
+    flipped for positive numbers and every bit flipped for negative ones. Exact, so
+    `created_after` compares on the very float a run was created with."""
+    (bits,) = struct.unpack(">Q", struct.pack(">d", float(seconds)))
+    bits = bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63
+    return f"{bits:016x}"
+
+
+def created_order(created_at: float, run_id: str) -> str:
+    """Sorts like (created_at, run id). A bare `sortable_time(t)` sorts before every run
+    created at t and after every run created before t, so it is an exact bound either way."""
+    return f"{sortable_time(created_at)}#{run_id}"
+
+
+_CREATED_ORDER = re.compile(r"^[0-9a-f]{16}#.+$", re.DOTALL)
+
+
+def encode_cursor(order: str) -> str:
+    return base64.urlsafe_b64encode(order.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The `created_order` a cursor names; ValueError (the shared sentence) when it is not one."""
+    try:
+        order = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ValueError(messages.bad_run_cursor(cursor)) from exc
+    if not _CREATED_ORDER.match(order):
+        raise ValueError(messages.bad_run_cursor(cursor))
+    return order
