@@ -87,7 +87,7 @@ ASL_QUEUE_URL := https://sqs.us-east-1.amazonaws.com/123456789012/containerops-l
 EXAMPLE_COMPONENTS := $(wildcard examples/components/*/component.yaml)
 ASL_WORKFLOWS := $(wildcard examples/workflows/*.yaml) tests/asl/workflows/every-feature.yaml
 
-.PHONY: asl-check bench-compile
+.PHONY: asl-check bench-compile bench-log-handler
 
 $(ASL_STAMP): $(ASL_TOOL)/package-lock.json
 	@command -v npm > /dev/null 2>&1 || { echo "npm is missing: install Node.js 20.19+ with npm (bash .ci/run does, as root), then run make again." >&2; exit 2; }
@@ -123,6 +123,9 @@ bench-designer: setup images frontend
 
 bench-compile: setup
 	$(BIN)/python bench/compile.py
+
+bench-log-handler: setup
+	$(BIN)/python bench/log_handler.py
 
 clean:
 	rm -rf $(BUILD)/test-data $(BUILD)/releases $(FRONTEND)/test-results $(PACKAGE) .chalice/deployments

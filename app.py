@@ -8,18 +8,23 @@ and workflows live here, runs, logs and webhooks in the `run_routes` blueprint.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response
 
-from chalicelib.api.context import current
+from chalicelib.api.context import configure, configure_lazily, current
 from chalicelib.api.errors import answer
 from chalicelib.api.openapi import openapi_document
 from chalicelib.api.requests import int_param, json_object, name_id, namespace_id, version_id
+from chalicelib.cloud import lambda_events
+from chalicelib.config import Backend, backend
 from chalicelib.errors import InvalidRequest
 from chalicelib.services.namespaces import namespace_list
 from chalicelib.services.registry import ComponentRegistry
 from chalicelib.services.workflow_service import WorkflowService
+
+if TYPE_CHECKING:
+    from chalicelib.aws.bootstrap import AwsServices
 
 NS = "/api/namespaces/{namespace}"
 MAX_WORKFLOW_VERSION = 2**31 - 1
@@ -53,6 +58,34 @@ class ThreadSafeChalice(Chalice):
 
 
 app = ThreadSafeChalice(app_name="containerops")
+
+
+# --- aws mode --------------------------------------------------------------------------------
+# The deployed functions (CONTAINEROPS_BACKEND=aws) build their adapters once per Lambda
+# container, at their first event (not at import: `chalice package` imports this module with
+# the stage's variables but not the stack's); `containerops serve` configures the API itself.
+
+_aws: AwsServices | None = None
+
+
+def aws() -> AwsServices:
+    global _aws
+    if _aws is None:
+        from chalicelib.aws.bootstrap import AwsServices
+
+        _aws = AwsServices.from_environment()
+    return _aws
+
+
+def use_aws(services: AwsServices) -> None:
+    """Serve and handle with these aws-mode services (the deployed wiring, or a sandbox's)."""
+    global _aws
+    _aws = services
+    configure(services.api_context())
+
+
+if backend() is Backend.AWS:
+    configure_lazily(lambda: aws().api_context())
 
 
 @app.route("/api/health", methods=["GET"])
@@ -170,7 +203,8 @@ def _registry() -> ComponentRegistry:
 
 def _workflows() -> WorkflowService:
     context = current()
-    return WorkflowService(context.store, context.catalog)
+    return WorkflowService(context.store, context.catalog, cloud=context.cloud,
+                           on_saved=context.on_workflow_saved)
 
 
 def _request() -> Request:
@@ -238,3 +272,36 @@ except ImportError:  # being written
     _runs_blueprint = None  # type: ignore[assignment]
 if _runs_blueprint is not None:
     app.register_blueprint(_runs_blueprint)
+
+
+# --- aws mode: the run's engine (DESIGN §4) ---------------------------------------------------
+# The launch queue and the log group are the stack's resources: the template maps them to
+# these functions (infra/template.json), so no resource name is written here.
+
+@app.lambda_function(name="launch_jobs")
+def launch_jobs(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    return lambda_events.launch_batch(aws().launcher, event)
+
+
+@app.lambda_function(name="ingest_logs")
+def ingest_logs(event: dict[str, Any], context: Any) -> None:
+    lambda_events.log_batch(aws().log_batches, event)
+
+
+@app.on_cw_event({"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+                  "detail": {"lastStatus": ["STOPPED"], "group": [{"prefix": "containerops:"}]}},
+                 name="task_stopped")
+def task_stopped(event: CloudWatchEvent) -> None:
+    lambda_events.task_state_change(aws().task_finaliser, event.to_dict())
+
+
+@app.on_cw_event({"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                  "detail": {"status": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]}},
+                 name="execution_ended")
+def execution_ended(event: CloudWatchEvent) -> None:
+    lambda_events.execution_status_change(aws().run_finaliser, event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="stop_timed_out_jobs")
+def stop_timed_out_jobs(event: CloudWatchEvent) -> None:
+    aws().timeouts.sweep()

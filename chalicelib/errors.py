@@ -10,6 +10,7 @@
     │   └── StaleWrite         a state change based on a state the record no longer has
     ├── EngineUnavailable      the container engine cannot be reached
     ├── StoreUnavailable       the store cannot answer now (throttled, unreachable); try again
+    ├── ServiceUnavailable     an AWS service (Step Functions, ECS) cannot answer now; try again
     └── LaunchError            a container could not be started (ImageNotFound is one kind)
         └── ImageNotFound
 
@@ -78,6 +79,12 @@ class EngineUnavailable(ContainerOpsError):
 class StoreUnavailable(ContainerOpsError):
     """The store could not answer now (DynamoDB kept throttling, or could not be reached)
     even after the retries it allows; trying again later may succeed."""
+
+
+class ServiceUnavailable(ContainerOpsError):
+    """An AWS service the runs depend on (Step Functions, ECS) kept throttling, could not be
+    reached, or refused the deployment's calls, even after the retries it allows; trying
+    again later may succeed."""
 
 
 class LaunchError(ContainerOpsError):

@@ -7,6 +7,7 @@ bootstrap, a test) through `configure`; the routes read it through `current()`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ class ApiContext:
     logs: LogSource
     dispatcher: RunDispatcher
     public_url: str = ""  # where webhooks are reached, e.g. http://127.0.0.1:8080
+    cloud: bool = False  # the workflows run on AWS (what only the local driver can do is refused)
+    on_workflow_saved: Callable[[str, str, int], object] | None = None  # namespace, name, version
     sleep: Callable[[float], None] = time.sleep  # a long poll's pause between looks
 
     @property
@@ -32,6 +35,8 @@ class ApiContext:
 
 
 _current: ApiContext | None = None
+_make: Callable[[], ApiContext] | None = None
+_making = threading.Lock()
 
 
 def configure(context: ApiContext) -> None:
@@ -39,7 +44,18 @@ def configure(context: ApiContext) -> None:
     _current = context
 
 
+def configure_lazily(make: Callable[[], ApiContext]) -> None:
+    """Make the context at the first request that needs it (a Lambda's adapters)."""
+    global _make, _current
+    _make, _current = make, None
+
+
 def current() -> ApiContext:
+    global _current
+    if _current is None and _make is not None:
+        with _making:
+            if _current is None:
+                _current = _make()
     if _current is None:
         raise RuntimeError("the API is not configured: call chalicelib.api.context.configure first")
     return _current

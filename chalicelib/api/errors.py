@@ -25,6 +25,7 @@ from chalicelib.errors import (
     NotFound,
     PayloadTooLarge,
     Problem,
+    ServiceUnavailable,
     StoreUnavailable,
     Unauthorized,
 )
@@ -42,6 +43,7 @@ _STATUS: list[tuple[type[ContainerOpsError], int, str]] = [
     (Conflict, 409, "conflict"),
     (EngineUnavailable, 503, "engine_unavailable"),
     (StoreUnavailable, 503, "store_unavailable"),
+    (ServiceUnavailable, 503, "service_unavailable"),
 ]
 
 

@@ -21,6 +21,7 @@ from chalicelib.bootstrap import Services
 from chalicelib.cli.common import err, out, pass_services, read_workflow_file, translated_errors
 from chalicelib.config import LAUNCH_QUEUE_URL_VARIABLE
 from chalicelib.domain.catalog import LayeredCatalog
+from chalicelib.domain.cloud_rules import cloud_problems
 from chalicelib.errors import InvalidDefinition
 
 QUEUE_URL_VARIABLE = LAUNCH_QUEUE_URL_VARIABLE
@@ -43,6 +44,8 @@ def compile_command(services: Services, file: Path, component_files: tuple[Path,
     if not queue_url:
         err.print(Text(f"warning: no --queue-url and no ${QUEUE_URL_VARIABLE}: the machine sends "
                        "to a placeholder queue URL", style="yellow"))
+    for problem in cloud_problems(workflow):  # the API refuses these on AWS; say so now
+        err.print(Text(f"warning: {file}: {problem}", style="yellow"))
     target = Target(queue_url or PLACEHOLDER_QUEUE_URL)
     with translated_errors():
         try:

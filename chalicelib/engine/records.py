@@ -65,6 +65,10 @@ class AttemptRecord:
     stderr_bytes: int = 0
     reported_result: bool | None = None  # the CO_RESULT read so far
     output_violation: str = ""  # the first output limit the attempt broke, if it broke one
+    # aws mode: the Step Functions callback token the attempt answers (never shown, never
+    # in the container), and how far its log stream has been ingested (opaque to the store).
+    task_token: str = field(default="", repr=False)
+    log_position: str = ""
 
 
 class LogLine(NamedTuple):

@@ -17,6 +17,8 @@ note in place of everything past the per-attempt cap.
   wanted (at most 10,000), so every page ends on a line boundary a token can stand on; an
   empty page is not the end, the end is the page that gives back the token it was given.
   A stream that does not exist yet reads as empty (the container may not have started).
+- `messages` is the raw stream for the verdict, which applies the ingest policy itself:
+  every event from the head, unmasked and uncut, past the cap too, paged the same way.
 - Appends are serialised in this process, numbered after the stream's end as read just
   before, and then found again in the stream (by time and text) after the write, so a line
   numbered by another process, or printed by the container meanwhile, is counted where it
@@ -131,6 +133,29 @@ class CloudWatchLogs(LogStore):
             self._tails.remember(stream, key, _Tail(scan.state, scan.last))
         seq = scan.lines[-1].seq if scan.lines else after.seq
         return LogBatch(scan.lines, LogPosition(seq, self._token(scan.state, key, stream)))
+
+    def messages(self, run_id: str, job: str, attempt: int) -> Iterator[str]:
+        """Every event message of the attempt's stream from the head, in order, as the
+        container (or a note) wrote it: not cut, not masked, nothing left out past the cap.
+        For the verdict, which applies the ingest policy to the whole stream itself. A stream
+        that does not exist (yet) yields nothing."""
+        stream = self._streams(run_id, job, attempt)
+        if stream is None:
+            return
+        reader = _StreamReader(self._client, self._group, stream, STREAM_HEAD.token)
+        while not reader.at_end:
+            if reader.calls >= MAX_CALLS_PER_SCAN:
+                raise StoreUnavailable(
+                    f"CloudWatch Logs did not reach the end of log stream {stream} in"
+                    f" {MAX_CALLS_PER_SCAN} calls")
+            try:
+                page = reader.page(MAX_EVENTS_PER_CALL)
+            except _RefusedToken as exc:  # reading again from the head would repeat messages
+                raise StoreUnavailable(
+                    f"CloudWatch Logs refused its own forward token while reading log stream"
+                    f" {stream} of group {self._group}") from exc
+            for event in page:
+                yield event["message"]
 
     def last_log_line(self, run_id: str, job: str, attempt: int) -> LogLine | None:
         key = (run_id, job, attempt)

@@ -14,11 +14,14 @@ create, and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
+from chalicelib.asl import Target, compile_workflow
 from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.cloud_rules import cloud_problems
 from chalicelib.domain.models import Workflow, dump_definition
 from chalicelib.domain.validation import check_workflow
 from chalicelib.errors import InvalidDefinition, NotFound, Problem
@@ -29,10 +32,20 @@ from chalicelib.store.base import Store, StoredWorkflow
 RESERVED_NAMES = frozenset({"check"})
 
 
+SavedHook = Callable[[str, str, int], object]  # namespace, name, version
+
+
 class WorkflowService:
-    def __init__(self, store: Store, catalog: ComponentCatalog) -> None:
+    def __init__(self, store: Store, catalog: ComponentCatalog, *, cloud: bool = False,
+                 on_saved: SavedHook | None = None) -> None:
+        """`cloud`: the workflows run on AWS, so what only the local driver can do (host
+        mounts, secrets inside longer values) and a state machine over Step Functions'
+        limits are refused too. `on_saved` is told of each new version (on AWS: its state
+        machine is made then, so its first run finds it ready)."""
         self._store = store
         self._catalog = catalog
+        self._cloud = cloud
+        self._on_saved = on_saved
 
     # --- writing -------------------------------------------------------------------
     def create(self, namespace: str, document: Any) -> dict[str, Any]:
@@ -40,6 +53,7 @@ class WorkflowService:
         The answer is the only one that shows the webhook secret."""
         workflow = self._validated(namespace, document, _reserved_name_problems(document))
         version = self._store.save_workflow(workflow, expected_version=0)
+        self._saved(namespace, workflow.metadata.name, version)
         stored = self._store.get_workflow(namespace, workflow.metadata.name, version)
         settings = self._store.get_workflow_settings(namespace, workflow.metadata.name)
         return {**_version_document(stored, settings.enabled), "webhook_secret": settings.webhook_secret}
@@ -51,6 +65,7 @@ class WorkflowService:
         self._store.get_workflow(namespace, name)  # NotFound for a workflow never created
         workflow = self._validated(namespace, document, _name_problems(document, name))
         version = self._store.save_workflow(workflow, expected_version=expected_version)
+        self._saved(namespace, name, version)
         return self.get(namespace, name, version)
 
     def check(self, namespace: str, document: Any) -> dict[str, Any]:
@@ -87,6 +102,10 @@ class WorkflowService:
         return {"workflows": summaries}
 
     # --- helpers -------------------------------------------------------------------
+    def _saved(self, namespace: str, name: str, version: int) -> None:
+        if self._on_saved is not None:
+            self._on_saved(namespace, name, version)
+
     def _enabled(self, namespace: str, name: str) -> bool:
         """A deleted workflow's versions stay readable, but it runs no more."""
         try:
@@ -107,7 +126,16 @@ class WorkflowService:
         self, namespace: str, document: Any, extra: list[Problem]
     ) -> tuple[Workflow | None, list[Problem]]:
         checked = check_workflow(document, self._catalog)
-        return checked.model, checked.problems + namespace_problems(document, namespace) + extra
+        cloud = self._cloud_problems(checked.model) if self._cloud and checked.model is not None else []
+        return checked.model, checked.problems + namespace_problems(document, namespace) + extra + cloud
+
+    def _cloud_problems(self, workflow: Workflow) -> list[Problem]:
+        problems = cloud_problems(workflow)
+        try:  # only the limits matter here: the queue is the deployment's
+            compile_workflow(workflow, self._catalog, Target("https://sqs.invalid/limits-only"))
+        except InvalidDefinition as exc:
+            problems.extend(exc.problems)
+        return problems
 
 def _metadata_name(document: Any) -> str | None:
     metadata = document.get("metadata") if isinstance(document, dict) else None

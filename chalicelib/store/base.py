@@ -16,6 +16,10 @@ interface (`chalicelib/logs/base.py`). Rules every implementation keeps:
   Conflict) is raised and nothing is written, so of two writers moving the same record one
   wins and the other learns it lost. Several writers (Lambda handlers on AWS) only ever
   write this way;
+- a workflow's run slots (its `concurrency`) are taken and freed atomically across
+  threads and processes: of several runs taking the last free slot, exactly one gets it;
+- an attempt is found by its container (`find_attempt_by_container`) right after the write
+  that gave it one, by the whole id or by the task id alone (`container_task_id`);
 - the texts of errors and the page limits come from `messages`, so stores say the same.
 """
 
@@ -28,6 +32,28 @@ from dataclasses import dataclass, field
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.store import messages
+
+
+def container_task_id(container_id: str) -> str:
+    """The part of a container id after its last `/`: the task id of an ECS task ARN
+    (`arn:aws:ecs:<region>:<account>:task/<cluster>/<task id>`), all that the task's log
+    stream name carries; a Docker container id has no `/` and is its own task id."""
+    return container_id.rsplit("/", 1)[-1]
+
+
+def holds_container(container_id: str | None, wanted: str) -> bool:
+    """Whether an attempt whose container is `container_id` is the one `wanted` names:
+    the same id, or `wanted` is its bare task id."""
+    if container_id is None or not container_task_id(wanted):
+        return False
+    return wanted in (container_id, container_task_id(container_id))
+
+
+def check_run_slot_limit(limit: int) -> None:
+    """ValueError (the shared sentence) for a slot limit no store keeps."""
+    if not 1 <= limit <= messages.MAX_RUN_SLOTS:
+        raise ValueError(messages.bad_run_slot_limit(limit))
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,20 @@ class Store(ABC):
     @abstractmethod
     def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None: ...
 
+    # --- concurrency -----------------------------------------------------------------
+    @abstractmethod
+    def take_run_slot(self, namespace: str, workflow: str, run_id: str, limit: int) -> bool:
+        """True when `run_id` holds one of the workflow's `limit` slots, taking a free one
+        if it held none; False when `limit` other runs hold them all. Taking again for a
+        run that holds a slot is True and still holds one slot, whatever `limit` says now
+        (a lowered limit takes no slot back). Atomic: of N runs taking the last free slot
+        at once, in any threads or processes, exactly one is told True. ValueError unless
+        1 <= limit <= messages.MAX_RUN_SLOTS."""
+
+    @abstractmethod
+    def free_run_slot(self, namespace: str, workflow: str, run_id: str) -> None:
+        """Give back the slot `run_id` holds; idempotent, and a run holding none is fine."""
+
     # --- runs ----------------------------------------------------------------------
     @abstractmethod
     def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None: ...
@@ -190,6 +230,13 @@ class Store(ABC):
     @abstractmethod
     def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]:
         """By job name, then number."""
+
+    @abstractmethod
+    def find_attempt_by_container(self, container_id: str) -> AttemptRecord | None:
+        """The attempt whose `container_id` is this one (an ECS task ARN in aws mode), or
+        whose task id (`container_task_id`) it is; None when no attempt holds it. Strongly
+        consistent: found right after the create_attempt / save_attempt that set it, and
+        not by an id the attempt has since given up. A task belongs to one attempt."""
 
     def close(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release connections; the default has nothing to release."""

@@ -11,6 +11,9 @@ from enum import StrEnum
 
 MAX_RUNS_PAGE = 500
 MAX_LOG_LINES_READ = 10_000
+# The most run slots (a workflow's `concurrency`) a store keeps for one workflow: the
+# DynamoDB store holds a workflow's slot holders in one item, which must stay under 400 KB.
+MAX_RUN_SLOTS = 1_000
 
 
 def unknown_component(namespace: str, name: str, version: str) -> str:
@@ -102,3 +105,9 @@ def stale_state(what: str, actual: StrEnum | None, expected: StrEnum) -> str:
 
 def bad_run_cursor(cursor: str) -> str:
     return f"not a run history cursor: {cursor!r}"
+
+
+def bad_run_slot_limit(limit: int) -> str:
+    return (
+        f"a workflow's run slot limit must be between 1 and {MAX_RUN_SLOTS}, not {limit}"
+    )

@@ -35,6 +35,8 @@ from chalicelib.store.base import (
     StoredComponent,
     StoredWorkflow,
     WorkflowSettings,
+    check_run_slot_limit,
+    container_task_id,
 )
 from chalicelib.store.messages import MAX_LOG_LINES_READ, MAX_RUNS_PAGE
 from chalicelib.store.ordering import version_order
@@ -305,6 +307,32 @@ class SqliteStore(Store, LogStore):
                 (namespace, name, trigger, tick),
             )
 
+    # --- concurrency -----------------------------------------------------------------
+    def take_run_slot(self, namespace: str, workflow: str, run_id: str, limit: int) -> bool:
+        # The write transaction holds the write lock from its first read (BEGIN IMMEDIATE),
+        # so no other thread or process can take a slot between the count and the insert.
+        check_run_slot_limit(limit)
+        key = (namespace, workflow)
+        with self._write() as conn:
+            if conn.execute(_SLOT_HELD, (*key, run_id)).fetchone():
+                return True
+            held: int = conn.execute(
+                "SELECT count(*) FROM run_slots WHERE namespace = ? AND workflow = ?", key
+            ).fetchone()[0]
+            if held >= limit:
+                return False
+            conn.execute(
+                "INSERT INTO run_slots (namespace, workflow, run_id) VALUES (?, ?, ?)",
+                (*key, run_id),
+            )
+        return True
+
+    def free_run_slot(self, namespace: str, workflow: str, run_id: str) -> None:
+        self._change(
+            "DELETE FROM run_slots WHERE namespace = ? AND workflow = ? AND run_id = ?",
+            (namespace, workflow, run_id),
+        )
+
     # --- runs ----------------------------------------------------------------------
     def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None:
         strays = sorted({job.run_id for job in jobs} - {run.id})
@@ -455,6 +483,19 @@ class SqliteStore(Store, LogStore):
         rows = self._rows(f"SELECT * FROM attempts {_where(conditions)} ORDER BY job, number", args)
         return [attempt_from_row(row) for row in rows]
 
+    def find_attempt_by_container(self, container_id: str) -> AttemptRecord | None:
+        """One index lookup on the task id; the whole id must match too when given. Of
+        several attempts holding one task (none should) the last one inserted."""
+        task = container_task_id(container_id)
+        if not task:
+            return None
+        row = self._row(
+            "SELECT * FROM attempts WHERE container_task = ? AND ? IN (container_id, container_task)"
+            " ORDER BY rowid DESC LIMIT 1",
+            (task, container_id),
+        )
+        return None if row is None else attempt_from_row(row)
+
     # --- logs ----------------------------------------------------------------------
     def append_logs(
         self, run_id: str, job: str, attempt: int, entries: Sequence[LogEntry]
@@ -562,6 +603,7 @@ def _is_missing_parent(exc: sqlite3.IntegrityError) -> bool:
     return exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
+_SLOT_HELD = "SELECT 1 FROM run_slots WHERE namespace = ? AND workflow = ? AND run_id = ?"
 _ATTEMPT_STATUS = "SELECT status FROM attempts WHERE run_id = ? AND job = ? AND number = ?"
 
 

@@ -158,8 +158,36 @@ _V2 = """
 ALTER TABLE attempts ADD COLUMN output_violation TEXT NOT NULL DEFAULT '';
 """
 
+# aws mode's callback token and log position (unused by the local driver, kept for parity).
+_V3 = """
+ALTER TABLE attempts ADD COLUMN task_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN log_position TEXT NOT NULL DEFAULT '';
+"""
+
+# A workflow's run slots (its `concurrency`), one row per run holding one: the primary key
+# makes a run hold at most one, and its (namespace, workflow) prefix counts the holders.
+# Attempts found by their container: `container_task` is what follows the last '/' of
+# container_id (the task id of an ECS task ARN, all a log stream name carries; a Docker id
+# is its own), computed by SQLite (rtrim strips the characters after the last '/') and
+# indexed, so old rows need no rewrite and no writer can forget it. The index is partial:
+# attempts without a container (most of them, locally queued ones) are not in it.
+_V4 = """
+CREATE TABLE IF NOT EXISTS run_slots (
+    namespace TEXT NOT NULL,
+    workflow  TEXT NOT NULL,
+    run_id    TEXT NOT NULL,
+    PRIMARY KEY (namespace, workflow, run_id)
+) WITHOUT ROWID;
+
+ALTER TABLE attempts ADD COLUMN container_task TEXT GENERATED ALWAYS AS (
+    substr(container_id, length(rtrim(container_id, replace(container_id, '/', ''))) + 1)
+) VIRTUAL;
+CREATE INDEX IF NOT EXISTS attempts_by_container_task ON attempts (container_task)
+    WHERE container_task IS NOT NULL;
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1. Append; never edit one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -228,7 +256,8 @@ JOB_COLUMNS = (
 ATTEMPT_COLUMNS = (
     "run_id", "job", "number", "status", "container_id", "exit_code", "reason", "outputs",
     "ready_at", "started_at", "finished_at", "log_bytes", "log_truncated",
-    "stdout_bytes", "stderr_bytes", "reported_result", "output_violation",
+    "stdout_bytes", "stderr_bytes", "reported_result", "output_violation", "task_token",
+    "log_position",
 )
 
 
@@ -335,6 +364,8 @@ def attempt_values(attempt: AttemptRecord) -> dict[str, Any]:
         "stdout_bytes": attempt.stdout_bytes, "stderr_bytes": attempt.stderr_bytes,
         "reported_result": None if attempt.reported_result is None else int(attempt.reported_result),
         "output_violation": attempt.output_violation,
+        "task_token": attempt.task_token,
+        "log_position": attempt.log_position,
     }
 
 
@@ -349,6 +380,8 @@ def attempt_from_row(row: sqlite3.Row) -> AttemptRecord:
         stdout_bytes=row["stdout_bytes"], stderr_bytes=row["stderr_bytes"],
         reported_result=None if row["reported_result"] is None else bool(row["reported_result"]),
         output_violation=row["output_violation"],
+        task_token=row["task_token"],
+        log_position=row["log_position"],
     )
 
 

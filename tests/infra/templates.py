@@ -1,7 +1,8 @@
 """Reading CloudFormation templates the way the infra tests need: the merge template as
-written, the packaged template as `chalice package` makes it, and the IAM statements and
-references inside either. Nothing here knows what a particular resource should be; the
-tests say that."""
+written, the packaged template as `chalice package` makes it, the functions and what SAM's
+Globals give them, the IAM statements each role is granted (inline or through managed
+policies), and the references inside any of them. Nothing here knows what a particular
+resource should be; the tests say that."""
 
 from __future__ import annotations
 
@@ -22,10 +23,28 @@ CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 
 Template = dict[str, Any]
 
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+ROLE = "AWS::IAM::Role"
+POLICY_TYPES = ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
+
 # `${Name}` or `${Name.Attribute}` inside an Fn::Sub string.
 SUB_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:]+)(?:\.[A-Za-z0-9.]+)?\}")
 # The name prefix that job images and job secrets live under (not resources of the stack).
 NAME_PREFIX = "containerops/"
+# The name prefix of what is made at run time: state machines, their executions, task
+# definition families.
+RUNTIME_PREFIX = "containerops-"
+NAME_PREFIXES = (NAME_PREFIX, RUNTIME_PREFIX)
+# The only wildcards an ARN may end with: everything of one kind under a name prefix, or the
+# tasks of a cluster the stack makes. Before the tail, nothing but named parts.
+WILDCARD_TAILS = (
+    re.compile(r":repository/containerops/\*$"),
+    re.compile(r":secret:containerops/\*$"),
+    re.compile(r":stateMachine:containerops-\*$"),
+    re.compile(r":execution:containerops-\*:\*$"),  # every execution of those machines
+    re.compile(r":task-definition/containerops-\*$"),  # every family, every revision
+    re.compile(r":task/\$\{[A-Za-z0-9]+\}/\*$"),  # every task of one cluster of the stack
+)
 
 
 def load_merge_template() -> Template:
@@ -128,8 +147,9 @@ def referenced_resources(value: Any) -> set[str]:
 
 def unnamed_reason(resource: Any, template: Template) -> str | None:
     """Why an IAM Resource entry does not name something precisely, or None when it does.
-    Named means: a Ref / GetAtt / Sub of the template's own resources, or an ARN under the
-    `containerops/` name prefix ending in that prefix's `*` and nothing broader."""
+    Named means: a Ref / GetAtt / Sub of the template's own resources, or an ARN whose only
+    wildcard is one of WILDCARD_TAILS (a kind of thing under a name prefix, or the tasks of
+    a cluster of the stack) and nothing broader."""
     own = set(template.get("Resources", {}))
     if isinstance(resource, str):
         return f"{resource!r} is a literal, not a reference to the stack's resources"
@@ -147,17 +167,38 @@ def unnamed_reason(resource: Any, template: Template) -> str | None:
     text = argument[0] if isinstance(argument, list) else argument
     if "*" not in text:
         return None if names else f"{text!r} names none of the stack's resources"
-    under_prefix = text.endswith((":" + NAME_PREFIX + "*", "/" + NAME_PREFIX + "*"))
-    if under_prefix and text.count("*") == 1:
-        return None
-    return f"{text!r} has a wildcard other than the {NAME_PREFIX} name prefix"
+    for tail in WILDCARD_TAILS:
+        match = tail.search(text)
+        if match and "*" not in text[:match.start()]:
+            return None
+    return f"{text!r} has a wildcard other than a name prefix's or a stack cluster's tasks"
+
+
+def functions(template: Template) -> dict[str, dict[str, Any]]:
+    """The template's Lambda functions (SAM's), by logical id."""
+    return {name: resource for name, resource in template.get("Resources", {}).items()
+            if resource.get("Type") == SERVERLESS_FUNCTION}
+
+
+def own_environment(template: Template, function: str) -> dict[str, Any]:
+    """The variables a function sets itself, without what SAM's Globals add."""
+    variables: dict[str, Any] = (
+        template["Resources"][function].get("Properties", {}).get("Environment", {}).get("Variables", {})
+    )
+    return variables
+
+
+def global_environment(template: Template) -> dict[str, Any]:
+    variables: dict[str, Any] = (
+        template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
+    return variables
 
 
 def function_environment(template: Template, function: str = "APIHandler") -> dict[str, Any]:
-    variables: dict[str, Any] = (
-        template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
-    )
-    return variables
+    """The environment the function is deployed with: SAM merges the Globals' variables into
+    the function's own, the function's value winning where both set one."""
+    return {**global_environment(template), **own_environment(template, function)}
 
 
 def resource_for_variable(template: Template, variable: str) -> tuple[str, dict[str, Any]]:
@@ -167,3 +208,31 @@ def resource_for_variable(template: Template, variable: str) -> tuple[str, dict[
     (name,) = names
     resource: dict[str, Any] = template["Resources"][name]
     return name, resource
+
+
+def function_role(template: Template, function: str) -> str:
+    """The logical id of the role a function runs as (a GetAtt of its Arn)."""
+    role = template["Resources"][function]["Properties"]["Role"]
+    assert isinstance(role, dict) and set(role) == {"Fn::GetAtt"}, f"{function} runs as {role!r}"
+    (name,) = referenced_resources(role)
+    return name
+
+
+def role_statements(template: Template, role: str) -> list[Statement]:
+    """Every statement that grants the role something: its inline policies, the managed
+    policies it lists, and any policy resource that names it in its Roles."""
+    resources = template["Resources"]
+    attached = set().union(*(referenced_resources(arn) for arn in
+                             resources[role].get("Properties", {}).get("ManagedPolicyArns", [])))
+    for name, resource in resources.items():
+        if resource.get("Type") in POLICY_TYPES and role in referenced_resources(
+                resource.get("Properties", {}).get("Roles", [])):
+            attached.add(name)
+    return [s for s in permission_statements(template) if s.owner == role or s.owner in attached]
+
+
+def log_group_of(template: Template, function: str) -> str:
+    """The log group a function's LoggingConfig sends its own logs to."""
+    logging = template["Resources"][function]["Properties"]["LoggingConfig"]
+    (group,) = referenced_resources(logging["LogGroup"])
+    return group

@@ -1,21 +1,25 @@
 """The API function as deployed (the packaged template): it runs the aws backend, every
 variable the aws backend reads is set from the stack's own resources and parameters, its
-logs go to a log group with a retention, and its role reaches the tables and logs only."""
+logs go to a log group with a retention, and its role reaches the tables, the log groups,
+the job cluster's tasks and the state-machine role only. What every function shares (the
+environment, a role and a log group of its own, exactly what each may do) is in
+test_functions.py."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from chalicelib.config import AWS_VARIABLES, BACKEND_VARIABLE, Backend
 from tests.infra.templates import (
     CHALICE_CONFIG,
+    Statement,
     Template,
     function_environment,
-    permission_statements,
+    function_role,
     referenced_resources,
+    role_statements,
 )
 
 INDEX_VARIABLES = {
@@ -25,10 +29,10 @@ INDEX_VARIABLES = {
 LIST_VARIABLES = {"CONTAINEROPS_SUBNETS": "JobSubnets", "CONTAINEROPS_SECURITY_GROUPS": "JobSecurityGroups"}
 
 
-def api_role_statements(template: Template) -> list[Any]:
-    role = template["Resources"]["APIHandler"]["Properties"]["Role"]
-    assert role == {"Fn::GetAtt": ["DefaultRole", "Arn"]}
-    return [s for s in permission_statements(template) if s.owner == "DefaultRole"]
+def api_role_statements(template: Template) -> list[Statement]:
+    role = function_role(template, "APIHandler")
+    assert role == "DefaultRole"  # Chalice's role, its policies replaced (test_iam.py)
+    return role_statements(template, role)
 
 
 def test_the_deployed_stage_selects_the_aws_backend(packaged_template: Template) -> None:
@@ -78,12 +82,12 @@ def test_the_api_logs_to_a_log_group_of_the_stack_with_a_retention(packaged_temp
     assert "RetentionInDays" in resource["Properties"]
 
 
-def test_the_api_role_reaches_only_the_tables_their_indexes_and_the_log_groups(
+def test_the_api_role_reaches_only_the_tables_the_log_groups_the_cluster_and_the_machine_role(
         packaged_template: Template) -> None:
     environment = function_environment(packaged_template)
     allowed = set().union(*(referenced_resources(environment[v]) for v in (
         "CONTAINEROPS_DEFINITIONS_TABLE", "CONTAINEROPS_RUNS_TABLE", "CONTAINEROPS_EVENTS_TABLE",
-        "CONTAINEROPS_LOG_GROUP")))
+        "CONTAINEROPS_LOG_GROUP", "CONTAINEROPS_CLUSTER", "CONTAINEROPS_STATE_MACHINE_ROLE_ARN")))
     api_function = packaged_template["Resources"]["APIHandler"]["Properties"]
     allowed |= referenced_resources(api_function["LoggingConfig"])
     statements = api_role_statements(packaged_template)
@@ -91,16 +95,11 @@ def test_the_api_role_reaches_only_the_tables_their_indexes_and_the_log_groups(
     assert reached == allowed
 
 
-def test_the_api_role_grants_item_reads_and_writes_and_log_access_and_nothing_else(
-        packaged_template: Template) -> None:
-    actions = {a for s in api_role_statements(packaged_template) for a in s.actions}
-    assert actions == {
-        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-        "dynamodb:ConditionCheckItem",
-        "logs:CreateLogStream", "logs:PutLogEvents",
-        "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents",
-    }
+def test_the_api_stops_only_tasks_of_the_job_cluster(packaged_template: Template) -> None:
+    (cluster,) = referenced_resources(function_environment(packaged_template)["CONTAINEROPS_CLUSTER"])
+    stops = [s for s in api_role_statements(packaged_template) if "ecs:StopTask" in s.actions]
+    assert [s.actions for s in stops] == [["ecs:StopTask"]]
+    assert [referenced_resources(s.resources) for s in stops] == [{cluster}]
 
 
 def test_the_api_may_read_the_job_logs_but_not_write_them(packaged_template: Template) -> None:

@@ -4,20 +4,18 @@ the job log group, the designer's bucket, and the outputs an operator reads."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tests.infra.templates import (
-    CHALICE_CONFIG,
     NAME_PREFIX,
     Template,
+    function_environment,
     permission_statements,
     referenced_resources,
     resource_for_variable,
     statements,
 )
 
-CHALICE_DEFAULT_LAMBDA_TIMEOUT = 60
 MAX_SQS_RETENTION = 14 * 24 * 3600
 
 
@@ -51,13 +49,6 @@ def test_the_dead_letter_queue_keeps_messages_longer_than_the_launch_queue(merge
     kept = merge_template["Resources"][dlq]["Properties"]["MessageRetentionPeriod"]
     assert kept == MAX_SQS_RETENTION
     assert kept > launch["MessageRetentionPeriod"]
-
-
-def test_a_launch_stays_hidden_for_six_lambda_timeouts(merge_template: Template) -> None:
-    # AWS's advice for a queue a Lambda consumes: visibility >= 6 x the function's timeout.
-    config = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))
-    timeout = config.get("lambda_timeout", CHALICE_DEFAULT_LAMBDA_TIMEOUT)
-    assert properties(merge_template, "CONTAINEROPS_LAUNCH_QUEUE_URL")["VisibilityTimeout"] >= 6 * timeout
 
 
 def test_the_state_machine_role_may_only_send_to_the_launch_queue(merge_template: Template) -> None:
@@ -114,6 +105,6 @@ def test_the_designer_bucket_is_private_and_encrypted(merge_template: Template) 
 def test_every_resource_the_api_is_told_about_is_also_an_output(merge_template: Template) -> None:
     outputs = [o["Value"] for o in merge_template["Outputs"].values()]
     output_names = set().union(*(referenced_resources(v) for v in outputs))
-    environment = merge_template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    environment = function_environment(merge_template)
     told = set().union(*(referenced_resources(v) for v in environment.values()))
     assert told - set(merge_template["Parameters"]) - output_names == set()

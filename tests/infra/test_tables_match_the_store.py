@@ -4,6 +4,7 @@ the store's PynamoDB models are those of the template."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -35,11 +36,11 @@ def model_of(tables: StoreTables, table: str) -> type[Model]:
     return {"definitions": tables.component, "runs": tables.run, "events": tables.claim}[table]
 
 
-def keys(key_schema: list[dict[str, str]]) -> set[tuple[str, str]]:
+def keys(key_schema: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
     return {(key["AttributeName"], key["KeyType"]) for key in key_schema}
 
 
-def attributes(definitions: list[dict[str, str]]) -> set[tuple[str, str]]:
+def attributes(definitions: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
     return {(a["AttributeName"], a["AttributeType"]) for a in definitions}
 
 

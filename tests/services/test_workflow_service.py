@@ -11,6 +11,7 @@ import yaml
 from chalicelib.domain.models import Workflow
 from chalicelib.errors import Conflict, InvalidDefinition, NotFound
 from chalicelib.services.workflow_service import WorkflowService
+from chalicelib.store.catalog import StoreCatalog
 from chalicelib.store.sqlite import SqliteStore
 from tests.services.conftest import example
 
@@ -208,3 +209,30 @@ def test_a_deleted_workflow_keeps_its_versions_readable_by_number_as_not_enabled
     assert pinned["enabled"] is False
     revived = workflows.create("examples", _ci("back"))
     assert revived["version"] == 2
+
+
+def test_on_aws_a_workflow_with_host_mounts_is_refused_with_the_paths(
+    store: SqliteStore, published: None
+) -> None:
+    cloud = WorkflowService(store, StoreCatalog(store), cloud=True)
+    with pytest.raises(InvalidDefinition) as raised:
+        cloud.create("examples", _ci())
+    assert _paths(raised) == ["spec.stages[0].actions[0].jobs[0].mounts",
+                              "spec.stages[3].actions[0].jobs[0].mounts"]
+    assert cloud.check("examples", _ci())["valid"] is False
+    assert WorkflowService(store, StoreCatalog(store)).check("examples", _ci())["valid"] is True
+
+
+def test_on_aws_each_saved_version_is_told_so_its_state_machine_is_ready(
+    store: SqliteStore, published: None
+) -> None:
+    saved: list[tuple[str, str, int]] = []
+    document = _ci()
+    for stage in document["spec"]["stages"]:
+        for job in stage["actions"][0]["jobs"]:
+            job.pop("mounts", None)  # a host path: refused on AWS
+    cloud = WorkflowService(store, StoreCatalog(store), cloud=True,
+                            on_saved=lambda ns, name, version: saved.append((ns, name, version)))
+    cloud.create("examples", document)
+    cloud.update("examples", "ci", 1, document)
+    assert saved == [("examples", "ci", 1), ("examples", "ci", 2)]

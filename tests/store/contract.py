@@ -23,6 +23,12 @@ from chalicelib.store.base import RunFilter, Store, WorkflowSettings
 
 T = TypeVar("T")
 EPOCH = 1_700_000_000.0
+# ECS task ARNs as aws mode stores them in container_id; a log stream carries the id only.
+CLUSTER_TASKS = "arn:aws:ecs:us-east-1:123456789012:task/containerops"
+TASK_ID = "0123abcd4567ef890123abcd4567ef89"
+OTHER_TASK_ID = "fedcba9876543210fedcba9876543210"
+THIRD_TASK_ID = "00000000111111112222222233333333"
+TASK_ARN = f"{CLUSTER_TASKS}/{TASK_ID}"
 
 
 def component(name: str = "lint", version: str = "1.0.0", *, namespace: str = "demo",
@@ -607,7 +613,8 @@ class StoreContract:
                              outputs={"REPORT": "x"}, ready_at=EPOCH, started_at=EPOCH + 1,
                              finished_at=EPOCH + 2, log_bytes=4096, log_truncated=True,
                              stdout_bytes=5000, stderr_bytes=12, reported_result=False,
-                             output_violation="output K is 40000 bytes")
+                             output_violation="output K is 40000 bytes",
+                             task_token="AAAAKgAAAAIAAAAAAAAAAQ", log_position="3759/12")
         started.save_attempt(done)
         assert started.list_attempts("r1") == [done]
 
@@ -716,3 +723,187 @@ class StoreContract:
     def test_creating_an_attempt_of_an_unknown_job_is_not_found(self, started: Store) -> None:
         with pytest.raises(NotFound, match="nope"):
             started.create_attempt(AttemptRecord(run_id="r1", job="nope", number=1))
+
+    # --- run slots (a workflow's concurrency) ----------------------------------------
+    def test_a_workflow_gives_out_no_more_run_slots_than_its_limit(self, store: Store) -> None:
+        assert [store.take_run_slot("demo", "ci", f"r{i}", 2) for i in range(4)] == [
+            True, True, False, False]
+
+    def test_taking_a_slot_again_for_the_same_run_holds_still_one(self, store: Store) -> None:
+        assert store.take_run_slot("demo", "ci", "r1", 2)
+        assert store.take_run_slot("demo", "ci", "r1", 2)
+        assert store.take_run_slot("demo", "ci", "r2", 2)
+        assert store.take_run_slot("demo", "ci", "r1", 2)
+        assert not store.take_run_slot("demo", "ci", "r3", 2)
+
+    def test_a_freed_slot_can_be_taken_by_another_run(self, store: Store) -> None:
+        assert store.take_run_slot("demo", "ci", "r1", 1)
+        assert not store.take_run_slot("demo", "ci", "r2", 1)
+        store.free_run_slot("demo", "ci", "r1")
+        assert store.take_run_slot("demo", "ci", "r2", 1)
+        assert not store.take_run_slot("demo", "ci", "r1", 1)
+
+    def test_freeing_twice_frees_one_slot_only(self, store: Store) -> None:
+        for run_id in ["r1", "r2"]:
+            assert store.take_run_slot("demo", "ci", run_id, 2)
+        store.free_run_slot("demo", "ci", "r1")
+        store.free_run_slot("demo", "ci", "r1")
+        assert store.take_run_slot("demo", "ci", "r3", 2)
+        assert not store.take_run_slot("demo", "ci", "r4", 2)
+
+    def test_freeing_a_run_that_holds_no_slot_is_fine_and_frees_nothing(
+        self, store: Store
+    ) -> None:
+        store.free_run_slot("demo", "ci", "never-held")
+        assert store.take_run_slot("demo", "ci", "r1", 1)
+        store.free_run_slot("demo", "ci", "r2")
+        assert not store.take_run_slot("demo", "ci", "r3", 1)
+        assert store.take_run_slot("demo", "ci", "r1", 1)
+
+    def test_a_lowered_limit_takes_no_slot_back_but_gives_none_out(self, store: Store) -> None:
+        for run_id in ["r1", "r2", "r3"]:
+            assert store.take_run_slot("demo", "ci", run_id, 3)
+        assert store.take_run_slot("demo", "ci", "r3", 1)
+        assert not store.take_run_slot("demo", "ci", "r4", 2)
+        for run_id in ["r1", "r2"]:
+            store.free_run_slot("demo", "ci", run_id)
+        assert store.take_run_slot("demo", "ci", "r4", 2)
+
+    @pytest.mark.parametrize("limit", [0, -1, 1_001])
+    def test_a_slot_limit_outside_1_to_1000_is_refused(self, store: Store, limit: int) -> None:
+        with pytest.raises(ValueError, match=rf"between 1 and 1000, not {limit}"):
+            store.take_run_slot("demo", "ci", "r1", limit)
+        assert store.take_run_slot("demo", "ci", "r1", 1)  # nothing was taken
+        assert store.take_run_slot("demo", "ci", "r2", 1_000)
+
+    def test_each_workflow_has_its_own_slots(self, store: Store) -> None:
+        assert store.take_run_slot("demo", "ci", "r1", 1)
+        assert store.take_run_slot("demo", "deploy", "r2", 1)
+        assert store.take_run_slot("acme", "ci", "r3", 1)
+        assert not store.take_run_slot("demo", "ci", "r4", 1)
+        store.free_run_slot("demo", "deploy", "r1")  # not this workflow's holder
+        store.free_run_slot("acme", "ci", "r3")
+        assert not store.take_run_slot("demo", "ci", "r4", 1)
+        assert not store.take_run_slot("demo", "deploy", "r4", 1)
+        assert store.take_run_slot("acme", "ci", "r4", 1)
+
+    def test_of_eight_runs_racing_for_the_last_slot_exactly_one_wins(self, store: Store) -> None:
+        for run_id in ["held-1", "held-2"]:
+            assert store.take_run_slot("demo", "ci", run_id, 3)
+        results = at_once(8, lambda i: store.take_run_slot("demo", "ci", f"r{i}", 3))
+        assert sorted(results, key=str) == [False] * 7 + [True]
+        winner = results.index(True)
+        store.free_run_slot("demo", "ci", f"r{winner}")
+        loser = (winner + 1) % 8
+        assert store.take_run_slot("demo", "ci", f"r{loser}", 3)
+
+    def test_runs_racing_for_one_slot_each_retaking_it_one_holds_it(self, store: Store) -> None:
+        results = at_once(8, lambda i: [store.take_run_slot("demo", "ci", f"r{i}", 1)
+                                        for _ in range(3)])
+        outcomes = [r for r in results if isinstance(r, list)]
+        assert sorted(outcomes) == [[False] * 3] * 7 + [[True] * 3]
+
+    # --- attempts found by their container --------------------------------------------
+    def test_an_attempt_is_found_by_its_task_arn_and_by_the_bare_task_id(
+        self, started: Store
+    ) -> None:
+        launched = replace(started.get_attempt("r1", "build", 1), container_id=TASK_ARN,
+                           task_token="token-1")
+        started.save_attempt(launched, expected=AttemptState.RUNNING)
+        assert started.find_attempt_by_container(TASK_ARN) == launched
+        assert started.find_attempt_by_container(TASK_ID) == launched
+
+    def test_an_attempt_created_with_its_container_is_found_at_once(self, started: Store) -> None:
+        second = AttemptRecord(run_id="r1", job="build", number=2, container_id=TASK_ARN)
+        started.create_attempt(second)
+        assert started.find_attempt_by_container(TASK_ID) == second
+
+    def test_an_attempt_saved_unconditionally_with_its_container_is_found_at_once(
+        self, started: Store
+    ) -> None:
+        for number, task_id in [(1, TASK_ID), (2, OTHER_TASK_ID)]:  # an update and an insert
+            attempt = AttemptRecord(run_id="r1", job="build", number=number,
+                                    container_id=f"{CLUSTER_TASKS}/{task_id}")
+            started.save_attempt(attempt)
+            assert started.find_attempt_by_container(task_id) == attempt
+
+    def test_a_local_container_id_is_its_own_task_id(self, started: Store) -> None:
+        docker_id = "4f9a1c2e" * 8
+        started.save_attempt(AttemptRecord(run_id="r1", job="build", number=1,
+                                           container_id=docker_id))
+        found = started.find_attempt_by_container(docker_id)
+        assert found is not None and (found.job, found.number) == ("build", 1)
+
+    def test_an_unknown_container_finds_no_attempt(self, started: Store) -> None:
+        assert started.find_attempt_by_container(TASK_ARN) is None  # attempt 1 has none yet
+        started.save_attempt(replace(started.get_attempt("r1", "build", 1), container_id=TASK_ARN))
+        for unknown in [OTHER_TASK_ID, f"{CLUSTER_TASKS}/{OTHER_TASK_ID}", "", "cluster/",
+                        # the same task id under another cluster is another task
+                        f"arn:aws:ecs:us-east-1:123456789012:task/other/{TASK_ID}"]:
+            assert started.find_attempt_by_container(unknown) is None, unknown
+
+    def test_an_attempt_keeps_being_found_while_saves_keep_its_container(
+        self, started: Store
+    ) -> None:
+        attempt = replace(started.get_attempt("r1", "build", 1), container_id=TASK_ARN)
+        started.save_attempt(attempt, expected=AttemptState.RUNNING)
+        for position in range(3):
+            attempt = replace(attempt, outputs={"K": str(position)}, log_position=str(position))
+            started.save_attempt(attempt, expected=AttemptState.RUNNING)
+        done = replace(attempt, status=AttemptState.SUCCEEDED, exit_code=0)
+        started.save_attempt(done, expected=AttemptState.RUNNING)
+        assert started.find_attempt_by_container(TASK_ID) == done
+
+    @pytest.mark.parametrize("conditional", [True, False], ids=["conditional", "unconditional"])
+    def test_an_attempt_whose_container_changes_is_found_by_the_new_one_only(
+        self, started: Store, conditional: bool
+    ) -> None:
+        expected = AttemptState.RUNNING if conditional else None
+        first = replace(started.get_attempt("r1", "build", 1), container_id=TASK_ARN)
+        started.save_attempt(first, expected)
+        moved = replace(first, container_id=f"{CLUSTER_TASKS}/{OTHER_TASK_ID}", reason="moved")
+        started.save_attempt(moved, expected)
+        assert started.find_attempt_by_container(OTHER_TASK_ID) == moved
+        assert started.find_attempt_by_container(f"{CLUSTER_TASKS}/{OTHER_TASK_ID}") == moved
+        assert started.find_attempt_by_container(TASK_ARN) is None
+        assert started.find_attempt_by_container(TASK_ID) is None
+        cleared = replace(moved, container_id=None)
+        started.save_attempt(cleared, expected)
+        assert started.find_attempt_by_container(OTHER_TASK_ID) is None
+        assert started.get_attempt("r1", "build", 1) == cleared
+
+    def test_a_stale_save_that_would_change_the_container_changes_nothing(
+        self, started: Store
+    ) -> None:
+        launched = replace(started.get_attempt("r1", "build", 1), container_id=TASK_ARN)
+        started.save_attempt(launched, expected=AttemptState.RUNNING)
+        done = replace(launched, status=AttemptState.FAILED, exit_code=1)
+        started.save_attempt(done, expected=AttemptState.RUNNING)
+        late = replace(launched, container_id=f"{CLUSTER_TASKS}/{OTHER_TASK_ID}")
+        with pytest.raises(StaleWrite, match="attempt 1 of job build in run r1 is failed, not running"):
+            started.save_attempt(late, expected=AttemptState.RUNNING)
+        assert started.find_attempt_by_container(OTHER_TASK_ID) is None
+        assert started.find_attempt_by_container(TASK_ID) == done
+
+    def test_each_attempt_is_found_by_its_own_container(self, started: Store) -> None:
+        started.create_run(run("r2"), [job("build", run_id="r2"), job("test", run_id="r2")])
+        owners = {TASK_ID: ("r1", "build", 1), OTHER_TASK_ID: ("r2", "build", 1),
+                  THIRD_TASK_ID: ("r2", "test", 3)}
+        for task_id, (run_id, name, number) in owners.items():
+            started.save_attempt(AttemptRecord(run_id=run_id, job=name, number=number,
+                                               container_id=f"{CLUSTER_TASKS}/{task_id}"))
+        for task_id, owner in owners.items():
+            found = started.find_attempt_by_container(task_id)
+            assert found is not None and (found.run_id, found.job, found.number) == owner
+
+    def test_writers_giving_one_attempt_containers_at_once_leave_it_found_by_the_kept_one(
+        self, started: Store
+    ) -> None:
+        task_ids = [f"{i:032x}" for i in range(6)]
+        results = at_once(6, lambda i: started.save_attempt(AttemptRecord(
+            run_id="r1", job="build", number=1, container_id=f"{CLUSTER_TASKS}/{task_ids[i]}")))
+        assert results == [None] * 6
+        kept = started.get_attempt("r1", "build", 1)
+        assert [started.find_attempt_by_container(task_id) for task_id in task_ids] == [
+            kept if kept.container_id == f"{CLUSTER_TASKS}/{task_id}" else None
+            for task_id in task_ids]

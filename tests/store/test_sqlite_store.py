@@ -1,9 +1,10 @@
 """SqliteStore against the store contract, plus what only a SQLite file has: WAL mode,
-several processes on one file, a file that outlives the process, index use."""
+several processes on one file, a file that outlives the process, migrations, index use."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,12 +16,23 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.states import RunState
+from chalicelib.engine.records import AttemptRecord
 from chalicelib.errors import Conflict
 from chalicelib.store.base import RunFilter
 from chalicelib.store.sqlite import SqliteStore, open_store
 from chalicelib.store.sqlite_connections import POOL_SIZE
-from chalicelib.store.sqlite_schema import SCHEMA_VERSION
-from tests.store.contract import EPOCH, StoreContract, component, job, run, workflow
+from chalicelib.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from tests.store.contract import (
+    CLUSTER_TASKS,
+    EPOCH,
+    TASK_ARN,
+    TASK_ID,
+    StoreContract,
+    component,
+    job,
+    run,
+    workflow,
+)
 
 
 class TestSqliteStore(StoreContract):
@@ -243,6 +255,83 @@ def test_two_processes_claiming_the_same_events_each_event_is_won_once(tmp_path:
     results.join_thread()
     assert [child.exitcode for child in children] == [0, 0]
     assert [first + second for first, second in zip(*claims, strict=True)] == [1] * len(keys)
+
+
+def _take_slots_in_another_process(
+    path: str, workflows: list[str], start: Barrier, results: Queue[list[bool]]
+) -> None:
+    """Child process: wait for the others, then take the one slot of every workflow."""
+    with SqliteStore(path) as store:
+        start.wait()
+        results.put([store.take_run_slot("demo", name, f"run-{os.getpid()}", 1)
+                     for name in workflows])
+
+
+def test_processes_racing_for_the_last_slot_of_each_workflow_one_wins_each(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    SqliteStore(path).close()
+    workflows = [f"wf-{i}" for i in range(50)]
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(3)
+    results: Queue[list[bool]] = context.Queue()
+    children = [
+        context.Process(target=_take_slots_in_another_process,
+                        args=(str(path), workflows, start, results))
+        for _ in range(3)
+    ]
+    for child in children:
+        child.start()
+    taken = [results.get(timeout=60) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    results.close()
+    results.join_thread()
+    assert [child.exitcode for child in children] == [0, 0, 0]
+    assert [sum(won) for won in zip(*taken, strict=True)] == [1] * len(workflows)
+
+
+# --- attempts found by their container --------------------------------------------------
+
+def test_finding_an_attempt_by_its_container_reads_the_task_id_index(tmp_path: Path) -> None:
+    plans: list[str] = []
+    with SqliteStore(tmp_path / "store.db") as store:
+        store.create_run(run("r1"), [job("build")])
+        for number in range(1, 20):
+            store.save_attempt(AttemptRecord(run_id="r1", job="build", number=number,
+                                             container_id=f"{CLUSTER_TASKS}/{number:032x}"))
+        with store._connections.connection() as conn:
+            conn.set_trace_callback(plans.append)
+            assert store.find_attempt_by_container(TASK_ARN) is None
+            conn.set_trace_callback(None)
+            (query,) = [q for q in plans if "FROM attempts" in q]
+            plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert "USING INDEX attempts_by_container_task" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+def test_attempts_stored_before_the_task_index_are_found_by_their_task(tmp_path: Path) -> None:
+    """A file from the schema before run slots and the index: its attempts need no rewrite."""
+    path = tmp_path / "store.db"
+    conn = _raw(path)
+    for script in MIGRATIONS[:3]:
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO runs (id, namespace, workflow, workflow_version, status, created_at,"
+                 " params, \"trigger\", reason) VALUES ('r1', 'demo', 'ci', 1, 'running', 0, '{}',"
+                 " '{}', '')")
+    conn.execute("INSERT INTO jobs (run_id, name, stage, action, position, status, reason, outputs,"
+                 " attempts) VALUES ('r1', 'build', 0, 0, 0, 'running', '', '{}', 1)")
+    conn.execute("INSERT INTO attempts (run_id, job, number, status, container_id, reason, outputs,"
+                 " log_bytes, log_truncated) VALUES ('r1', 'build', 1, 'running', ?, '', '{}', 0, 0)",
+                 (TASK_ARN,))
+    conn.commit()
+    conn.close()
+    with SqliteStore(path) as store:
+        found = store.find_attempt_by_container(TASK_ID)
+        assert found is not None and (found.run_id, found.container_id) == ("r1", TASK_ARN)
+        assert store.take_run_slot("demo", "ci", "r1", 1)
 
 
 # --- the run history uses an index for every filter -------------------------------------

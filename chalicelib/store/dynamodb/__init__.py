@@ -4,7 +4,8 @@ Table and index names come from `AwsSettings` (chalicelib/config.py); the stack'
 (infra/template.json) makes the same tables, which tests/infra checks against the models.
 Modules: `models` (items, bound to the names when a store is made), `keys`, `items`
 (records <-> items), `sizes` (the 400 KB item limit), `boundary` (retries, error
-translation), `calls`, `definitions`, `runs`, `history` and `store` (`DynamoDbStore`).
+translation), `calls`, `definitions`, `slots`, `runs`, `attempts`, `history` and `store`
+(`DynamoDbStore`).
 
 Items (pk / sk):
 
@@ -15,10 +16,15 @@ Items (pk / sk):
                                                      webhook_secret
       WORKFLOW#<ns>/<name>  VERSION#<10 digits>      one workflow version (zlib of its JSON)
       WORKFLOW#<ns>/<name>  SCHEDULE#<trigger>       the last schedule tick acted on
+      WORKFLOW#<ns>/<name>  SLOTS                    run slots: holders (string set of the
+                                                     run ids holding one; absent when none)
     runs table
       RUN#<id>              RUN                      the run; carries the GSI keys
       RUN#<id>              JOB#<name>               a job
       RUN#<id>              ATTEMPT#<job>#<6 digits> an attempt
+      TASK#<task id>        TASK                     the attempt holding a container (run_id,
+                                                     job, number); task id: what follows the
+                                                     last / of container_id
       GSI runs-by-workflow  workflow_ref (<ns>/<workflow>) / created_order
       GSI runs-by-namespace namespace / created_order
       GSI runs-by-time      run_shard ("0".."3", from the run id) / created_order
@@ -27,7 +33,9 @@ Items (pk / sk):
 
 `created_order` sorts like (created_at, run id) (see `keys`); only whole run items carry
 the GSI keys, so the three indexes are sparse. All base-table reads are strongly
-consistent; GSI reads (run history) are eventually consistent.
+consistent; GSI reads (run history) are eventually consistent. That is why the task index
+is items of the base table, written in the attempt's transaction, and not a GSI: an
+attempt must be found by its task right after the write that recorded the task.
 
 Access patterns (every Store method):
 
@@ -51,6 +59,12 @@ Access patterns (every Store method):
     claim_event                 events <key>                             PutItem if absent or
                                                                          expired
     get/set_schedule_mark       WORKFLOW#<ns>/<name> SCHEDULE#<t>        GetItem / PutItem
+    take_run_slot               WORKFLOW#<ns>/<name> SLOTS               UpdateItem ADD holders
+                                                                         if absent, holding
+                                                                         the run, or size <
+                                                                         limit
+    free_run_slot               WORKFLOW#<ns>/<name> SLOTS               UpdateItem DELETE from
+                                                                         holders if holding it
     create_run (< 100 jobs)     RUN#<id> RUN, JOB#*                      TransactWrite
     create_run (>= 100 jobs)    RUN#<id> RUN, JOB#*                      Put placeholder if
                                                                          absent, TransactWrite
@@ -72,12 +86,22 @@ Access patterns (every Store method):
                                                                          missing or big-run job)
     list_jobs                   RUN#<id> begins_with JOB#                Query, workflow order
     create_attempt              RUN#<id> ATTEMPT#<job>#<n>               TransactWrite:
-                                                                         ConditionCheck job +
-                                                                         Put if absent
+                                [+ TASK#<task id> TASK]                  ConditionCheck job +
+                                                                         Put if absent [+ Put
+                                                                         task when it has one]
     save_attempt                RUN#<id> ATTEMPT#<job>#<n>               as save_job, checking
-                                                                         the job
+                                                                         the job, each Put
+                                                                         also if container_id
+                                                                         is unchanged; else
+                                                                         GetItem, TransactWrite
+                                                                         with Put task, then
+                                                                         Delete the old task
+                                                                         if it names the attempt
     get_attempt                 RUN#<id> ATTEMPT#<job>#<n>               GetItem
     list_attempts               RUN#<id> begins_with ATTEMPT#[<job>#]    Query
+    find_attempt_by_container   TASK#<task id> TASK; the attempt         GetItem x2, the attempt
+                                                                         checked to still hold
+                                                                         the container
 
 list_runs filters: the time window and the cursor are a BETWEEN on created_order, statuses
 a FilterExpression (`status IN`). The COMPONENTS, NAMESPACES and WORKFLOWS partitions hold

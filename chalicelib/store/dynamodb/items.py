@@ -146,6 +146,7 @@ def attempt_item(tables: StoreTables, attempt: AttemptRecord) -> AttemptItem:
         finished_at=a.finished_at, log_bytes=a.log_bytes, log_truncated=a.log_truncated,
         stdout_bytes=a.stdout_bytes, stderr_bytes=a.stderr_bytes,
         reported_result=a.reported_result, output_violation=a.output_violation,
+        task_token=a.task_token or None, log_position=a.log_position or None,
     )
 
 
@@ -159,6 +160,7 @@ def attempt_record(item: AttemptItem) -> AttemptRecord:
         log_bytes=int(item.log_bytes), log_truncated=bool(item.log_truncated),
         stdout_bytes=int(item.stdout_bytes), stderr_bytes=int(item.stderr_bytes),
         reported_result=item.reported_result, output_violation=item.output_violation or "",
+        task_token=item.task_token or "", log_position=item.log_position or "",
     )
 
 

@@ -3,7 +3,8 @@
 One place builds each partition and sort key, so the access patterns of the package
 docstring can be read off this module. Names that go into keys are slugs (namespaces,
 workflow and component names), job names (letters, digits, `_`, `-`) and versions, none of
-which can hold the separators used here (`/`, `@`, `#`). Run history sorts by
+which can hold the separators used here (`/`, `@`, `#`); a task id (what follows the last
+`/` of a container id) is a partition key of its own after a fixed prefix, never parsed. Run history sorts by
 `created_order`, a string that sorts exactly like (created_at, run id); the history cursor
 is that string of the last run of a page, base64 so that callers treat it as opaque.
 """
@@ -56,6 +57,9 @@ def schedule_mark_sk(trigger: int) -> str:
     return f"SCHEDULE#{trigger}"
 
 
+RUN_SLOTS_SK = "SLOTS"  # under workflow_pk: one item per workflow
+
+
 # --- the runs table ------------------------------------------------------------------
 
 RUN_SK = "RUN"
@@ -80,6 +84,14 @@ def attempts_prefix(job: str | None) -> str:
 
 def attempt_sk(job: str, number: int) -> str:
     return f"{ATTEMPT_PREFIX}{job}#{number:0{_ATTEMPT_DIGITS}d}"
+
+
+TASK_SK = "TASK"
+
+
+def task_pk(task_id: str) -> str:
+    """The partition of one container's index item (`task_id`: base.container_task_id)."""
+    return f"TASK#{task_id}"
 
 
 def workflow_ref(namespace: str, workflow: str) -> str:

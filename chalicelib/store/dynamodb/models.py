@@ -22,6 +22,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.constants import MAP, PAY_PER_REQUEST_BILLING_MODE, STRING
@@ -89,6 +90,12 @@ class ScheduleMarkItem(DefinitionsTable):
     tick = NumberAttribute()
 
 
+class RunSlotsItem(DefinitionsTable):
+    """The runs holding one workflow's concurrency slots."""
+
+    holders = UnicodeSetAttribute(null=True)  # DynamoDB has no empty set: none held is absent
+
+
 # --- the runs table ------------------------------------------------------------------
 
 class RunsTable(Model):
@@ -152,6 +159,17 @@ class AttemptItem(RunsTable):
     stderr_bytes = NumberAttribute()
     reported_result = BooleanAttribute(null=True)
     output_violation = UnicodeAttribute()
+    task_token = UnicodeAttribute(null=True)
+    log_position = UnicodeAttribute(null=True)
+
+
+class TaskItem(RunsTable):
+    """Which attempt holds a container (an ECS task): the index that finds an attempt by
+    its task id, read consistently where a GSI would lag behind the write."""
+
+    run_id = UnicodeAttribute()
+    job = UnicodeAttribute()
+    number = NumberAttribute()
 
 
 # --- the events table ----------------------------------------------------------------
@@ -195,9 +213,11 @@ class StoreTables:
     head: type[WorkflowHeadItem]
     version: type[WorkflowVersionItem]
     mark: type[ScheduleMarkItem]
+    slots: type[RunSlotsItem]
     run: type[RunItem]
     job: type[JobItem]
     attempt: type[AttemptItem]
+    task: type[TaskItem]
     claim: type[EventClaimItem]
     connection: Connection  # for transactions, which may span tables
 
@@ -222,9 +242,11 @@ def bind_tables(names: TableNames, region: str | None = None) -> StoreTables:
         head=_bound_item(WorkflowHeadItem, definitions),
         version=_bound_item(WorkflowVersionItem, definitions),
         mark=_bound_item(ScheduleMarkItem, definitions),
+        slots=_bound_item(RunSlotsItem, definitions),
         run=_bound_item(RunItem, runs),
         job=_bound_item(JobItem, runs),
         attempt=_bound_item(AttemptItem, runs),
+        task=_bound_item(TaskItem, runs),
         claim=events,
         # A transaction is one API call naming its tables in its items: any client serves.
         connection=runs._get_connection().connection,

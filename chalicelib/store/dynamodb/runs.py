@@ -1,11 +1,11 @@
-"""Runs, jobs and attempts in the runs table: creation, conditional state changes, reads.
+"""Runs and jobs in the runs table: creation, conditional state changes, reads.
 
-A run and its jobs and attempts share one partition (`RUN#<id>`). Every state change can be
-conditional (`expected=`): the condition is on the stored `status`, so of two writers moving
-one record one wins and the other gets StaleWrite, with the state that refused it read back
-for the sentence. Unconditional writes still refuse a record whose parent is missing (a job
-of an unknown run, an attempt of an unknown job) through a ConditionCheck in the same
-transaction. `save_run` is an UpdateItem of every attribute but `cancel_requested`.
+A run and its jobs share one partition (`RUN#<id>`) with its attempts (those are written by
+`attempts`). Every state change can be conditional (`expected=`): the condition is on the
+stored `status`, so of two writers moving one record one wins and the other gets StaleWrite,
+with the state that refused it read back for the sentence. Unconditional writes still refuse
+a job of an unknown run through a ConditionCheck in the same transaction. `save_run` is an
+UpdateItem of every attribute but `cancel_requested`.
 
 A run is never seen half-made. Up to 99 jobs it is one transaction with its jobs. A bigger
 run cannot be (a transaction holds 100 items), so its id is first claimed by a placeholder
@@ -30,8 +30,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.domain.states import JobState, RunState
+from chalicelib.engine.records import JobRecord, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.store import messages
 from chalicelib.store.dynamodb import items, keys
@@ -41,7 +41,7 @@ from chalicelib.store.dynamodb.boundary import (
     condition_failed,
 )
 from chalicelib.store.dynamodb.calls import Calls
-from chalicelib.store.dynamodb.models import AttemptItem, JobItem, RunItem
+from chalicelib.store.dynamodb.models import JobItem, RunItem
 from chalicelib.store.dynamodb.sizes import check_outputs, check_record
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
@@ -227,72 +227,8 @@ class Runs:
         check_record(what, item.serialize())
         return item
 
-    # --- attempts --------------------------------------------------------------------
-    def create_attempt(self, attempt: AttemptRecord) -> None:
-        item = self._check_attempt(attempt)
-        key = (attempt.run_id, attempt.job, attempt.number)
-
-        def create(transaction: TransactWrite) -> None:
-            self._check_job_exists(transaction, attempt)
-            transaction.save(item, condition=self._t.attempt.pk.does_not_exist())
-
-        try:
-            self._calls.transact(f"creating {items.attempt_what(*key)}", create)
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes[:1] == [CONDITION_FAILED_REASON]:
-                raise NotFound(messages.attempt_of_unknown_job(*key)) from exc
-            if codes[1:2] == [CONDITION_FAILED_REASON]:
-                raise Conflict(messages.attempt_exists(*key)) from exc
-            raise
-
-    def save_attempt(self, attempt: AttemptRecord, expected: AttemptState | None) -> None:
-        item = self._check_attempt(attempt)
-        key = (attempt.run_id, attempt.job, attempt.number)
-        what = items.attempt_what(*key)
-        if expected is not None:
-            self._put_if_status(what, item, expected, AttemptState)
-            return
-
-        def save(transaction: TransactWrite) -> None:
-            self._check_job_exists(transaction, attempt)
-            transaction.save(item)
-
-        try:
-            self._calls.transact(f"saving {what}", save)
-        except TransactWriteError as exc:
-            if cancellation_codes(exc)[:1] != [CONDITION_FAILED_REASON]:
-                raise
-            raise NotFound(messages.attempt_of_unknown_job(*key)) from exc
-
-    def get_attempt(self, run_id: str, job: str, number: int) -> AttemptRecord:
-        item = self._calls.get(self._t.attempt, keys.run_pk(run_id), keys.attempt_sk(job, number))
-        if item is None:
-            raise NotFound(messages.unknown_attempt(run_id, job, number))
-        return items.attempt_record(item)
-
-    def list_attempts(self, run_id: str, job: str | None) -> list[AttemptRecord]:
-        model = self._t.attempt
-        found = self._calls.query(model, keys.run_pk(run_id),
-                                  model.sk.startswith(keys.attempts_prefix(job)))
-        attempts = [items.attempt_record(item) for item in found]
-        attempts.sort(key=lambda a: (a.job, a.number))
-        return attempts
-
-    def _check_attempt(self, attempt: AttemptRecord) -> AttemptItem:
-        what = items.attempt_what(attempt.run_id, attempt.job, attempt.number)
-        check_outputs(what, attempt.outputs)
-        item = items.attempt_item(self._t, attempt)
-        check_record(what, item.serialize())
-        return item
-
-    def _check_job_exists(self, transaction: TransactWrite, attempt: AttemptRecord) -> None:
-        job = self._t.job
-        transaction.condition_check(job, keys.run_pk(attempt.run_id), keys.job_sk(attempt.job),
-                                    condition=job.pk.exists())
-
     # --- conditional state changes ---------------------------------------------------
-    def _put_if_status(self, what: str, item: JobItem | AttemptItem, expected: StrEnum,
+    def _put_if_status(self, what: str, item: JobItem, expected: StrEnum,
                        state: type[StrEnum]) -> None:
         """Replace the record only while its stored status is `expected`, else StaleWrite
         naming the status that refused it (read back at once, consistently)."""

@@ -3,8 +3,8 @@
 This is the adapter's boundary: each operation runs inside `translated`, so whatever
 PynamoDB or botocore raise leaves as the project's errors, and every DynamoDB call inside
 retries throttling with the injected `sleep`. The work itself is in `definitions` (the
-definitions and events tables), `runs` and `history` (the runs table); the table design is
-in the package docstring.
+definitions and events tables), `slots` (run slots, in the definitions table), `runs`,
+`attempts` and `history` (the runs table); the table design is in the package docstring.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from chalicelib.store.base import (
     WorkflowSettings,
 )
 from chalicelib.store.dynamodb import history
+from chalicelib.store.dynamodb.attempts import Attempts
 from chalicelib.store.dynamodb.boundary import (
     DEFAULT_RETRY,
     Backoff,
@@ -36,6 +37,7 @@ from chalicelib.store.dynamodb.calls import Calls
 from chalicelib.store.dynamodb.definitions import Definitions
 from chalicelib.store.dynamodb.models import StoreTables, TableNames, bind_tables
 from chalicelib.store.dynamodb.runs import Runs
+from chalicelib.store.dynamodb.slots import RunSlots
 
 ALL_RUNS = RunFilter()
 
@@ -48,6 +50,8 @@ class DynamoDbStore(Store):
         self._calls = Calls(tables, Backoff(sleep, retry, jitter))
         self._definitions = Definitions(self._calls, clock)
         self._runs = Runs(self._calls)
+        self._attempts = Attempts(self._calls)
+        self._slots = RunSlots(self._calls)
 
     @classmethod
     def from_settings(cls, settings: AwsSettings, *, region: str | None = None,
@@ -131,6 +135,15 @@ class DynamoDbStore(Store):
         with translated(f"marking the schedule of {namespace}/{name}"):
             self._definitions.set_schedule_mark(namespace, name, trigger, tick)
 
+    # --- concurrency -----------------------------------------------------------------
+    def take_run_slot(self, namespace: str, workflow: str, run_id: str, limit: int) -> bool:
+        with translated(f"taking a run slot of {namespace}/{workflow} for run {run_id}"):
+            return self._slots.take(namespace, workflow, run_id, limit)
+
+    def free_run_slot(self, namespace: str, workflow: str, run_id: str) -> None:
+        with translated(f"freeing the run slot of run {run_id} in {namespace}/{workflow}"):
+            self._slots.free(namespace, workflow, run_id)
+
     # --- runs ----------------------------------------------------------------------
     def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None:
         with translated(f"creating run {run.id}"):
@@ -166,16 +179,20 @@ class DynamoDbStore(Store):
 
     def create_attempt(self, attempt: AttemptRecord) -> None:
         with translated(f"creating attempt {attempt.number} of job {attempt.job}"):
-            self._runs.create_attempt(attempt)
+            self._attempts.create_attempt(attempt)
 
     def save_attempt(self, attempt: AttemptRecord, expected: AttemptState | None = None) -> None:
         with translated(f"saving attempt {attempt.number} of job {attempt.job}"):
-            self._runs.save_attempt(attempt, expected)
+            self._attempts.save_attempt(attempt, expected)
 
     def get_attempt(self, run_id: str, job: str, number: int) -> AttemptRecord:
         with translated(f"reading attempt {number} of job {job}"):
-            return self._runs.get_attempt(run_id, job, number)
+            return self._attempts.get_attempt(run_id, job, number)
 
     def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]:
         with translated(f"listing the attempts of run {run_id}"):
-            return self._runs.list_attempts(run_id, job)
+            return self._attempts.list_attempts(run_id, job)
+
+    def find_attempt_by_container(self, container_id: str) -> AttemptRecord | None:
+        with translated(f"finding the attempt of container {container_id}"):
+            return self._attempts.find_attempt_by_container(container_id)

@@ -14,8 +14,9 @@ from chalicelib.store.dynamodb import DynamoDbStore, bind_tables, models
 from tests.store.dynamodb.harness import NAMES, REGION, new_store
 
 ITEM_MODELS = [models.ComponentItem, models.NamespaceItem, models.WorkflowHeadItem,
-               models.WorkflowVersionItem, models.ScheduleMarkItem, models.RunItem,
-               models.JobItem, models.AttemptItem, models.EventClaimItem]
+               models.WorkflowVersionItem, models.ScheduleMarkItem, models.RunSlotsItem,
+               models.RunItem, models.JobItem, models.AttemptItem, models.TaskItem,
+               models.EventClaimItem]
 
 
 @pytest.mark.parametrize("model", ITEM_MODELS, ids=lambda m: m.__name__)
@@ -29,6 +30,13 @@ def test_each_binding_makes_its_own_classes_with_its_own_names() -> None:
     assert first.run is not other.run
     assert (first.run.Meta.table_name, other.run.Meta.table_name) == (NAMES.runs, "r")
     assert first.job.Meta.table_name == NAMES.runs and first.claim.Meta.table_name == NAMES.events
+
+
+def test_run_slots_live_in_the_definitions_table_and_the_task_index_in_the_runs_table() -> None:
+    tables = bind_tables(NAMES)
+    assert tables.slots.Meta.table_name == NAMES.definitions
+    assert tables.task.Meta.table_name == NAMES.runs
+    assert tables.task._get_connection() is tables.attempt._get_connection()
 
 
 def describe(table: str) -> dict[str, Any]:

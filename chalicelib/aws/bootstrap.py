@@ -1,0 +1,110 @@
+"""Where aws mode is wired: every adapter and handler built from `AwsSettings` and boto3
+clients, once per Lambda container (or per sandbox).
+
+The Lambda functions of `app.py` call `AwsServices.from_environment()` once and keep it;
+the sandbox (chalicelib/sandbox) builds the same thing with clients of moto, so the
+serverless path it runs is this wiring, not a copy of it. The log store's position tokens
+are signed with a key every process of a deployment shares (`CONTAINEROPS_TOKEN_KEY`,
+hex; without one each process signs with its own and a token from another costs a read
+from the head of the stream).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.api.context import ApiContext
+from chalicelib.asl import Target
+from chalicelib.aws.ecs import EcsTasks
+from chalicelib.aws.secrets import SecretsManagerValues
+from chalicelib.aws.stepfunctions import StepFunctionsExecutions
+from chalicelib.cloud.dispatcher import CloudDispatcher
+from chalicelib.cloud.launcher import JobLauncher
+from chalicelib.cloud.log_handler import LogBatchHandler
+from chalicelib.cloud.run_end import RunFinaliser
+from chalicelib.cloud.run_secrets import RunSecrets
+from chalicelib.cloud.timeouts import TimeoutSweeper
+from chalicelib.cloud.verdict import TaskFinaliser
+from chalicelib.config import AwsSettings
+from chalicelib.logs.cloudwatch import CloudWatchLogs
+from chalicelib.logs.cloudwatch_streams import AttemptStreams
+from chalicelib.store.catalog import StoreCatalog
+from chalicelib.store.dynamodb import DynamoDbStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+TOKEN_KEY_VARIABLE = "CONTAINEROPS_TOKEN_KEY"
+STREAM_PREFIX = "task"  # the task definitions' awslogs-stream-prefix (chalicelib/aws/task_definitions.py)
+CONTAINER_NAME = "job"
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    ecs: ECSClient
+    stepfunctions: SFNClient
+    logs: CloudWatchLogsClient
+    secrets: SecretsManagerClient
+    region: str | None = None
+
+    @classmethod
+    def default(cls) -> AwsClients:
+        import boto3
+
+        return cls(boto3.client("ecs"), boto3.client("stepfunctions"), boto3.client("logs"),
+                   boto3.client("secretsmanager"))
+
+
+@dataclass
+class AwsServices:
+    settings: AwsSettings
+    store: DynamoDbStore
+    logs: CloudWatchLogs
+    dispatcher: CloudDispatcher
+    launcher: JobLauncher
+    log_batches: LogBatchHandler
+    task_finaliser: TaskFinaliser
+    run_finaliser: RunFinaliser
+    timeouts: TimeoutSweeper
+
+    @classmethod
+    def from_environment(cls) -> AwsServices:
+        return cls.build(AwsSettings.from_environment(), AwsClients.default(),
+                         token_key=_token_key())
+
+    @classmethod
+    def build(cls, settings: AwsSettings, clients: AwsClients, *,
+              token_key: bytes | None = None) -> AwsServices:
+        store = DynamoDbStore.from_settings(settings, region=clients.region)
+        catalog = StoreCatalog(store)
+        secrets = RunSecrets(store, SecretsManagerValues(clients.secrets))
+        logs = CloudWatchLogs(clients.logs, settings.log_group,
+                              AttemptStreams(store, STREAM_PREFIX, CONTAINER_NAME),
+                              masker_for=secrets.masker, token_key=token_key)
+        executions = StepFunctionsExecutions(clients.stepfunctions, settings.state_machine_role_arn)
+        tasks = EcsTasks(clients.ecs, settings)
+        dispatcher = CloudDispatcher(store, executions, tasks, catalog,
+                                     Target(settings.launch_queue_url))
+        return cls(
+            settings=settings, store=store, logs=logs, dispatcher=dispatcher,
+            launcher=JobLauncher(store, executions, tasks, catalog),
+            log_batches=LogBatchHandler(store, secrets, stream_prefix=STREAM_PREFIX,
+                                        container_name=CONTAINER_NAME),
+            task_finaliser=TaskFinaliser(store, executions, catalog, logs.messages, secrets),
+            run_finaliser=RunFinaliser(store, tasks, dispatcher),
+            timeouts=TimeoutSweeper(store, tasks, catalog),
+        )
+
+    def api_context(self) -> ApiContext:
+        return ApiContext(self.store, self.logs, self.dispatcher, cloud=True,
+                          on_workflow_saved=self.dispatcher.prepare)
+
+
+def _token_key() -> bytes | None:
+    raw = os.environ.get(TOKEN_KEY_VARIABLE, "").strip()
+    return bytes.fromhex(raw) if raw else None

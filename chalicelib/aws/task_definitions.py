@@ -1,0 +1,159 @@
+"""The ECS task definition of a job attempt, as data, and its registration on demand.
+
+A definition holds what does not change from run to run: the image and command, the Fargate
+size (`fargate.py`), the secrets (`valueFrom` a Secrets Manager name under `containerops/`,
+so their values never travel in RunTask overrides, which anyone with ecs:DescribeTasks can
+read), the awslogs configuration and the two roles. Its family is `containerops-` and 12 hex
+of a hash of all that, so the same component version with the same resources and secrets
+reuses one definition and anything different gets its own; run-specific values (the
+environment) go into RunTask's overrides instead (`task_runs.py`). `TaskDefinitions` looks a
+family up (`DescribeTaskDefinition`) and registers it when missing, remembering the families it
+has seen in a small in-process cache so a warm launcher asks ECS once per family. botocore's
+errors pass through to the caller, which retries and translates them (`ecs_errors.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from chalicelib.aws.ecs_errors import CLIENT_EXCEPTION, error_code
+from chalicelib.aws.fargate import FargateSize, fargate_size
+from chalicelib.cloud.ports import TaskRequest
+from chalicelib.config import AwsSettings
+from chalicelib.errors import LaunchError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_ecs.type_defs import ContainerDefinitionTypeDef, RegisterTaskDefinitionRequestTypeDef
+
+FAMILY_PREFIX = "containerops-"
+CONTAINER_NAME = "job"
+# The awslogs stream of a task is `task/job/<task id>` (the log readers resolve it so); it
+# must not be `containerops`, the prefix of ContainerOps's own streams.
+STREAM_PREFIX = "task"
+SECRET_NAME_PREFIX = "containerops/"  # the names the task execution role may read
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """Everything a job's task definition registers; `registration()` is the request."""
+
+    image: str
+    command: tuple[str, ...] | None  # None: the image's own CMD
+    size: FargateSize
+    secrets: tuple[tuple[str, str], ...]  # (variable, secret name), sorted by variable
+    log_group: str
+    log_region: str
+    execution_role_arn: str
+    task_role_arn: str
+
+    @property
+    def family(self) -> str:
+        return self.registration()["family"]
+
+    def registration(self) -> RegisterTaskDefinitionRequestTypeDef:
+        container: ContainerDefinitionTypeDef = {
+            "name": CONTAINER_NAME,
+            "image": self.image,
+            "essential": True,
+            # The task's memory as the container's hard limit too: moto cannot run a Fargate
+            # task without it, and it changes nothing on Fargate.
+            "memory": self.size.memory,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": self.log_group,
+                    "awslogs-region": self.log_region,
+                    "awslogs-stream-prefix": STREAM_PREFIX,
+                },
+            },
+            "secrets": [
+                {"name": variable, "valueFrom": SECRET_NAME_PREFIX + secret}
+                for variable, secret in self.secrets
+            ],
+        }
+        if self.command is not None:
+            container["command"] = list(self.command)
+        request: RegisterTaskDefinitionRequestTypeDef = {
+            "family": "",
+            "containerDefinitions": [container],
+            "requiresCompatibilities": ["FARGATE"],
+            "networkMode": "awsvpc",
+            "cpu": str(self.size.cpu),
+            "memory": str(self.size.memory),
+            "executionRoleArn": self.execution_role_arn,
+            "taskRoleArn": self.task_role_arn,
+        }
+        request["family"] = family_of(request)
+        return request
+
+
+def family_of(request: RegisterTaskDefinitionRequestTypeDef) -> str:
+    """`containerops-` and 12 hex of a hash of everything the request registers but its family."""
+    content = {key: value for key, value in request.items() if key != "family"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return FAMILY_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def task_definition_for(request: TaskRequest, settings: AwsSettings, region: str) -> TaskDefinition:
+    """The definition an attempt runs with; LaunchError when the job cannot run on Fargate."""
+    plan = request.plan
+    if not plan.image:
+        raise LaunchError(f"job '{plan.job}' has no image to run")
+    if plan.mounts:
+        # Validation refuses host mounts for workflows run in the cloud; this is the backstop.
+        raise LaunchError(f"job '{plan.job}' mounts host paths, which a Fargate task does not have")
+    return TaskDefinition(
+        image=plan.image,
+        command=tuple(plan.command) if plan.command is not None else None,
+        size=fargate_size(plan.resources),
+        secrets=tuple(sorted(request.secret_variables.items())),
+        log_group=settings.log_group,
+        log_region=region,
+        execution_role_arn=settings.task_execution_role_arn,
+        task_role_arn=settings.task_role_arn,
+    )
+
+
+class TaskDefinitions:
+    """The task definitions of ECS, registered on demand."""
+
+    def __init__(self, client: ECSClient, cache_size: int = 256) -> None:
+        self._client = client
+        self._cache_size = cache_size
+        self._known: OrderedDict[str, str] = OrderedDict()  # family -> an ACTIVE revision's ARN
+
+    def ensure(self, definition: TaskDefinition) -> str:
+        """The ARN of an ACTIVE revision of the definition's family, registered if none is."""
+        family = definition.family
+        arn = self._known.get(family)
+        if arn is None:
+            arn = self._registered(family) or self._register(definition)
+            self._known[family] = arn
+            while len(self._known) > self._cache_size:
+                self._known.popitem(last=False)
+        self._known.move_to_end(family)
+        return arn
+
+    def forget(self, family: str) -> None:
+        """Ask ECS again next time (RunTask refused the family: it may have been deregistered)."""
+        self._known.pop(family, None)
+
+    def _registered(self, family: str) -> str | None:
+        try:
+            found = self._client.describe_task_definition(taskDefinition=family)["taskDefinition"]
+        except ClientError as exc:
+            if error_code(exc) == CLIENT_EXCEPTION:  # ECS's answer for a family it does not have
+                return None
+            raise
+        return found["taskDefinitionArn"] if found.get("status") == "ACTIVE" else None
+
+    def _register(self, definition: TaskDefinition) -> str:
+        answer = self._client.register_task_definition(**definition.registration())
+        return answer["taskDefinition"]["taskDefinitionArn"]

@@ -1,0 +1,61 @@
+"""An attempt's end, written once and told to its state machine once.
+
+Both the launcher (a task that could not start) and the finaliser (a task that stopped)
+end attempts the same way: the attempt's final state is written conditionally on its still
+running (a duplicate event finds it ended and changes nothing), the engine says whether the
+job ends with it or the state machine retries it (`after_attempt`, the same rule the
+compiled `Retry` follows), and the attempt's callback token is answered: success, or
+`Job.Failed` with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from chalicelib.cloud.ports import JOB_FAILED, Executions
+from chalicelib.domain.states import AttemptState, JobState
+from chalicelib.engine.engine import AttemptEnd, JobPlan
+from chalicelib.engine.records import AttemptRecord
+from chalicelib.engine.rules import AttemptOutcome, JobEnd, after_attempt
+from chalicelib.errors import StaleWrite
+from chalicelib.store.base import Store
+
+
+class AttemptEnder:
+    def __init__(self, store: Store, executions: Executions,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._executions = executions
+        self._clock = clock
+
+    def end(self, plan: JobPlan, attempt: AttemptRecord, end: AttemptEnd,
+            outcome: AttemptOutcome, *, stopping: bool) -> bool:
+        """Record the attempt's end and answer its token; False when it had ended already."""
+        final = replace(attempt, status=outcome.status, reason=outcome.reason,
+                        exit_code=end.exit_code, finished_at=attempt.finished_at or self._clock())
+        try:
+            self._store.save_attempt(final, expected=AttemptState.RUNNING)
+        except StaleWrite:
+            return False
+        self._record_on_job(plan, final, stopping=stopping)
+        if final.status is AttemptState.SUCCEEDED:
+            self._executions.succeed(final.task_token)
+        else:
+            self._executions.fail(final.task_token, JOB_FAILED, final.reason)
+        return True
+
+    def _record_on_job(self, plan: JobPlan, attempt: AttemptRecord, *, stopping: bool) -> None:
+        job = self._store.get_job(attempt.run_id, attempt.job)
+        if job.status is not JobState.RUNNING:
+            return  # ended by the run's end (stopped with the run): its reason stands
+        step = after_attempt(plan, attempt, stopping=stopping)
+        changed = replace(job, attempts=max(job.attempts, attempt.number), exit_code=attempt.exit_code)
+        if isinstance(step, JobEnd):
+            changed = replace(changed, status=step.state, reason=step.reason,
+                              outputs=dict(step.outputs), finished_at=self._clock())
+        try:
+            self._store.save_job(changed, expected=JobState.RUNNING)
+        except StaleWrite:
+            pass  # the run's end moved it first

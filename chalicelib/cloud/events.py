@@ -1,0 +1,146 @@
+"""The messages and events the aws-mode handlers receive, read into plain values.
+
+A launch message (the body the state machines send to the launch queue), an ECS "Task State
+Change" and a Step Functions "Execution Status Change" (both through EventBridge). Reading
+is strict about what the handlers need and lenient about the rest (AWS adds fields); what
+cannot be read raises `InvalidRequest` with what was wrong, never a KeyError.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.errors import InvalidRequest
+
+TASK_GROUP_PREFIX = "containerops"  # RunTask's `group`: containerops:<run id>:<job>:<attempt>
+
+
+@dataclass(frozen=True)
+class LaunchMessage:
+    run_id: str
+    job: str
+    attempt: int
+    token: str = ""
+
+    @classmethod
+    def from_body(cls, body: str) -> LaunchMessage:
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise InvalidRequest(f"a launch message is JSON; this is not: {body[:80]!r}") from exc
+        if not isinstance(document, dict):
+            raise InvalidRequest("a launch message is a JSON object")
+        run_id, job, attempt, token = (document.get(k) for k in ("run_id", "job", "attempt", "token"))
+        if not (isinstance(run_id, str) and isinstance(job, str) and isinstance(token, str)
+                and isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 1):
+            raise InvalidRequest(
+                "a launch message has run_id, job and token (strings) and attempt (1 or more);"
+                f" got {sorted(document)}"
+            )
+        return cls(run_id, job, attempt, token)
+
+    def __repr__(self) -> str:  # the token is a credential of sorts: never in a log line
+        return f"LaunchMessage(run_id={self.run_id!r}, job={self.job!r}, attempt={self.attempt})"
+
+
+def task_group(run_id: str, job: str, attempt: int) -> str:
+    """The ECS task group that names the attempt a task belongs to."""
+    return f"{TASK_GROUP_PREFIX}:{run_id}:{job}:{attempt}"
+
+
+def attempt_of_group(group: str) -> tuple[str, str, int] | None:
+    parts = group.split(":")
+    if len(parts) != 4 or parts[0] != TASK_GROUP_PREFIX or not parts[3].isdigit():
+        return None
+    return parts[1], parts[2], int(parts[3])
+
+
+@dataclass(frozen=True)
+class TaskStopped:
+    """An ECS task that stopped (lastStatus STOPPED)."""
+
+    task_arn: str
+    group: str
+    exit_code: int | None  # of the job container; None when it never ran
+    stop_code: str
+    stopped_reason: str
+    container_reason: str
+    started_at: float | None
+    stopped_at: float | None
+
+    @property
+    def attempt_key(self) -> tuple[str, str, int] | None:
+        return attempt_of_group(self.group)
+
+
+def task_stopped(event: Mapping[str, Any], container_name: str = "job") -> TaskStopped | None:
+    """The stopped task an ECS Task State Change tells of; None for any other state."""
+    detail = _detail(event, "aws.ecs")
+    if detail.get("lastStatus") != "STOPPED":
+        return None
+    task_arn = detail.get("taskArn")
+    if not isinstance(task_arn, str):
+        raise InvalidRequest("an ECS task state change names its task (detail.taskArn)")
+    containers = [c for c in detail.get("containers") or [] if isinstance(c, Mapping)]
+    job = next((c for c in containers if c.get("name") == container_name), None)
+    exit_code = job.get("exitCode") if job is not None else None
+    return TaskStopped(
+        task_arn=task_arn,
+        group=str(detail.get("group") or ""),
+        exit_code=exit_code if isinstance(exit_code, int) else None,
+        stop_code=str(detail.get("stopCode") or ""),
+        stopped_reason=str(detail.get("stoppedReason") or ""),
+        container_reason=str(job.get("reason") or "") if job is not None else "",
+        started_at=_seconds(detail.get("startedAt")),
+        stopped_at=_seconds(detail.get("stoppedAt")),
+    )
+
+
+@dataclass(frozen=True)
+class ExecutionEnded:
+    run_id: str
+    status: str  # SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    error: str
+    cause: str
+    stopped_at: float | None
+
+
+ENDED_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+def execution_ended(event: Mapping[str, Any]) -> ExecutionEnded | None:
+    """The execution end a Step Functions Execution Status Change tells of; None while it runs."""
+    detail = _detail(event, "aws.states")
+    status = detail.get("status")
+    if status not in ENDED_STATUSES:
+        return None
+    name = detail.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("an execution status change names its execution (detail.name)")
+    return ExecutionEnded(name, str(status), str(detail.get("error") or ""),
+                          str(detail.get("cause") or ""), _seconds(detail.get("stopDate")))
+
+
+def _detail(event: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+    if event.get("source") != source:
+        raise InvalidRequest(f"expected an event from {source}, got one from {event.get('source')!r}")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise InvalidRequest(f"an event from {source} has a detail object")
+    return detail
+
+
+def _seconds(value: object) -> float | None:
+    """ECS gives ISO 8601 times; Step Functions gives milliseconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000.0
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,94 @@
+"""The ports through which the aws-mode handlers reach AWS: the executions of the workflows'
+state machines (Step Functions), the job tasks (ECS), and the values of secrets.
+
+The handlers in this package decide nothing themselves (the engine does) and call AWS only
+through these small interfaces, so each is tested with a fake and each adapter in
+`chalicelib/aws/` is tested on moto. Every method may raise the project's errors only:
+adapters translate botocore's at their boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chalicelib.domain.models import Workflow
+from chalicelib.engine.engine import JobPlan
+
+# The errors a job state is failed with (the compiled Retry retries Job.Failed only).
+JOB_FAILED = "Job.Failed"  # an attempt that ran and failed: retried while retries are left
+JOB_NOT_RUNNABLE = "Job.NotRunnable"  # the job could not be planned: a retry would fail alike
+
+
+class Executions(Protocol):
+    """The workflows' state machines and their executions (one execution per run)."""
+
+    def ensure_machine(self, workflow: Workflow, version: int, definition: str) -> str:
+        """The ARN of the state machine of this workflow version, created (or its definition
+        updated) when needed. `definition` is the compact ASL JSON."""
+
+    def start(self, machine_arn: str, run_id: str) -> None:
+        """Start the run's execution, named by the run id with input `{"run_id": ...}`; a
+        second start of the same run changes nothing."""
+
+    def stop(self, machine_arn: str, run_id: str, cause: str) -> None:
+        """Stop the run's execution if it still runs."""
+
+    def succeed(self, token: str) -> None:
+        """Answer a job state: the job passed. A token already closed is ignored."""
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        """Answer a job state: the job failed with `error`. A token already closed is ignored."""
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """One attempt of a job, as a container to run."""
+
+    run_id: str
+    attempt: int
+    plan: JobPlan
+    # Variables whose value is a secret: variable name -> the secret's name. They reach the
+    # container through the task definition (valueFrom), never through overrides.
+    secret_variables: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}/{self.plan.job}/{self.attempt}"
+
+
+@dataclass(frozen=True)
+class TaskEnd:
+    """How a task ended, as ECS reports it."""
+
+    exit_code: int | None
+    stop_code: str = ""  # e.g. EssentialContainerExited, TaskFailedToStart, UserInitiated
+    reason: str = ""  # ECS's stoppedReason, or the container's reason (OutOfMemoryError...)
+    started_at: float | None = None
+    stopped_at: float | None = None
+
+    @property
+    def oom_killed(self) -> bool:
+        return "OutOfMemory" in self.reason
+
+
+class Tasks(Protocol):
+    """The job containers: ECS tasks on Fargate (EKS Jobs later)."""
+
+    def run(self, request: TaskRequest) -> str:
+        """Start the attempt's task and return its ARN. Starting the same attempt again
+        returns the task already started for it (a launcher that died after RunTask and is
+        retried must not start a second container). LaunchError when it cannot start, with
+        AWS's reason in words."""
+
+    def find(self, request_key: str) -> str | None:
+        """The task started for an attempt (`TaskRequest.key`), if there is one."""
+
+    def stop(self, task_arn: str, reason: str) -> None:
+        """Stop a task; a task already stopped is fine."""
+
+
+class SecretValues(Protocol):
+    def values(self, names: list[str]) -> dict[str, str]:
+        """The values of these secrets (to mask them in logs); a secret missing is left out."""

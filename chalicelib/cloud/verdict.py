@@ -1,0 +1,119 @@
+"""The finaliser: a job task that stopped becomes its attempt's verdict.
+
+A verdict needs the exit code, so it waits for ECS's STOPPED event. Before judging, the
+whole log stream of the attempt is read again and run through the engine's ingest policy
+from the start: live batches may have arrived late, twice, or not yet, and the stream is the
+one complete record, so the outputs, the reported result and any broken limit are exactly
+what the local driver would have read from the same output. Then the engine judges
+(`attempt_outcome`: exit code, `CO_RESULT`, limits, out of memory, timeout, a stop) and
+`AttemptEnder` writes the attempt and the job once and answers the token once.
+
+The task names its attempt in its ECS group (`events.task_group`), so a STOPPED event that
+overtakes the launcher's own record of the task still finds its attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from enum import StrEnum
+from itertools import islice
+
+from chalicelib.cloud.attempt_end import AttemptEnder
+from chalicelib.cloud.events import TaskStopped
+from chalicelib.cloud.loaded_run import load_run
+from chalicelib.cloud.ports import Executions
+from chalicelib.cloud.run_secrets import RunSecrets
+from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.states import AttemptState
+from chalicelib.engine.engine import AttemptEnd
+from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, IngestPolicy, LogIngest
+from chalicelib.engine.records import AttemptRecord
+from chalicelib.engine.rules import Launch, attempt_outcome
+from chalicelib.errors import NotFound
+from chalicelib.store.base import Store
+
+log = logging.getLogger("containerops.cloud")
+
+# The reason ContainerOps gives ECS when it stops a task past its job's timeout, and the
+# prefix of the reasons it gives when it stops one because the run stops.
+TIMEOUT_STOP_REASON = "containerops: timeout"
+RUN_STOP_PREFIX = "containerops: "
+CANNOT_START_CODES = ("TaskFailedToStart",)
+READ_CHUNK = 10_000  # events read at once: the whole stream is read, a 64 MiB one too
+
+Messages = Callable[[str, str, int], Iterable[str]]  # run, job, attempt -> raw log messages
+
+
+class Verdict(StrEnum):
+    JUDGED = "judged"
+    DUPLICATE = "duplicate"  # the attempt had ended already
+    UNKNOWN = "unknown"  # no attempt of ours
+
+
+class TaskFinaliser:
+    def __init__(self, store: Store, executions: Executions, catalog: ComponentCatalog,
+                 messages: Messages, secrets: RunSecrets, *,
+                 max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._messages = messages
+        self._secrets = secrets
+        self._max_stored = max_stored_bytes
+        self._ender = AttemptEnder(store, executions, clock)
+
+    def task_stopped(self, stopped: TaskStopped) -> Verdict:
+        attempt = self._attempt_of(stopped)
+        if attempt is None:
+            log.warning("stopped task %s is no attempt of ours: ignored", stopped.task_arn)
+            return Verdict.UNKNOWN
+        if attempt.status is not AttemptState.RUNNING:
+            return Verdict.DUPLICATE
+        loaded = load_run(self._store, attempt.run_id)
+        decision = loaded.decide(attempt.job, self._catalog)
+        if not isinstance(decision, Launch):  # cannot happen for a launched job: the records are the same
+            log.error("job %s of run %s no longer plans: %r", attempt.job, attempt.run_id, decision)
+            return Verdict.UNKNOWN
+        plan = decision.plan
+        policy = IngestPolicy(self._secrets.values(attempt.run_id), self._max_stored)
+        ingest = LogIngest(policy)
+        messages = iter(self._messages(attempt.run_id, attempt.job, attempt.number))
+        while chunk := list(islice(messages, READ_CHUNK)):
+            ingest.read_events(chunk)  # as accept(cut_line(m)) for each, in bulk
+        end = attempt_end(stopped, run_cancelled=loaded.run.cancel_requested)
+        outcome = attempt_outcome(plan, end, ingest)
+        read = replace(attempt, container_id=attempt.container_id or stopped.task_arn,
+                       started_at=attempt.started_at or stopped.started_at,
+                       finished_at=stopped.stopped_at)
+        ingest.state.save_into(read)
+        stopping = loaded.run.cancel_requested or loaded.run.status.is_final
+        if not self._ender.end(plan, read, end, outcome, stopping=stopping):
+            return Verdict.DUPLICATE
+        return Verdict.JUDGED
+
+    def _attempt_of(self, stopped: TaskStopped) -> AttemptRecord | None:
+        key = stopped.attempt_key
+        if key is not None:
+            try:
+                return self._store.get_attempt(*key)
+            except NotFound:
+                return None
+        return self._store.find_attempt_by_container(stopped.task_arn)
+
+
+def attempt_end(stopped: TaskStopped, *, run_cancelled: bool) -> AttemptEnd:
+    """How the attempt's container ended, in the engine's terms."""
+    stopped_by_us = stopped.stopped_reason.startswith(RUN_STOP_PREFIX) or run_cancelled
+    never_ran = stopped.exit_code is None and not stopped_by_us
+    if stopped.stop_code in CANNOT_START_CODES or never_ran:
+        reason = stopped.container_reason or stopped.stopped_reason or "the task did not start"
+        return AttemptEnd(None, launch_error=f"the task could not start: {reason}")
+    if stopped.stopped_reason == TIMEOUT_STOP_REASON:
+        return AttemptEnd(stopped.exit_code, timed_out=True)
+    if stopped_by_us:
+        why = stopped.stopped_reason.removeprefix(RUN_STOP_PREFIX) or "cancelled"
+        return AttemptEnd(stopped.exit_code, cancelled=True, stop_reason=why)
+    return AttemptEnd(stopped.exit_code, oom_killed="OutOfMemory" in stopped.container_reason)

@@ -1,0 +1,85 @@
+"""Fakes of the aws-mode ports (chalicelib/cloud/ports.py) for the handlers' tests: they keep
+what they were asked, so a test reads what a handler told Step Functions and ECS."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from chalicelib.cloud.ports import TaskRequest
+from chalicelib.domain.models import Workflow
+from chalicelib.errors import LaunchError
+
+TASK_ARN_PREFIX = "arn:aws:ecs:us-east-1:123456789012:task/containerops/"
+
+
+@dataclass
+class FakeExecutions:
+    machines: dict[str, str] = field(default_factory=dict)  # arn -> definition
+    started: list[str] = field(default_factory=list)  # run ids
+    stopped: list[str] = field(default_factory=list)
+    answers: list[tuple[str, str, str]] = field(default_factory=list)  # (token, error, cause)
+    closed: set[str] = field(default_factory=set)
+
+    def ensure_machine(self, workflow: Workflow, version: int, definition: str) -> str:
+        arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{workflow.metadata.name}-v{version}"
+        self.machines[arn] = definition
+        return arn
+
+    def start(self, machine_arn: str, run_id: str) -> None:
+        if run_id not in self.started:
+            self.started.append(run_id)
+
+    def stop(self, machine_arn: str, run_id: str, cause: str) -> None:
+        self.stopped.append(run_id)
+
+    def succeed(self, token: str) -> None:
+        self._answer(token, "", "")
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self._answer(token, error, cause)
+
+    def _answer(self, token: str, error: str, cause: str) -> None:
+        if token in self.closed:
+            return  # as Step Functions: a closed token's answer is ignored
+        self.closed.add(token)
+        self.answers.append((token, error, cause))
+
+    def answer_of(self, token: str) -> tuple[str, str] | None:
+        """(error, cause) of the token's answer ("" error for success), or None."""
+        for answered, error, cause in self.answers:
+            if answered == token:
+                return error, cause
+        return None
+
+
+@dataclass
+class FakeTasks:
+    requests: list[TaskRequest] = field(default_factory=list)
+    stopped: list[tuple[str, str]] = field(default_factory=list)
+    refuse_with: str = ""  # every run raises LaunchError with this
+    _by_key: dict[str, str] = field(default_factory=dict)
+
+    def run(self, request: TaskRequest) -> str:
+        if self.refuse_with:
+            raise LaunchError(self.refuse_with)
+        if request.key in self._by_key:
+            return self._by_key[request.key]
+        self.requests.append(request)
+        arn = TASK_ARN_PREFIX + hashlib.sha256(request.key.encode()).hexdigest()[:32]
+        self._by_key[request.key] = arn
+        return arn
+
+    def find(self, request_key: str) -> str | None:
+        return self._by_key.get(request_key)
+
+    def stop(self, task_arn: str, reason: str) -> None:
+        self.stopped.append((task_arn, reason))
+
+
+@dataclass
+class FakeSecrets:
+    known: dict[str, str] = field(default_factory=dict)
+
+    def values(self, names: list[str]) -> dict[str, str]:
+        return {name: self.known[name] for name in names if name in self.known}

@@ -1,0 +1,186 @@
+"""Every Lambda function of the app as deployed (the packaged template): the API and the run
+engine's handlers each run the aws backend with every variable it reads, set in one
+place; each runs as a role of its own that may do exactly what its handler calls, and
+writes its own logs to a log group of its own that expires."""
+
+from __future__ import annotations
+
+import pytest
+
+import app
+from chalicelib.config import AWS_VARIABLES, BACKEND_VARIABLE, Backend
+from tests.infra.templates import (
+    ROLE,
+    Template,
+    function_environment,
+    function_role,
+    functions,
+    global_environment,
+    log_group_of,
+    own_environment,
+    referenced_resources,
+    role_statements,
+    statements,
+)
+
+# Each function's logical id (Chalice's) and handler in app.py.
+FUNCTIONS = {
+    "APIHandler": "app.app",
+    "LaunchJobs": "app.launch_jobs",
+    "IngestLogs": "app.ingest_logs",
+    "TaskStopped": "app.task_stopped",
+    "ExecutionEnded": "app.execution_ended",
+    "StopTimedOutJobs": "app.stop_timed_out_jobs",
+}
+
+OWN_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+STORE = {  # chalicelib/store/dynamodb, which every handler builds on
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
+    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+}
+SECRETS = {"secretsmanager:GetSecretValue"}  # chalicelib/aws/secrets.py: masking job logs
+ANSWERS = {"states:SendTaskSuccess", "states:SendTaskFailure"}  # Executions.succeed / fail
+RUNS = {  # Executions.ensure_machine / start / stop (chalicelib/aws/stepfunctions.py)
+    "states:CreateStateMachine", "states:UpdateStateMachine", "states:DescribeStateMachine",
+    "states:TagResource", "states:StartExecution", "states:StopExecution", "iam:PassRole",
+}
+STOP_TASKS = {"ecs:StopTask"}  # Tasks.stop (chalicelib/aws/ecs.py)
+# What each function may do: what the code its handler runs calls, and nothing more.
+GRANTS = {
+    # The routes: the store, runs started and cancelled (the dispatcher), logs read and masked.
+    "APIHandler": OWN_LOGS | STORE | RUNS | STOP_TASKS | SECRETS | {
+        "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"},
+    # chalicelib/cloud/launcher.py: a launch message consumed, its task started (Tasks.run:
+    # ListTasks by startedBy, the definition described or registered, RunTask with tags and
+    # the task roles) or its job state answered at once.
+    "LaunchJobs": OWN_LOGS | STORE | ANSWERS | {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+        "ecs:ListTasks", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
+        "ecs:RunTask", "ecs:TagResource", "iam:PassRole"},
+    # chalicelib/cloud/log_handler.py: what a log batch reports, stored with secrets masked.
+    "IngestLogs": OWN_LOGS | STORE | SECRETS,
+    # chalicelib/cloud/verdict.py: the stopped task's whole stream read (CloudWatchLogs.messages,
+    # GetLogEvents only), masked, judged, and the job state answered.
+    "TaskStopped": OWN_LOGS | STORE | SECRETS | ANSWERS | {"logs:GetLogEvents"},
+    # chalicelib/cloud/run_end.py: the run ended, its tasks stopped, the next queued run
+    # started (the dispatcher).
+    "ExecutionEnded": OWN_LOGS | STORE | RUNS | STOP_TASKS,
+    # chalicelib/cloud/timeouts.py: the running runs' attempts read, tasks past their time stopped.
+    "StopTimedOutJobs": OWN_LOGS | STORE | STOP_TASKS,
+}
+
+
+def granted_actions(template: Template, function: str) -> set[str]:
+    return {a for s in role_statements(template, function_role(template, function)) for a in s.actions}
+
+
+def test_the_package_deploys_the_api_and_every_lambda_function_of_app_py(
+        packaged_template: Template) -> None:
+    handlers = {"app.app"} | {f.handler_string for f in app.app.pure_lambda_functions}
+    handlers |= {source.handler_string for source in app.app.event_sources}
+    deployed = {name: r["Properties"]["Handler"] for name, r in functions(packaged_template).items()}
+    assert set(deployed.values()) == handlers
+    assert deployed == FUNCTIONS
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_function_runs_the_aws_backend_with_every_aws_variable(
+        packaged_template: Template, function: str) -> None:
+    environment = function_environment(packaged_template, function)
+    assert environment[BACKEND_VARIABLE] == Backend.AWS.value
+    assert set(AWS_VARIABLES) - set(environment) == set()
+
+
+def test_the_aws_variables_are_set_in_one_place_for_every_function(any_template: Template) -> None:
+    assert set(global_environment(any_template)) == set(AWS_VARIABLES)
+    for function in set(FUNCTIONS) & set(any_template["Resources"]):
+        assert set(own_environment(any_template, function)) & set(AWS_VARIABLES) == set(), function
+
+
+def test_each_function_runs_as_a_role_of_its_own_that_only_lambda_assumes(
+        packaged_template: Template) -> None:
+    roles = {function: function_role(packaged_template, function) for function in FUNCTIONS}
+    assert len(set(roles.values())) == len(FUNCTIONS), roles
+    for role in roles.values():
+        assert packaged_template["Resources"][role]["Type"] == ROLE
+        trust = [s for s in statements(packaged_template) if s.owner == role and "Principal" in s.body]
+        assert [s.body["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}], role
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_function_may_do_exactly_what_its_handler_calls(
+        packaged_template: Template, function: str) -> None:
+    assert granted_actions(packaged_template, function) == GRANTS[function]
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_function_logs_to_a_group_of_its_own_that_expires(
+        packaged_template: Template, function: str) -> None:
+    group = log_group_of(packaged_template, function)
+    others = {log_group_of(packaged_template, f) for f in FUNCTIONS if f != function}
+    (job_logs,) = referenced_resources(function_environment(packaged_template)["CONTAINEROPS_LOG_GROUP"])
+    assert group not in others | {job_logs}  # the job log group feeds ingest_logs: never its own logs
+    resource = packaged_template["Resources"][group]
+    assert resource["Type"] == "AWS::Logs::LogGroup"
+    assert resource["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_function_writes_only_its_own_log_group(packaged_template: Template, function: str) -> None:
+    writes = [s for s in role_statements(packaged_template, function_role(packaged_template, function))
+              if OWN_LOGS & set(s.actions)]
+    assert [set(s.actions) for s in writes] == [OWN_LOGS]
+    assert referenced_resources(writes[0].resources) == {log_group_of(packaged_template, function)}
+
+
+def test_the_verdict_reads_the_job_logs_and_writes_none_of_them(packaged_template: Template) -> None:
+    (job_logs,) = referenced_resources(function_environment(packaged_template)["CONTAINEROPS_LOG_GROUP"])
+    role = function_role(packaged_template, "TaskStopped")
+    on_job_logs = {a for s in role_statements(packaged_template, role)
+                   if job_logs in referenced_resources(s.resources) for a in s.actions}
+    assert on_job_logs == {"logs:GetLogEvents"}
+
+
+def test_the_verdict_has_five_minutes_and_a_gigabyte_to_read_a_whole_stream(
+        packaged_template: Template) -> None:
+    # A stopped task's stream is read from the head, past the 16 MiB cap too, before judging.
+    properties = packaged_template["Resources"]["TaskStopped"]["Properties"]
+    assert properties["Timeout"] >= 300
+    assert properties["MemorySize"] >= 1024
+
+
+def test_only_the_launcher_consumes_the_launch_queue_and_only_it(packaged_template: Template) -> None:
+    (queue,) = referenced_resources(function_environment(packaged_template)["CONTAINEROPS_LAUNCH_QUEUE_URL"])
+    for function in FUNCTIONS:
+        consuming = [s for s in role_statements(packaged_template, function_role(packaged_template, function))
+                     if "sqs:ReceiveMessage" in s.actions]
+        if function == "LaunchJobs":
+            assert [referenced_resources(s.resources) for s in consuming] == [{queue}]
+        else:
+            assert consuming == [], function
+
+
+def test_the_launcher_runs_only_containerops_task_definitions_on_the_job_cluster(
+        packaged_template: Template) -> None:
+    role = function_role(packaged_template, "LaunchJobs")
+    (run,) = [s for s in role_statements(packaged_template, role) if "ecs:RunTask" in s.actions]
+    assert run.actions == ["ecs:RunTask"]
+    (definitions,) = run.resources
+    assert definitions["Fn::Sub"].endswith(":task-definition/containerops-*")
+    assert run.body["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["JobCluster", "Arn"]}}}
+
+
+def test_the_launcher_tags_only_the_tasks_it_starts_on_the_job_cluster(packaged_template: Template) -> None:
+    role = function_role(packaged_template, "LaunchJobs")
+    (tag,) = [s for s in role_statements(packaged_template, role) if "ecs:TagResource" in s.actions]
+    assert tag.actions == ["ecs:TagResource"]
+    assert tag.resources == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
+                                         ":task/${JobCluster}/*"}]
+    assert tag.body["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}
+
+
+def test_each_functions_log_group_is_an_output(merge_template: Template, packaged_template: Template) -> None:
+    outputs = set().union(*(referenced_resources(o["Value"]) for o in merge_template["Outputs"].values()))
+    assert {log_group_of(packaged_template, function) for function in FUNCTIONS} <= outputs
