@@ -397,3 +397,22 @@ def test_a_sweep_stops_the_tasks_past_their_jobs_timeout_and_no_other(cloud: Clo
     lint_task = cloud.store.get_attempt(run.id, "lint", 1).container_id
     assert sweeper.sweep() == [lint_task]
     assert cloud.tasks.stopped == [(lint_task, TIMEOUT_STOP_REASON)]
+
+
+def test_a_launcher_that_died_after_runtask_is_retried_into_the_same_task(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    started = cloud.store.get_attempt(run.id, "build", 1)
+    # As if the first launcher died right after RunTask: the task is not recorded.
+    cloud.store.save_attempt(replace(started, container_id=None), expected=AttemptState.RUNNING)
+    assert cloud.launch(run, "build") is Launched.LAUNCHED
+    assert len(cloud.tasks.requests) == 1  # no second container
+    assert cloud.store.get_attempt(run.id, "build", 1).container_id == started.container_id
+
+
+def test_a_launch_message_for_a_job_that_already_ended_changes_nothing(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    cloud.stop(run, "build")
+    assert cloud.launch(run, "build") is Launched.DUPLICATE
+    assert len(cloud.executions.answers) == 1 and len(cloud.tasks.requests) == 1
