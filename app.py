@@ -302,6 +302,6 @@ def execution_ended(event: CloudWatchEvent) -> None:
     lambda_events.execution_status_change(aws().run_finaliser, event.to_dict())
 
 
-@app.schedule(Rate(1, unit=Rate.MINUTES), name="stop_timed_out_jobs")
-def stop_timed_out_jobs(event: CloudWatchEvent) -> None:
-    aws().timeouts.sweep()
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_running_jobs")
+def sweep_running_jobs(event: CloudWatchEvent) -> None:
+    aws().sweeper.sweep()

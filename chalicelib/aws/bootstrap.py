@@ -25,7 +25,7 @@ from chalicelib.cloud.launcher import JobLauncher
 from chalicelib.cloud.log_handler import LogBatchHandler
 from chalicelib.cloud.run_end import RunFinaliser
 from chalicelib.cloud.run_secrets import RunSecrets
-from chalicelib.cloud.timeouts import TimeoutSweeper
+from chalicelib.cloud.sweep import RunningJobsSweeper
 from chalicelib.cloud.verdict import TaskFinaliser
 from chalicelib.config import AwsSettings
 from chalicelib.logs.cloudwatch import CloudWatchLogs
@@ -70,7 +70,7 @@ class AwsServices:
     log_batches: LogBatchHandler
     task_finaliser: TaskFinaliser
     run_finaliser: RunFinaliser
-    timeouts: TimeoutSweeper
+    sweeper: RunningJobsSweeper
 
     @classmethod
     def from_environment(cls) -> AwsServices:
@@ -90,14 +90,15 @@ class AwsServices:
         tasks = EcsTasks(clients.ecs, settings)
         dispatcher = CloudDispatcher(store, executions, tasks, catalog,
                                      Target(settings.launch_queue_url))
+        task_finaliser = TaskFinaliser(store, executions, catalog, logs.messages, secrets)
         return cls(
             settings=settings, store=store, logs=logs, dispatcher=dispatcher,
             launcher=JobLauncher(store, executions, tasks, catalog),
             log_batches=LogBatchHandler(store, secrets, stream_prefix=STREAM_PREFIX,
                                         container_name=CONTAINER_NAME),
-            task_finaliser=TaskFinaliser(store, executions, catalog, logs.messages, secrets),
+            task_finaliser=task_finaliser,
             run_finaliser=RunFinaliser(store, tasks, dispatcher),
-            timeouts=TimeoutSweeper(store, tasks, catalog),
+            sweeper=RunningJobsSweeper(store, tasks, catalog, task_finaliser),
         )
 
     def api_context(self) -> ApiContext:

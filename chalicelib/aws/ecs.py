@@ -30,8 +30,14 @@ from chalicelib.aws.ecs_errors import (
     error_code,
 )
 from chalicelib.aws.ecs_retry import DEFAULT_RETRY, Retrying, RetryPolicy, equal_jitter
-from chalicelib.aws.task_definitions import TaskDefinition, TaskDefinitions, task_definition_for
+from chalicelib.aws.task_definitions import (
+    CONTAINER_NAME,
+    TaskDefinition,
+    TaskDefinitions,
+    task_definition_for,
+)
 from chalicelib.aws.task_runs import client_token, run_task_request, started_by
+from chalicelib.cloud.events import TaskStopped, task_stopped
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.config import AwsSettings
 from chalicelib.errors import LaunchError, ServiceUnavailable
@@ -77,6 +83,16 @@ class EcsTasks:
     def stop(self, task_arn: str, reason: str) -> None:
         with ecs_errors(f"stop task {task_arn} on ECS", ServiceUnavailable):
             self._retrying.call(lambda _: self._stop(task_arn, reason))
+
+    def end_of(self, task_arn: str) -> TaskStopped | None:
+        with ecs_errors(f"describe task {task_arn} on ECS", ServiceUnavailable):
+            answer = self._retrying.call(lambda _: self._client.describe_tasks(
+                cluster=self._settings.cluster, tasks=[task_arn]))
+        for task in answer.get("tasks") or []:
+            if task.get("taskArn") == task_arn:
+                # DescribeTasks tells a task as its state change event does (the same fields).
+                return task_stopped({"source": "aws.ecs", "detail": task}, CONTAINER_NAME)
+        return None
 
     # --- one try of each ------------------------------------------------------------
     def _start(self, key: str, definition: TaskDefinition, planned: RunTaskRequestTypeDef,

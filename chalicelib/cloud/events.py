@@ -135,7 +135,9 @@ def _detail(event: Mapping[str, Any], source: str) -> Mapping[str, Any]:
 
 
 def _seconds(value: object) -> float | None:
-    """ECS gives ISO 8601 times; Step Functions gives milliseconds."""
+    """ECS's events give ISO 8601 times, its API datetimes; Step Functions gives milliseconds."""
+    if isinstance(value, datetime):
+        return value.timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) / 1000.0
     if isinstance(value, str) and value:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from chalicelib.cloud.events import TaskStopped
 from chalicelib.domain.models import Workflow
 from chalicelib.engine.engine import JobPlan
 
@@ -87,6 +88,10 @@ class Tasks(Protocol):
 
     def stop(self, task_arn: str, reason: str) -> None:
         """Stop a task; a task already stopped is fine."""
+
+    def end_of(self, task_arn: str) -> TaskStopped | None:
+        """How the task ended, once ECS says it has stopped; None while it runs (or once ECS
+        no longer knows it). What its STOPPED event would have said, for an event lost."""
 
 
 class SecretValues(Protocol):

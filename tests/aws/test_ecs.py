@@ -135,3 +135,13 @@ def test_a_long_stop_reason_is_cut_to_what_ecs_keeps(tasks: EcsTasks, ecs: Scrip
     task_arn = tasks.run(task_request())
     tasks.stop(task_arn, "why " * 100)
     assert len(ecs.named("stop_task")[0]["reason"]) == 255
+
+
+def test_a_stopped_tasks_end_is_told_as_its_event_would_tell_it(tasks: EcsTasks, ecs: ScriptedEcs) -> None:
+    task_arn = tasks.run(task_request("run-1", 2))
+    assert tasks.end_of(task_arn) is None  # still running
+    tasks.stop(task_arn, "containerops: cancelled")
+    ended = tasks.end_of(task_arn)
+    assert ended is not None
+    assert (ended.task_arn, ended.stopped_reason, ended.attempt_key) == (
+        task_arn, "containerops: cancelled", ("run-1", "build", 2))

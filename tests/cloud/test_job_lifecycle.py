@@ -17,7 +17,7 @@ from chalicelib.cloud.launcher import JobLauncher, Launched
 from chalicelib.cloud.ports import JOB_FAILED, JOB_NOT_RUNNABLE
 from chalicelib.cloud.run_end import RunEnded, RunFinaliser
 from chalicelib.cloud.run_secrets import RunSecrets
-from chalicelib.cloud.timeouts import TimeoutSweeper
+from chalicelib.cloud.sweep import RunningJobsSweeper
 from chalicelib.cloud.verdict import TIMEOUT_STOP_REASON, TaskFinaliser, Verdict
 from chalicelib.domain.catalog import InMemoryCatalog
 from chalicelib.domain.models import Workflow
@@ -385,7 +385,12 @@ def test_a_workflow_with_concurrency_starts_its_next_run_when_one_ends(cloud: Cl
     assert cloud.store.take_run_slot("demo", flow.metadata.name, "another-run", 1)
 
 
-# --- job timeouts -----------------------------------------------------------------------
+# --- the minute sweep --------------------------------------------------------------------
+
+
+def sweeper(cloud: Cloud, now: float) -> RunningJobsSweeper:
+    return RunningJobsSweeper(cloud.store, cloud.tasks, InMemoryCatalog(), cloud.finaliser,
+                              clock=lambda: now)
 
 
 def test_a_sweep_stops_the_tasks_past_their_jobs_timeout_and_no_other(cloud: Cloud) -> None:
@@ -393,10 +398,22 @@ def test_a_sweep_stops_the_tasks_past_their_jobs_timeout_and_no_other(cloud: Clo
     for name in ("lint", "test"):
         cloud.launch(run, name)
     started = cloud.store.get_attempt(run.id, "lint", 1).started_at or 0.0
-    sweeper = TimeoutSweeper(cloud.store, cloud.tasks, InMemoryCatalog(), clock=lambda: started + 61)
     lint_task = cloud.store.get_attempt(run.id, "lint", 1).container_id
-    assert sweeper.sweep() == [lint_task]
+    assert sweeper(cloud, started + 61).sweep() == [lint_task]
     assert cloud.tasks.stopped == [(lint_task, TIMEOUT_STOP_REASON)]
+
+
+def test_a_sweep_judges_a_task_whose_stopped_event_was_lost(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    task = cloud.store.get_attempt(run.id, "build", 1).container_id or ""
+    cloud.tasks.ends[task] = TaskStopped(task, task_group(run.id, "build", 1), 3, "EssentialContainerExited",
+                                         "Essential container in task exited", "", 10.0, 20.0)
+    assert sweeper(cloud, 20.0 + 30).sweep() == []  # its own event may still come
+    assert sweeper(cloud, 20.0 + 300).sweep() == [task]
+    build = cloud.job(run, "build")
+    assert (build.status, build.reason) == (JobState.FAILED, "container exited with code 3")
+    assert cloud.executions.answer_of(token("build", 1)) == (JOB_FAILED, "container exited with code 3")
 
 
 def test_a_launcher_that_died_after_runtask_is_retried_into_the_same_task(cloud: Cloud) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from chalicelib.cloud.events import TaskStopped
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.domain.models import Workflow
 from chalicelib.errors import LaunchError
@@ -58,6 +59,7 @@ class FakeTasks:
     requests: list[TaskRequest] = field(default_factory=list)
     stopped: list[tuple[str, str]] = field(default_factory=list)
     refuse_with: str = ""  # every run raises LaunchError with this
+    ends: dict[str, TaskStopped] = field(default_factory=dict)  # what ECS says of stopped tasks
     _by_key: dict[str, str] = field(default_factory=dict)
 
     def run(self, request: TaskRequest) -> str:
@@ -75,6 +77,9 @@ class FakeTasks:
 
     def stop(self, task_arn: str, reason: str) -> None:
         self.stopped.append((task_arn, reason))
+
+    def end_of(self, task_arn: str) -> TaskStopped | None:
+        return self.ends.get(task_arn)
 
 
 @dataclass

@@ -172,5 +172,5 @@ def test_the_execution_rule_matches_the_end_of_every_run_of_the_stacks_machines(
 
 def test_the_timeout_sweep_runs_every_minute(packaged_template: Template) -> None:
     # The job states' compiled TimeoutSeconds backstop a missed sweep; a minute is the lateness.
-    schedule = event_of(packaged_template, "app.stop_timed_out_jobs", "Schedule")
+    schedule = event_of(packaged_template, "app.sweep_running_jobs", "Schedule")
     assert schedule == {"Schedule": "rate(1 minute)"}

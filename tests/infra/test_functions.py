@@ -30,7 +30,7 @@ FUNCTIONS = {
     "IngestLogs": "app.ingest_logs",
     "TaskStopped": "app.task_stopped",
     "ExecutionEnded": "app.execution_ended",
-    "StopTimedOutJobs": "app.stop_timed_out_jobs",
+    "SweepRunningJobs": "app.sweep_running_jobs",
 }
 
 OWN_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -67,8 +67,10 @@ GRANTS = {
     # chalicelib/cloud/run_end.py: the run ended, its tasks stopped, the next queued run
     # started (the dispatcher).
     "ExecutionEnded": OWN_LOGS | STORE | RUNS | STOP_TASKS,
-    # chalicelib/cloud/timeouts.py: the running runs' attempts read, tasks past their time stopped.
-    "StopTimedOutJobs": OWN_LOGS | STORE | STOP_TASKS,
+    # chalicelib/cloud/sweep.py: the running runs' attempts read, tasks past their time stopped,
+    # a stopped task whose event was lost described and judged (as task_stopped does).
+    "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | {
+        "ecs:DescribeTasks", "logs:GetLogEvents"},
 }
 
 
