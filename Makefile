@@ -127,5 +127,9 @@ bench-compile: setup
 bench-log-handler: setup
 	$(BIN)/python bench/log_handler.py
 
+.PHONY: bench-sandbox
+bench-sandbox: setup images
+	$(BIN)/python bench/sandbox.py
+
 clean:
 	rm -rf $(BUILD)/test-data $(BUILD)/releases $(FRONTEND)/test-results $(PACKAGE) .chalice/deployments

@@ -304,4 +304,4 @@ def execution_ended(event: CloudWatchEvent) -> None:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_running_jobs")
 def sweep_running_jobs(event: CloudWatchEvent) -> None:
-    aws().sweeper.sweep()
+    lambda_events.sweep(aws().sweeper)

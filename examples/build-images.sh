@@ -9,7 +9,8 @@
 #   containerops/debian-python:1  a debootstrap'ed Debian root filesystem (python3, git,
 #                                 pytest, flake8), built in .build/ and `docker import`ed
 # then one image per examples/components/<name>/, tagged with the spec.image of its
-# component.yaml.
+# component.yaml, and containerops/sample-source:1 (busybox + the sample repository, made
+# with make-sample-repo.sh) for the cloud twin of the CI example, workflows/ci-cloud.yaml.
 #
 # Idempotent: an image is skipped when it exists and was built from the same sources
 # (each image carries a digest of its build context, and a component's digest includes
@@ -24,6 +25,7 @@ BUILD_DIR="$TOP/.build"
 DIGEST_LABEL=io.containerops.source-digest
 BUSYBOX_IMAGE=containerops/busybox:1
 DEBIAN_IMAGE=containerops/debian-python:1
+SAMPLE_IMAGE=containerops/sample-source:1
 FORCE=0
 
 die() {
@@ -232,9 +234,30 @@ build_component() {
     report "$tag" "$status" "$started"
 }
 
+# --- containerops/sample-source:1 -----------------------------------------------------
+
+# The sample repository travels in this image (examples/workflows/ci-cloud.yaml: a job on
+# AWS has no host folder to mount). make-sample-repo.sh commits reproducibly, so the same
+# project files give the same repository, the same digest and no rebuild.
+build_sample_source() {
+    local started status digest context
+    started=$(now_ms)
+    context="$BUILD_DIR/context/sample-source"
+    rm -rf "$context"
+    mkdir -p "$context"
+    cp "$HERE/images/sample-source/Dockerfile" "$HERE/images/sample-source/co-sample-source" "$context/"
+    bash "$HERE/make-sample-repo.sh" "$context/sample.git" > /dev/null \
+        || die "making the sample repository for $SAMPLE_IMAGE failed"
+    digest=$(source_digest "$context" "$(image_id "$BUSYBOX_IMAGE")")
+    status=$(needs_build "$SAMPLE_IMAGE" "$digest")
+    [ "$status" = exists ] || docker_build "$SAMPLE_IMAGE" "$context" "$digest"
+    report "$SAMPLE_IMAGE" "$status" "$started"
+}
+
 build_busybox
 build_debian_python
 shopt -s nullglob
 for component in "$HERE"/components/*/; do
     build_component "${component%/}"
 done
+build_sample_source

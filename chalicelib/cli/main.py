@@ -169,16 +169,30 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text",
               help="json: print only the final run record.")
+@click.option("--backend", type=click.Choice(["local", "aws-sandbox"]), default="local",
+              show_default=True,
+              help="aws-sandbox: run it the way AWS would (moto in-process, jobs on Docker).")
 @server_option
 def run(file: Path, component_files: tuple[Path, ...], params: tuple[str, ...], output: str,
-        server: str | None) -> None:
+        backend: str, server: str | None) -> None:
     """Run a workflow file on the local Docker engine, showing live progress.
 
     With --server URL the component files are published to that server (a version it
     already has is fine), the workflow is saved there (a new version only if it changed)
     and run there; progress, summary and exit code are the same as for a local run.
     Ctrl-C cancels the run on the server; a second Ctrl-C leaves it running there.
+
+    With --backend aws-sandbox it runs through the serverless path on this machine
+    (Step Functions, SQS, ECS, CloudWatch Logs played by moto, the jobs on Docker), with
+    the same progress, summary and exit code; nothing is kept after it ends.
     """
+    if backend == "aws-sandbox":
+        if server is not None:
+            raise Abort("--backend aws-sandbox runs here; it cannot be combined with --server")
+        from chalicelib.cli.sandbox_run import run_in_sandbox
+
+        run_in_sandbox(file, component_files, parse_params(params), output)
+        return
     if server is not None:
         run_on_server(ApiClient(server), file, component_files, params, output)
         return

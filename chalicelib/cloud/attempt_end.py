@@ -49,7 +49,16 @@ class AttemptEnder:
     def _record_on_job(self, plan: JobPlan, attempt: AttemptRecord, *, stopping: bool) -> None:
         job = self._store.get_job(attempt.run_id, attempt.job)
         if job.status is not JobState.RUNNING:
-            return  # ended by the run's end (stopped with the run): its reason stands
+            # Ended by the run's end (stopped with the run) before this verdict: its state and
+            # reason stand, but like the local driver it keeps its last attempt's exit code.
+            if job.status.is_final and job.exit_code is None and attempt.exit_code is not None:
+                try:
+                    self._store.save_job(replace(job, exit_code=attempt.exit_code,
+                                                 attempts=max(job.attempts, attempt.number)),
+                                         expected=job.status)
+                except StaleWrite:
+                    pass
+            return
         step = after_attempt(plan, attempt, stopping=stopping)
         changed = replace(job, attempts=max(job.attempts, attempt.number), exit_code=attempt.exit_code)
         if isinstance(step, JobEnd):

@@ -21,6 +21,7 @@ from chalicelib.cloud.launcher import JobLauncher
 from chalicelib.cloud.log_batches import decode_batch
 from chalicelib.cloud.log_handler import LogBatchHandler
 from chalicelib.cloud.run_end import RunFinaliser
+from chalicelib.cloud.sweep import RunningJobsSweeper
 from chalicelib.cloud.verdict import TaskFinaliser
 from chalicelib.errors import InvalidRequest
 
@@ -68,3 +69,10 @@ def execution_status_change(finaliser: RunFinaliser, event: Mapping[str, Any]) -
         return
     if ended is not None:
         finaliser.execution_ended(ended)
+
+
+def sweep(sweeper: RunningJobsSweeper) -> None:
+    """The minute schedule: what the sweep did is in its log lines."""
+    acted = sweeper.sweep()
+    if acted:
+        log.info("sweep: %d task(s) stopped past their timeout or judged after a lost stop", len(acted))

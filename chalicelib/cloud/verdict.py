@@ -31,7 +31,7 @@ from chalicelib.domain.states import AttemptState
 from chalicelib.engine.engine import AttemptEnd
 from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, IngestPolicy, LogIngest
 from chalicelib.engine.records import AttemptRecord
-from chalicelib.engine.rules import Launch, attempt_outcome
+from chalicelib.engine.rules import Launch, attempt_outcome, stop_reason_of
 from chalicelib.errors import NotFound
 from chalicelib.store.base import Store
 
@@ -114,6 +114,8 @@ def attempt_end(stopped: TaskStopped, *, run_cancelled: bool) -> AttemptEnd:
     if stopped.stopped_reason == TIMEOUT_STOP_REASON:
         return AttemptEnd(stopped.exit_code, timed_out=True)
     if stopped_by_us:
-        why = stopped.stopped_reason.removeprefix(RUN_STOP_PREFIX) or "cancelled"
+        own = stopped.stopped_reason.removeprefix(RUN_STOP_PREFIX) if stopped.stopped_reason.startswith(
+            RUN_STOP_PREFIX) else ""
+        why = stop_reason_of(own, run_cancelled=True)
         return AttemptEnd(stopped.exit_code, cancelled=True, stop_reason=why)
     return AttemptEnd(stopped.exit_code, oom_killed="OutOfMemory" in stopped.container_reason)

@@ -162,6 +162,13 @@ CANCELLED = Halt(RunState.CANCELLED, "cancelled", "cancelled")
 WORKFLOW_TIMEOUT = Halt(RunState.FAILED, "workflow timeout", "stopped: workflow timeout")
 
 
+def stop_reason_of(stop_reason: str, *, run_cancelled: bool) -> str:
+    """Why an attempt's container was stopped: the reason the attempt was given, or the run's
+    cancel when none reached it (a cancel may stop the container before the attempt is told,
+    and an exit on SIGTERM must not read as a failure of the job)."""
+    return stop_reason or (CANCELLED.stop_reason if run_cancelled else "")
+
+
 def passes(workflow: Workflow, job_name: str, state: JobState) -> bool:
     """Whether later jobs may run after a job ended in `state` (continue_on_error counts)."""
     job = workflow.job_named(job_name)

@@ -19,7 +19,7 @@ from chalicelib.domain.states import AttemptState
 from chalicelib.engine.engine import AttemptEnd, JobPlan
 from chalicelib.engine.ingest import IngestPolicy, IngestState, LogIngest
 from chalicelib.engine.records import AttemptRecord
-from chalicelib.engine.rules import attempt_outcome
+from chalicelib.engine.rules import attempt_outcome, stop_reason_of
 from chalicelib.errors import ContainerOpsError, EngineUnavailable, LaunchError
 from chalicelib.launch.base import (
     HELD_LABEL,
@@ -139,12 +139,16 @@ class Attempt:
         finally:
             timer.cancel()
             started.close()
+        stop_reason = stop_reason_of(
+            self._stop_reason,
+            run_cancelled=not self._timed_out and self._store.get_run(self.record.run_id).cancel_requested,
+        )
         end = AttemptEnd(
             exit_code=exit_info.exit_code if exit_info else None,
             timed_out=self._timed_out,
-            cancelled=bool(self._stop_reason),
+            cancelled=bool(stop_reason),
             oom_killed=bool(exit_info and exit_info.oom_killed),
-            stop_reason=self._stop_reason,
+            stop_reason=stop_reason,
         )
         if exit_info is not None:
             if not self._released:  # a held container started long before its process did

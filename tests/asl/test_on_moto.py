@@ -22,8 +22,8 @@ from moto import mock_aws
 
 from chalicelib.asl import CompiledMachine, Target, compile_workflow
 from chalicelib.domain.catalog import InMemoryCatalog
+from chalicelib.sandbox.moto_fixes import fresh_token_per_attempt
 from tests.asl.conftest import EXAMPLES, load_workflow
-from tests.asl.moto_callbacks import fresh_token_per_attempt
 from tests.aws import REGION, fake_aws_environment
 from tests.builders import action, job, stage, workflow
 

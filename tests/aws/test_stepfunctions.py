@@ -36,7 +36,7 @@ from chalicelib.config import ConfigurationError
 from chalicelib.domain.catalog import InMemoryCatalog
 from chalicelib.domain.models import Workflow
 from chalicelib.errors import InvalidDefinition, NotFound, ServiceUnavailable
-from tests.asl.moto_callbacks import fresh_token_per_attempt
+from chalicelib.sandbox.moto_fixes import fresh_token_per_attempt
 from tests.aws import REGION, fake_aws_environment
 from tests.builders import action, job, stage, workflow
 

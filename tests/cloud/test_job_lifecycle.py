@@ -327,7 +327,8 @@ def test_a_failed_execution_ends_the_run_as_the_local_driver_would(cloud: Cloud)
                stopped_reason="containerops: stopped: job 'lint' failed")
     attempt = cloud.store.get_attempt(run.id, "test", 1)
     assert (attempt.status, attempt.reason) == (AttemptState.CANCELLED, "stopped: job 'lint' failed")
-    assert cloud.job(run, "test").reason == "stopped: job 'lint' failed"
+    test = cloud.job(run, "test")
+    assert (test.reason, test.exit_code) == ("stopped: job 'lint' failed", 137)  # as locally
 
 
 def test_jobs_a_failed_run_never_started_are_skipped_saying_why(cloud: Cloud) -> None:

@@ -384,3 +384,16 @@ def test_a_job_that_broke_an_output_limit_before_a_restart_does_not_succeed_afte
     build = bench.jobs(run.id)["build"]
     assert (build.status, build.reason) == (JobState.FAILED, violation)
     assert ended.status is RunState.FAILED
+
+
+def test_a_cancel_that_stops_a_container_before_its_attempt_is_told_still_cancels(bench: Bench) -> None:
+    script(bench, "build", hangs())
+    started = bench.start(three_stages())
+    thread, ended = bench.execute_in_background(started.id)
+    container = bench.launcher.wait_until_started("build")
+    bench.store.request_cancel(started.id)
+    bench.launcher.stop(container.ref)  # what LocalDriver.cancel does, from another thread
+    thread.join(timeout=30)
+    build = bench.jobs(started.id)["build"]
+    assert (ended[0].status, build.status, build.reason) == (
+        RunState.CANCELLED, JobState.CANCELLED, "cancelled")

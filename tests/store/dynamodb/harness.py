@@ -4,16 +4,15 @@
 `mock_aws`. moto applies a conditional write or a transaction in several Python steps
 without a lock (a failed transaction even restores a copy of the whole table, wiping writes
 that other threads made meanwhile), while DynamoDB applies each request atomically; so the
-fixture serialises moto's handling of requests, which is what the concurrency tests need
-to measure the store rather than moto. `botocore_handler` adds a handler to every botocore
-client made afterwards: the tests use it to throttle calls (moto never throttles) and to
-watch the calls a store makes.
+fixture serialises moto's handling of requests (`chalicelib.sandbox.moto_fixes`, which the
+AWS sandbox uses too), which is what the concurrency tests need to measure the store rather
+than moto. `botocore_handler` adds a handler to every botocore client made afterwards: the
+tests use it to throttle calls (moto never throttles) and to watch the calls a store makes.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,8 +22,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from moto import mock_aws
-from moto.core.models import botocore_stubber
 
+from chalicelib.sandbox.moto_fixes import one_request_at_a_time
 from chalicelib.store.dynamodb import (
     DynamoDbStore,
     StoreTables,
@@ -45,15 +44,7 @@ NAMES = TableNames(
 @contextmanager
 def moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     fake_aws_environment(monkeypatch)
-    with mock_aws():
-        lock = threading.RLock()
-        handle = botocore_stubber.process_request
-
-        def one_request_at_a_time(request: Any) -> Any:
-            with lock:
-                return handle(request)
-
-        monkeypatch.setattr(botocore_stubber, "process_request", one_request_at_a_time)
+    with mock_aws(), one_request_at_a_time():
         yield
 
 

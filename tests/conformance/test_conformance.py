@@ -1,0 +1,284 @@
+"""The same workflows give the same results on the local driver and on the AWS path.
+
+Each scenario runs on the local driver (Docker, SQLite) and on the AWS sandbox (moto's
+DynamoDB, Step Functions, SQS, ECS and CloudWatch Logs, our Lambda handlers, the tasks'
+containers on the same Docker engine), and the two `Outcome`s must be equal: run status
+and reason, each job's status, reason, attempts, exit code and outputs, each attempt's
+status, reason and exit code, and what the scenario observes besides (times and ids aside:
+tests/conformance/outcome.py). Each scenario also says what its outcome means, checked on
+the local one, so two backends cannot agree on something neither should do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, cap_note_text
+from tests.conformance.backends import Backend, LocalBackend, RunProgress, SandboxBackend
+from tests.conformance.outcome import Outcome
+from tests.conformance.workflows import ECHO_JSON, shell_job, stage, workflow
+
+pytestmark = pytest.mark.docker
+
+FLOOD_BYTES = 64 * 1024 * 1024
+# Lines of 1,000 bytes: the cap counts bytes, and the sandbox's moto handles each log event
+# in Python (measured: 64 MiB of 50-byte lines, 1.3 million events, take 68 s there; of
+# 1,000-byte lines, 7 s).
+FLOOD_LINE_BYTES = 1000
+# How long a job of the overlap scenario waits for its sibling's start marker: in a serial
+# run the sibling never starts meanwhile, and the job fails instead of hanging the run.
+OVERLAP_WAIT_TENTHS = 300
+# A job that runs until it is stopped, and ends as soon as it is asked to (SIGTERM): a shell
+# that is PID 1 would ignore the signal and wait out the stop's grace period for SIGKILL.
+STOPPABLE = "trap 'exit 143' TERM; echo {says}; sleep 600 & wait"
+# The same, taking a second to end once asked. A cancel on the local driver stops the run's
+# containers from the cancelling thread; a container that ends before the run's loop has seen
+# the cancel flag (it looks every 50 ms) is judged as a plain exit, `failed` (a race in the
+# local driver, reported): the second keeps the scenario about the paths, not that race.
+SLOW_TO_STOP = "trap 'sleep 1; exit 143' TERM; echo {says}; sleep 600 & wait"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    says: str  # the test id: a sentence
+    play: Callable[[Backend], Outcome]
+    means: Callable[[Outcome], None]
+
+    def __str__(self) -> str:
+        return self.says
+
+
+# --- data links ---------------------------------------------------------------------------
+
+def data_links(backend: Backend) -> Outcome:
+    emit = shell_job("emit", 'echo "[COUT] URL = https://example.invalid/?q=$CO_QUERY&page=2";'
+                     ' echo "[COUT] PAIR = key=value=more"; echo "[COUT] DATA = $CO_DATA"',
+                     data={"query": "${{ params.query }}", "fixed": "x=1=2"},
+                     outputs=["URL", "PAIR", "DATA"])
+    use = shell_job("use", 'echo "[COUT] GOT_URL = $CO_URL"; echo "[COUT] DATA = $CO_DATA"',
+                    data={"url": "${{ jobs.emit.outputs.URL }}"}, outputs=["GOT_URL", "DATA"])
+    component = {"name": "component", "component": ECHO_JSON.ref,
+                 "data": {"pair": "${{ jobs.emit.outputs.PAIR }}"}}
+    flow = workflow("data-links", stage("emit", emit), stage("use", use, component),
+                    params=[{"name": "query", "default": "unused"}])
+    return backend.run(flow, [ECHO_JSON], {"query": "a=b"})
+
+
+def data_links_mean(outcome: Outcome) -> None:
+    assert outcome.status == "succeeded", outcome.reason
+    assert outcome.job("emit").outputs == {
+        "DATA": "fixed=x=1=2 query=a=b", "PAIR": "key=value=more",
+        "URL": "https://example.invalid/?q=a=b&page=2",
+    }
+    assert outcome.job("use").outputs["GOT_URL"] == "https://example.invalid/?q=a=b&page=2"
+    assert outcome.job("component").outputs["PAIR"] == "key=value=more"
+
+
+# --- results and exit codes ---------------------------------------------------------------
+
+def reported_failure(backend: Backend) -> Outcome:
+    return backend.run(workflow("reported-failure", stage(
+        "only", shell_job("liar", 'echo "[COUT] CO_RESULT = false"; exit 0'))))
+
+
+def reported_failure_means(outcome: Outcome) -> None:
+    assert (outcome.status, outcome.job("liar").status, outcome.job("liar").exit_code) == (
+        "failed", "failed", 0)
+
+
+def exit_after_success(backend: Backend) -> Outcome:
+    return backend.run(workflow("exit-after-success", stage(
+        "only", shell_job("crash", 'echo "[COUT] CO_RESULT = true"; exit 3'))))
+
+
+def exit_after_success_means(outcome: Outcome) -> None:
+    crash = outcome.job("crash")
+    assert (crash.status, crash.exit_code) == ("failed", 3)
+    assert crash.reason == "container exited with code 3 after reporting CO_RESULT = true"
+
+
+def job_timeout(backend: Backend) -> Outcome:
+    """On AWS the minute sweep (`sweep_running_jobs`) stops a task past its timeout, so the
+    job ends up to a minute late there: a deliberate difference in time, none in outcome."""
+    return backend.run(workflow("job-timeout", stage(
+        "only", shell_job("hang", STOPPABLE.format(says="started"), timeout="2s"))))
+
+
+def job_timeout_means(outcome: Outcome) -> None:
+    assert (outcome.status, outcome.job("hang").status, outcome.job("hang").reason) == (
+        "failed", "failed", "timeout")
+
+
+# --- retries, continue_on_error, if -------------------------------------------------------
+
+def retry(backend: Backend) -> Outcome:
+    flaky = shell_job("flaky", 'echo "attempt $CO_ATTEMPT"; test "$CO_ATTEMPT" -ge 2 || exit 1;'
+                      ' echo "[COUT] ATTEMPT = $CO_ATTEMPT"',
+                      retries={"limit": 2, "backoff": "1s"}, outputs=["ATTEMPT"])
+    return backend.run(workflow("retry", stage("only", flaky)))
+
+
+def retry_means(outcome: Outcome) -> None:
+    flaky = outcome.job("flaky")
+    assert (outcome.status, flaky.status, flaky.attempts, flaky.outputs) == (
+        "succeeded", "succeeded", 2, {"ATTEMPT": "2"})
+    assert [a.status for a in flaky.attempt_outcomes] == ["failed", "succeeded"]
+
+
+def continue_on_error(backend: Backend) -> Outcome:
+    return backend.run(workflow(
+        "continue-on-error", stage("first", shell_job("flaky", "exit 1", continue_on_error=True)),
+        stage("after", shell_job("next", "echo ran"))))
+
+
+def continue_on_error_means(outcome: Outcome) -> None:
+    assert (outcome.status, outcome.job("flaky").status, outcome.job("next").status) == (
+        "succeeded", "failed", "succeeded")
+
+
+def false_condition(backend: Backend) -> Outcome:
+    maybe = shell_job("maybe", "echo no", **{"if": "params.deploy == 'yes'"})
+    return backend.run(workflow("false-condition", stage("only", maybe, shell_job("always", "echo yes")),
+                                params=[{"name": "deploy", "default": "no"}]))
+
+
+def false_condition_means(outcome: Outcome) -> None:
+    maybe = outcome.job("maybe")
+    assert (outcome.status, maybe.status, maybe.attempt_outcomes) == ("succeeded", "skipped", ())
+    assert "condition is false" in maybe.reason
+
+
+def sibling_failure(backend: Backend) -> Outcome:
+    slow = shell_job("slow", STOPPABLE.format(says="working"))
+    return backend.run(workflow("sibling-failure", stage("only", slow, shell_job("bad", "sleep 1; exit 1"))))
+
+
+def sibling_failure_means(outcome: Outcome) -> None:
+    assert (outcome.status, outcome.job("bad").status) == ("failed", "failed")
+    slow = outcome.job("slow")
+    assert (slow.status, slow.reason, slow.exit_code) == ("cancelled", "stopped: job 'bad' failed", 143)
+
+
+# --- re-run and cancel ---------------------------------------------------------------------
+
+RERUN_CHECK = ('test "$(cat /workspace/marker 2>/dev/null)" = ok || { echo ok > /workspace/marker;'
+               ' exit 1; }; echo "[COUT] GOT = $CO_ID"')
+
+
+def rerun_from_failure(backend: Backend) -> Outcome:
+    build = shell_job("build", "echo built > /workspace/artefact; echo '[COUT] ID = b1'", outputs=["ID"])
+    check = shell_job("check", RERUN_CHECK + '; echo "[COUT] ARTEFACT = $(cat /workspace/artefact)"',
+                      data={"id": "${{ jobs.build.outputs.ID }}"}, outputs=["GOT", "ARTEFACT"])
+    first = backend.run(workflow("rerun", stage("build", build), stage("check", check)))
+    second = backend.rerun_from_failure(first.run_id)
+    return second.observed("first run", f"{first.status}: {first.reason}")
+
+
+def rerun_from_failure_means(outcome: Outcome) -> None:
+    assert outcome.observations["first run"].startswith("failed")
+    assert (outcome.status, outcome.job("build").status) == ("succeeded", "reused")
+    assert outcome.job("build").attempt_outcomes == ()
+    assert outcome.job("check").outputs == {"ARTEFACT": "built", "GOT": "b1"}
+
+
+def cancel_mid_run(backend: Backend) -> Outcome:
+    long = shell_job("long", SLOW_TO_STOP.format(says="running"))
+    flow = workflow("cancel", stage("first", long), stage("later", shell_job("never", "echo no")))
+
+    def long_is_running(progress: RunProgress) -> bool:
+        return progress.job("long").status == "running" and progress.has_logged("long", "running")
+
+    return backend.cancel_when(flow, long_is_running)
+
+
+def cancel_mid_run_means(outcome: Outcome) -> None:
+    assert (outcome.status, outcome.reason) == ("cancelled", "cancelled")
+    assert (outcome.job("long").status, outcome.job("long").exit_code) == ("cancelled", 143)
+    assert outcome.job("long").attempt_outcomes[0].status == "cancelled"
+    assert (outcome.job("never").status, outcome.job("never").reason) == ("skipped", "not run: cancelled")
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+def log_flood(backend: Backend) -> Outcome:
+    line = f"$(head -c {FLOOD_LINE_BYTES - 1} /dev/zero | tr '\\0' x)"
+    flood = shell_job("flood", f'yes "{line}" | head -c {FLOOD_BYTES}; echo "[COUT] DONE = yes"',
+                      outputs=["DONE"])
+    calm = shell_job("calm", "echo '[COUT] ANSWER = 42'", outputs=["ANSWER"])
+    outcome = backend.run(workflow("log-flood", stage("only", flood, calm)))
+    return outcome.observed("last line of the flood", backend.progress(outcome.run_id).last_log_line("flood"))
+
+
+def log_flood_means(outcome: Outcome) -> None:
+    assert outcome.status == "succeeded", outcome.reason
+    assert outcome.job("flood").outputs == {"DONE": "yes"}, "[COUT] still read past the cap"
+    assert outcome.job("calm").outputs == {"ANSWER": "42"}
+    assert cap_note_text(DEFAULT_MAX_STORED_BYTES) in outcome.observations["last line of the flood"]
+
+
+def masked_secret(backend: Backend) -> Outcome:
+    leaky = shell_job("leaky", 'echo "token is $TOKEN"; echo "[COUT] LEAK = $TOKEN"',
+                      env={"TOKEN": "${{ secrets.DEPLOY_TOKEN }}"}, outputs=["LEAK"])
+    outcome = backend.run(workflow("secrets", stage("only", leaky)))
+    return outcome.observed("last line", backend.progress(outcome.run_id).last_log_line("leaky"))
+
+
+def masked_secret_means(outcome: Outcome) -> None:
+    assert outcome.job("leaky").outputs == {"LEAK": "***"}
+    assert outcome.observations["last line"] == "[COUT] LEAK = ***"
+
+
+# --- parallel actions -----------------------------------------------------------------------
+
+def overlap_job(name: str, other: str) -> dict[str, object]:
+    script = (f"touch /workspace/{name}.started; i=0;"
+              f" while [ ! -e /workspace/{other}.started ]; do"
+              f"   i=$((i + 1)); if [ $i -gt {OVERLAP_WAIT_TENTHS} ]; then echo 'alone'; exit 1; fi;"
+              "   sleep 0.1;"
+              f" done; echo '[COUT] SAW = {other}'")
+    return shell_job(name, script, outputs=["SAW"])
+
+
+def parallel_overlap(backend: Backend) -> Outcome:
+    return backend.run(workflow("overlap", stage("only", overlap_job("left", "right"),
+                                                 overlap_job("right", "left"))))
+
+
+def parallel_overlap_means(outcome: Outcome) -> None:
+    assert outcome.status == "succeeded", "each job saw the other start before it ended"
+    assert outcome.job("left").outputs == {"SAW": "right"}
+    assert outcome.job("right").outputs == {"SAW": "left"}
+
+
+SCENARIOS = [
+    Scenario("data links carry values with equals signs", data_links, data_links_mean),
+    Scenario("CO_RESULT = false fails the job though it exits 0", reported_failure, reported_failure_means),
+    Scenario("a non-zero exit after CO_RESULT = true fails the job", exit_after_success,
+             exit_after_success_means),
+    Scenario("a job past its timeout fails with reason timeout", job_timeout, job_timeout_means),
+    Scenario("a job that fails once succeeds on its retry", retry, retry_means),
+    Scenario("continue_on_error lets the run go on and succeed", continue_on_error,
+             continue_on_error_means),
+    Scenario("an if that is false skips the job", false_condition, false_condition_means),
+    Scenario("a failed job stops its running sibling", sibling_failure, sibling_failure_means),
+    Scenario("a re-run from failure reuses what succeeded", rerun_from_failure, rerun_from_failure_means),
+    Scenario("a cancel mid-run stops the job and skips the rest", cancel_mid_run, cancel_mid_run_means),
+    Scenario("a 64 MiB log flood is capped and its COUT past the cap still read", log_flood,
+             log_flood_means),
+    Scenario("secrets are masked in outputs and logs", masked_secret, masked_secret_means),
+    Scenario("parallel actions really overlap", parallel_overlap, parallel_overlap_means),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
+def test_the_local_driver_and_the_aws_path_agree(
+    scenario: Scenario, local: LocalBackend, sandbox: SandboxBackend
+) -> None:
+    expected = scenario.play(local)
+    scenario.means(expected)
+
+    assert scenario.play(sandbox) == expected
+
