@@ -30,13 +30,13 @@ test("the designer asks for the server's token once, and works with it", { timeo
 
   await prompt.fill(TOKEN);
   await prompt.press("Enter");
-  await page.getByTestId("workflow-list").getByText("ci").waitFor();
+  await page.getByTestId("workflow-list").getByText("ci", { exact: true }).waitFor();
   assert.equal(await prompt.count(), 0);
   assert.equal(await page.evaluate(() => sessionStorage.getItem("containerops.token")), TOKEN);
   assert.ok(!(await page.content()).includes(TOKEN), "the token is never shown in the page");
 
   await page.reload();
-  await page.getByTestId("workflow-list").getByText("ci").waitFor();
+  await page.getByTestId("workflow-list").getByText("ci", { exact: true }).waitFor();
   assert.equal(await prompt.count(), 0, "not asked again in the same session");
   assertNoPageProblems(page, { allow: [/status of 401 \(Unauthorized\)/] });
 });
