@@ -41,7 +41,7 @@ from chalicelib.cli.common import (
 )
 from chalicelib.cli.compile import compile_command
 from chalicelib.cli.load import load, register
-from chalicelib.cli.progress import LineProgress, LiveProgress, NoProgress, state_text
+from chalicelib.cli.progress import LineProgress, progress_for, state_text
 from chalicelib.cli.remote import (
     ApiClient,
     ServerUnreachable,
@@ -432,13 +432,7 @@ def follow_run_on_server(client: ApiClient, namespace: str, run_id: str, output:
     if output == "text":
         err.print(Text(f"run {run_id} of {document['workflow']} v{version} on {client.base_url}",
                        style="bold"))
-    progress: LiveProgress | LineProgress | NoProgress
-    if output == "json":
-        progress = NoProgress()
-    elif out.is_terminal:
-        progress = LiveProgress(out, job_records(document), stage_names)
-    else:
-        progress = LineProgress(out)
+    progress = progress_for(output, out, job_records(document), stage_names)
 
     def leave() -> None:
         err.print(f"left run {run_id} running on {client.base_url}")

@@ -124,3 +124,16 @@ class NoProgress(QuietObserver):
 
     def __exit__(self, *exc_info: object) -> None:
         pass
+
+
+Progress = LiveProgress | LineProgress | NoProgress
+
+
+def progress_for(output: str, console: Console, jobs: list[JobRecord], stage_names: list[str]) -> Progress:
+    """How a run's progress is shown: not at all for `--output json`, a table redrawn in
+    place on a terminal, a line per change anywhere else (a pipe, a CI log)."""
+    if output == "json":
+        return NoProgress()
+    if console.is_terminal:
+        return LiveProgress(console, jobs, stage_names)
+    return LineProgress(console)

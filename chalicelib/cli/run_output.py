@@ -16,7 +16,7 @@ from rich.text import Text
 
 from chalicelib.bootstrap import Services
 from chalicelib.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, Abort, err, out
-from chalicelib.cli.progress import LineProgress, LiveProgress, NoProgress, duration, state_text
+from chalicelib.cli.progress import duration, progress_for, state_text
 from chalicelib.domain.states import RunState
 from chalicelib.engine.records import JobRecord, RunRecord
 from chalicelib.errors import ContainerOpsError
@@ -32,13 +32,7 @@ def finish_run(services: Services, run_id: str, output: str) -> None:
     if output == "text":
         err.print(Text(f"run {run_id} of {run.namespace}/{run.workflow} "
                        f"v{run.workflow_version}", style="bold"))
-    progress: LiveProgress | LineProgress | NoProgress
-    if output == "json":
-        progress = NoProgress()
-    elif out.is_terminal:
-        progress = LiveProgress(out, store.list_jobs(run_id), stage_names)
-    else:
-        progress = LineProgress(out)
+    progress = progress_for(output, out, store.list_jobs(run_id), stage_names)
     result: dict[str, Any] = {}
 
     def execute() -> None:

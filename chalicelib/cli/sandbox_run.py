@@ -30,7 +30,7 @@ from chalicelib.cli.common import (
     report_invalid,
     translated_errors,
 )
-from chalicelib.cli.progress import LineProgress, LiveProgress, NoProgress
+from chalicelib.cli.progress import progress_for
 from chalicelib.cli.run_output import show_run_result
 from chalicelib.config import ConfigurationError, secrets_from_environment
 from chalicelib.domain.catalog import InMemoryCatalog
@@ -73,13 +73,7 @@ def _follow(sandbox: AwsSandbox, run_id: str, stage_names: list[str], output: st
     if output == "text":
         err.print(Text(f"run {run_id} of {run.namespace}/{run.workflow} v{run.workflow_version}",
                        style="bold"))
-    progress: LiveProgress | LineProgress | NoProgress
-    if output == "json":
-        progress = NoProgress()
-    elif out.is_terminal:
-        progress = LiveProgress(out, store.list_jobs(run_id), stage_names)
-    else:
-        progress = LineProgress(out)
+    progress = progress_for(output, out, store.list_jobs(run_id), stage_names)
     cancelling = False
     with progress:
         while True:
