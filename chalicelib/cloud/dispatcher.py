@@ -26,9 +26,9 @@ from chalicelib.asl import Target, compile_workflow
 from chalicelib.cloud.ports import Executions, Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.catalog import ComponentCatalog
-from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.domain.states import AttemptState, RunState
 from chalicelib.engine.records import RunRecord
-from chalicelib.engine.rules import CANCELLED, RunEnd, run_end
+from chalicelib.engine.rules import CANCELLED, RunEnd, run_end, unfinished_job_end
 from chalicelib.errors import ContainerOpsError, InvalidDefinition, StaleWrite
 from chalicelib.store import messages
 from chalicelib.store.base import RunFilter, Store, StoredWorkflow
@@ -129,10 +129,11 @@ class CloudDispatcher:
         except StaleWrite:
             return Submitted.TAKEN
         for job in self._store.list_jobs(run.id):
-            if job.status is JobState.PENDING:
+            job_end = unfinished_job_end(job.status, None, end)  # a run never started: all pending
+            if job_end is not None:
                 try:
-                    self._store.save_job(replace(job, status=JobState.SKIPPED, reason=end.not_run_reason),
-                                         expected=JobState.PENDING)
+                    self._store.save_job(replace(job, status=job_end.state, reason=job_end.reason),
+                                         expected=job.status)
                 except StaleWrite:
                     pass  # nothing else moves the jobs of a run that never started; harmless
         self._free_slot(run, stored)

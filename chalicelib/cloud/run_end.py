@@ -25,7 +25,16 @@ from chalicelib.cloud.ports import Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import JobRecord
-from chalicelib.engine.rules import CANCELLED, WORKFLOW_TIMEOUT, Halt, JobEnd, halt_after, run_end
+from chalicelib.engine.rules import (
+    CANCELLED,
+    WORKFLOW_TIMEOUT,
+    Halt,
+    JobEnd,
+    RunEnd,
+    halt_after,
+    run_end,
+    unfinished_job_end,
+)
 from chalicelib.errors import NotFound, StaleWrite
 from chalicelib.store.base import Store
 
@@ -64,7 +73,7 @@ class RunFinaliser:
         end = run_end(halt)
         now = ended.stopped_at or self._clock()
         for record in loaded.jobs.values():
-            self._end_job(loaded, record, halt, end.not_run_reason, now)
+            self._end_job(record, halt, end, now)
         try:
             self._store.save_run(replace(run, status=end.state, reason=end.reason,
                                          started_at=run.started_at or now, finished_at=now),
@@ -74,16 +83,14 @@ class RunFinaliser:
         self._free_slot(loaded)
         return RunEnded.ENDED
 
-    def _end_job(self, loaded: LoadedRun, record: JobRecord, halt: Halt | None,
-                 not_run_reason: str, now: float) -> None:
-        if record.status is JobState.PENDING:
-            changed = replace(record, status=JobState.SKIPPED, reason=not_run_reason)
-        elif record.status is JobState.RUNNING:
-            stop_reason = halt.stop_reason if halt is not None else "stopped: run ended"
-            changed = replace(record, status=JobState.CANCELLED, reason=stop_reason, finished_at=now)
-            self._stop_tasks(record, stop_reason)
-        else:
+    def _end_job(self, record: JobRecord, halt: Halt | None, end: RunEnd, now: float) -> None:
+        job_end = unfinished_job_end(record.status, halt, end)
+        if job_end is None:
             return
+        changed = replace(record, status=job_end.state, reason=job_end.reason)
+        if job_end.state is JobState.CANCELLED:
+            changed = replace(changed, finished_at=now)
+            self._stop_tasks(record, job_end.reason)
         try:
             self._store.save_job(changed, expected=record.status)
         except StaleWrite:

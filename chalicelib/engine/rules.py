@@ -215,3 +215,17 @@ def run_end(halt: Halt | None) -> RunEnd:
     if halt is None:
         return RunEnd(RunState.SUCCEEDED, "", "not run: run ended")
     return RunEnd(halt.state, halt.reason, f"not run: {halt.reason}")
+
+
+RUN_ENDED_STOP_REASON = "stopped: run ended"
+
+
+def unfinished_job_end(state: JobState, halt: Halt | None, end: RunEnd) -> JobEnd | None:
+    """What a job that had not finished when its run ended becomes: one never started is
+    skipped (`not run: …`), one still running was stopped with the run: cancelled, for the
+    reason the halt gave the jobs it stopped. A finished job stays as it is (None)."""
+    if state is JobState.PENDING:
+        return JobEnd(JobState.SKIPPED, end.not_run_reason)
+    if state is JobState.RUNNING:
+        return JobEnd(JobState.CANCELLED, halt.stop_reason if halt is not None else RUN_ENDED_STOP_REASON)
+    return None

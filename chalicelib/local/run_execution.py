@@ -32,6 +32,7 @@ from chalicelib.engine.rules import (
     passes,
     run_deadline,
     run_end,
+    unfinished_job_end,
 )
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import AttemptSettings, attempt_labels, container_spec
@@ -230,9 +231,11 @@ class RunExecution:
         end = run_end(self.halt)
         for name in self.scheduler.never_started():
             record = self.jobs[name]
-            before = record.status
-            record.status, record.reason = JobState.SKIPPED, end.not_run_reason
-            self._save_job(record, before)
+            job_end = unfinished_job_end(record.status, self.halt, end)
+            if job_end is not None:
+                before = record.status
+                record.status, record.reason = job_end.state, job_end.reason
+                self._save_job(record, before)
         before_run = self.run.status
         self.run.status, self.run.reason = end.state, end.reason
         self.run.finished_at = self.clock()

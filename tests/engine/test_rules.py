@@ -31,6 +31,7 @@ from chalicelib.engine.rules import (
     run_deadline,
     run_end,
     stopped_before_retry,
+    unfinished_job_end,
 )
 from tests.builders import action, catalog, component, job, stage, workflow
 
@@ -224,3 +225,18 @@ def test_a_halted_run_ends_in_the_halts_state_and_its_unstarted_jobs_say_why() -
     assert (end.state, end.reason, end.not_run_reason) == (
         RunState.FAILED, "job 'lint' failed: exit 1", "not run: job 'lint' failed: exit 1")
     assert run_end(CANCELLED).not_run_reason == "not run: cancelled"
+
+
+def test_a_job_never_started_when_its_run_ends_is_skipped_saying_why() -> None:
+    halt = Halt(RunState.FAILED, "job 'lint' failed: exit 1", "stopped: job 'lint' failed")
+    assert unfinished_job_end(JobState.PENDING, halt, run_end(halt)) == JobEnd(
+        JobState.SKIPPED, "not run: job 'lint' failed: exit 1")
+
+
+def test_a_job_still_running_when_its_run_halts_is_cancelled_for_the_halts_reason() -> None:
+    assert unfinished_job_end(JobState.RUNNING, CANCELLED, run_end(CANCELLED)) == JobEnd(
+        JobState.CANCELLED, "cancelled")
+
+
+def test_a_finished_job_stays_as_it_is_when_its_run_ends() -> None:
+    assert unfinished_job_end(JobState.SUCCEEDED, CANCELLED, run_end(CANCELLED)) is None
