@@ -25,10 +25,10 @@ from chalicelib.domain.catalog import InMemoryCatalog
 from chalicelib.sandbox.moto_fixes import fresh_token_per_attempt
 from tests.asl.conftest import EXAMPLES, load_workflow
 from tests.aws import REGION, fake_aws_environment
+from tests.aws.launch_queue import DEADLINE_SECONDS, next_launch, queue_is_empty
 from tests.builders import action, job, stage, workflow
 
 ROLE = "arn:aws:iam::123456789012:role/containerops-state-machine"
-DEADLINE_SECONDS = 30.0
 
 
 @dataclass
@@ -44,18 +44,10 @@ class StepFunctions:
                                             input=json.dumps({"run_id": run_id}))["executionArn"])
 
     def next_launch(self) -> dict[str, Any]:
-        """The next launch message (deleted from the queue), waiting for it a bounded time."""
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while time.monotonic() < deadline:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=1,
-                                                WaitTimeSeconds=1).get("Messages", [])
-            if messages:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
-                return dict(json.loads(messages[0]["Body"]))
-        raise AssertionError(f"no launch message within {DEADLINE_SECONDS} s")
+        return next_launch(self.sqs, self.queue_url)
 
     def queue_is_empty(self) -> bool:
-        return not self.sqs.receive_message(QueueUrl=self.queue_url, WaitTimeSeconds=0).get("Messages")
+        return queue_is_empty(self.sqs, self.queue_url)
 
     def succeed(self, launch: dict[str, Any]) -> None:
         self.sfn.send_task_success(taskToken=launch["token"], output="{}")

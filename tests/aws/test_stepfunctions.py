@@ -38,11 +38,11 @@ from chalicelib.domain.models import Workflow
 from chalicelib.errors import InvalidDefinition, NotFound, ServiceUnavailable
 from chalicelib.sandbox.moto_fixes import fresh_token_per_attempt
 from tests.aws import REGION, fake_aws_environment
+from tests.aws.launch_queue import DEADLINE_SECONDS, next_launch, queue_is_empty
 from tests.builders import action, job, stage, workflow
 
 ROLE = "arn:aws:iam::123456789012:role/containerops-state-machine"
 MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:containerops-demo_ci_v1"
-DEADLINE_SECONDS = 30.0
 
 
 @dataclass
@@ -68,18 +68,10 @@ class StepFunctions:
         return compile_workflow(definition, InMemoryCatalog(), Target(self.queue_url)).text
 
     def next_launch(self) -> dict[str, Any]:
-        """The next launch message (deleted from the queue), waiting for it a bounded time."""
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while time.monotonic() < deadline:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=1,
-                                                WaitTimeSeconds=1).get("Messages", [])
-            if messages:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
-                return dict(json.loads(messages[0]["Body"]))
-        raise AssertionError(f"no launch message within {DEADLINE_SECONDS} s")
+        return next_launch(self.sqs, self.queue_url)
 
     def queue_is_empty(self) -> bool:
-        return not self.sqs.receive_message(QueueUrl=self.queue_url, WaitTimeSeconds=0).get("Messages")
+        return queue_is_empty(self.sqs, self.queue_url)
 
     def finished(self, machine: str, run_id: str) -> dict[str, Any]:
         """The run's execution once it is no longer RUNNING, polling a bounded time."""
