@@ -31,7 +31,7 @@ class AttemptEnder:
         self._clock = clock
 
     def end(self, plan: JobPlan, attempt: AttemptRecord, end: AttemptEnd,
-            outcome: AttemptOutcome, *, stopping: bool) -> bool:
+            outcome: AttemptOutcome, *, stop_reason: str | None) -> bool:
         """Record the attempt's end and answer its token; False when it had ended already."""
         final = replace(attempt, status=outcome.status, reason=outcome.reason,
                         exit_code=end.exit_code, finished_at=attempt.finished_at or self._clock())
@@ -39,14 +39,15 @@ class AttemptEnder:
             self._store.save_attempt(final, expected=AttemptState.RUNNING)
         except StaleWrite:
             return False
-        self._record_on_job(plan, final, stopping=stopping)
+        self._record_on_job(plan, final, stop_reason=stop_reason)
         if final.status is AttemptState.SUCCEEDED:
             self._executions.succeed(final.task_token)
         else:
             self._executions.fail(final.task_token, JOB_FAILED, final.reason)
         return True
 
-    def _record_on_job(self, plan: JobPlan, attempt: AttemptRecord, *, stopping: bool) -> None:
+    def _record_on_job(self, plan: JobPlan, attempt: AttemptRecord, *,
+                       stop_reason: str | None) -> None:
         job = self._store.get_job(attempt.run_id, attempt.job)
         if job.status is not JobState.RUNNING:
             # Ended by the run's end (stopped with the run) before this verdict: its state and
@@ -59,7 +60,7 @@ class AttemptEnder:
                 except StaleWrite:
                     pass
             return
-        step = after_attempt(plan, attempt, stopping=stopping)
+        step = after_attempt(plan, attempt, stop_reason=stop_reason)
         changed = replace(job, attempts=max(job.attempts, attempt.number), exit_code=attempt.exit_code)
         if isinstance(step, JobEnd):
             changed = replace(changed, status=step.state, reason=step.reason,

@@ -136,7 +136,7 @@ class JobLauncher:
     def _launch_failed(self, plan: JobPlan, attempt: AttemptRecord, reason: str) -> Launched:
         end = AttemptEnd(None, launch_error=reason)
         outcome = attempt_outcome(plan, end, IngestState())
-        if not self._ender.end(plan, attempt, end, outcome, stopping=False):
+        if not self._ender.end(plan, attempt, end, outcome, stop_reason=None):
             return Launched.DUPLICATE
         log.warning("attempt %d of job %s of run %s could not start: %s", attempt.number,
                     attempt.job, attempt.run_id, reason)

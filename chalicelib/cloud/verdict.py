@@ -31,7 +31,7 @@ from chalicelib.domain.states import AttemptState
 from chalicelib.engine.engine import AttemptEnd
 from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, IngestPolicy, LogIngest
 from chalicelib.engine.records import AttemptRecord
-from chalicelib.engine.rules import Launch, attempt_outcome, stop_reason_of
+from chalicelib.engine.rules import Launch, attempt_outcome, stop_reason_of, stop_reason_of_run
 from chalicelib.errors import NotFound
 from chalicelib.store.base import Store
 
@@ -89,8 +89,7 @@ class TaskFinaliser:
                        started_at=attempt.started_at or stopped.started_at,
                        finished_at=stopped.stopped_at)
         ingest.state.save_into(read)
-        stopping = loaded.run.cancel_requested or loaded.run.status.is_final
-        if not self._ender.end(plan, read, end, outcome, stopping=stopping):
+        if not self._ender.end(plan, read, end, outcome, stop_reason=stop_reason_of_run(loaded.run)):
             return Verdict.DUPLICATE
         return Verdict.JUDGED
 

@@ -131,12 +131,21 @@ _JOB_STATE_OF_ATTEMPT = {
 }
 
 
-def after_attempt(plan: JobPlan, attempt: AttemptRecord, *, stopping: bool) -> Retry | JobEnd:
-    """Retry a failed attempt (unless the job is being stopped or has no retries left), or
-    end the job with the attempt's state, reason and outputs."""
+def after_attempt(plan: JobPlan, attempt: AttemptRecord, *, stop_reason: str | None) -> Retry | JobEnd:
+    """Retry a failed attempt that has retries left, or end the job with the attempt's state,
+    reason and outputs.
+
+    `stop_reason` is why the job is being stopped (None while it is not). A stopped job is
+    never retried: a failed attempt that had retries left ends it `cancelled` for that
+    reason, as if the stop had come while it waited to retry. So the job's end does not
+    depend on whether the stop reached it just before or just after its container exited.
+    A failed attempt with no retries left ends it `failed` whether it is being stopped or not.
+    """
     if attempt.status is AttemptState.FAILED:
-        delay = retry_delay(plan, attempt.number, cancelled=stopping)
+        delay = retry_delay(plan, attempt.number, cancelled=False)
         if delay is not None:
+            if stop_reason is not None:
+                return stopped_before_retry(attempt, stop_reason)
             return Retry(attempt.number + 1, delay)
     return JobEnd(_JOB_STATE_OF_ATTEMPT[attempt.status], attempt.reason, dict(attempt.outputs))
 
@@ -144,6 +153,16 @@ def after_attempt(plan: JobPlan, attempt: AttemptRecord, *, stopping: bool) -> R
 def stopped_before_retry(attempt: AttemptRecord, stop_reason: str) -> JobEnd:
     """A job stopped while it waited to retry ends cancelled, for the reason it was stopped."""
     return JobEnd(JobState.CANCELLED, stop_reason, dict(attempt.outputs))
+
+
+def stop_reason_of_run(run: RunRecord) -> str | None:
+    """Why the stored run's jobs are being stopped: its cancel, or its end; None while it
+    runs on (what a driver without a loop in memory passes to `after_attempt`)."""
+    if run.cancel_requested:
+        return CANCELLED.stop_reason
+    if run.status.is_final:
+        return RUN_ENDED_STOP_REASON
+    return None
 
 
 # --- what stops a run ----------------------------------------------------------------

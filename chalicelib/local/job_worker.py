@@ -108,7 +108,8 @@ class JobWorker:
                 record.status, record.reason = AttemptState.FAILED, str(exc)
                 record.finished_at = self.clock()
                 self.store.save_attempt(record)
-            step = after_attempt(self.plan, record, stopping=self._stopped.is_set())
+            stop_reason = self._stop_reason if self._stopped.is_set() else None
+            step = after_attempt(self.plan, record, stop_reason=stop_reason)
             if isinstance(step, Retry) and self._stopped.wait(step.delay):
                 step = stopped_before_retry(record, self._stop_reason)
             if isinstance(step, JobEnd):

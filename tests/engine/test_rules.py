@@ -3,6 +3,7 @@ leads to, what stops a run and how it ends. Pure functions: no store, no contain
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from chalicelib.engine.rules import (
     passes,
     run_deadline,
     run_end,
+    stop_reason_of_run,
     stopped_before_retry,
     unfinished_job_end,
 )
@@ -131,22 +133,37 @@ def test_an_attempt_that_could_not_start_fails_with_the_launch_error_in_its_log(
 
 def test_a_failed_attempt_with_retries_left_is_retried_after_a_doubling_backoff() -> None:
     plan = the_plan(retries={"limit": 3, "backoff": "10s"})
-    assert after_attempt(plan, attempt(1), stopping=False) == Retry(2, 10.0)
-    assert after_attempt(plan, attempt(2), stopping=False) == Retry(3, 20.0)
-    assert after_attempt(plan, attempt(3), stopping=False) == Retry(4, 40.0)
+    assert after_attempt(plan, attempt(1), stop_reason=None) == Retry(2, 10.0)
+    assert after_attempt(plan, attempt(2), stop_reason=None) == Retry(3, 20.0)
+    assert after_attempt(plan, attempt(3), stop_reason=None) == Retry(4, 40.0)
 
 
 def test_a_failed_attempt_with_no_retries_left_ends_the_job_failed_with_its_reason() -> None:
     plan = the_plan(retries={"limit": 1, "backoff": "1s"})
     last = attempt(2, reason="container exited with code 3", outputs={"K": "v"})
-    assert after_attempt(plan, last, stopping=False) == JobEnd(
+    assert after_attempt(plan, last, stop_reason=None) == JobEnd(
         JobState.FAILED, "container exited with code 3", {"K": "v"})
 
 
-def test_a_job_being_stopped_is_never_retried() -> None:
+def test_a_job_stopped_as_its_attempt_fails_with_retries_left_ends_cancelled_not_retried() -> None:
     plan = the_plan(retries={"limit": 3, "backoff": "1s"})
-    end = after_attempt(plan, attempt(1, reason="cancelled"), stopping=True)
-    assert isinstance(end, JobEnd) and end.state is JobState.FAILED
+    end = after_attempt(plan, attempt(1, reason="container exited with code 1"),
+                        stop_reason="cancelled")
+    assert end == JobEnd(JobState.CANCELLED, "cancelled")
+
+
+def test_a_job_stopped_as_its_last_attempt_fails_ends_failed_for_the_attempt_reason() -> None:
+    plan = the_plan(retries={"limit": 1, "backoff": "1s"})
+    end = after_attempt(plan, attempt(2, reason="container exited with code 1"),
+                        stop_reason="cancelled")
+    assert end == JobEnd(JobState.FAILED, "container exited with code 1")
+
+
+def test_a_stored_run_says_why_its_jobs_are_being_stopped() -> None:
+    run = RunRecord("r", "demo", "ci", 1, RunState.RUNNING, 0.0)
+    assert stop_reason_of_run(run) is None
+    assert stop_reason_of_run(replace(run, cancel_requested=True)) == "cancelled"
+    assert stop_reason_of_run(replace(run, status=RunState.FAILED)) == "stopped: run ended"
 
 
 @pytest.mark.parametrize(("status", "state"), [
@@ -158,7 +175,7 @@ def test_an_attempt_that_is_not_retried_ends_the_job_in_its_own_state(
     status: AttemptState, state: JobState
 ) -> None:
     plan = the_plan(retries={"limit": 3, "backoff": "1s"})
-    end = after_attempt(plan, attempt(1, status), stopping=False)
+    end = after_attempt(plan, attempt(1, status), stop_reason=None)
     assert isinstance(end, JobEnd) and end.state is state
 
 

@@ -27,6 +27,7 @@ from chalicelib.local.driver import LocalDriver
 from chalicelib.store.sqlite import SqliteStore, open_store
 from tests.builders import action, job, stage, workflow
 from tests.fakes.launcher import FakeLauncher, Script, hangs, prints
+from tests.local.conftest import wait_until
 
 
 @dataclass
@@ -212,12 +213,14 @@ def test_a_job_cancelled_while_it_waits_to_retry_is_not_retried(bench: Bench) ->
     script(bench, "build", prints(exit_code=1))
     started = bench.start(three_stages(build={"retries": {"limit": 5, "backoff": "1h"}}))
     thread, ended = bench.execute_in_background(started.id)
-    bench.launcher.wait_until_started("build")
+    wait_until(lambda: [a.status for a in bench.store.list_attempts(started.id, "build")]
+               == [AttemptState.FAILED])
     bench.store.request_cancel(started.id)
     thread.join(timeout=30)
     build = bench.jobs(started.id)["build"]
     assert (ended[0].status, build.status, build.reason, build.attempts) == (
         RunState.CANCELLED, JobState.CANCELLED, "cancelled", 1)
+
 
 
 # --- re-run from failure ------------------------------------------------------------------
