@@ -127,6 +127,10 @@ bench-compile: setup
 bench-log-handler: setup
 	$(BIN)/python bench/log_handler.py
 
+.PHONY: bench-workspace
+bench-workspace: setup
+	$(BIN)/python bench/workspace.py
+
 .PHONY: bench-sandbox
 bench-sandbox: setup images
 	$(BIN)/python bench/sandbox.py

@@ -85,6 +85,8 @@ AWS_VARIABLES: dict[str, str] = {
     "CONTAINEROPS_TASK_ROLE_ARN": "IAM role the job containers run as (no permissions)",
     "CONTAINEROPS_LOG_GROUP": "CloudWatch Logs group the job containers write to",
     "CONTAINEROPS_DESIGNER_BUCKET": "S3 bucket the designer is served from",
+    "CONTAINEROPS_WORKSPACE_BUCKET": "S3 bucket of the runs' workspaces (a prefix of layers per run)",
+    "CONTAINEROPS_WORKSPACE_IMAGE": "image of the sidecar that restores and saves each job's /workspace",
 }
 
 
@@ -105,6 +107,8 @@ class AwsSettings:
     task_role_arn: str
     log_group: str
     designer_bucket: str
+    workspace_bucket: str
+    workspace_image: str
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
@@ -139,4 +143,6 @@ class AwsSettings:
             task_role_arn=value("CONTAINEROPS_TASK_ROLE_ARN"),
             log_group=value("CONTAINEROPS_LOG_GROUP"),
             designer_bucket=value("CONTAINEROPS_DESIGNER_BUCKET"),
+            workspace_bucket=value("CONTAINEROPS_WORKSPACE_BUCKET"),
+            workspace_image=value("CONTAINEROPS_WORKSPACE_IMAGE"),
         )

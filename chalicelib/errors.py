@@ -11,6 +11,7 @@
     ├── EngineUnavailable      the container engine cannot be reached
     ├── StoreUnavailable       the store cannot answer now (throttled, unreachable); try again
     ├── ServiceUnavailable     an AWS service (Step Functions, ECS) cannot answer now; try again
+    ├── WorkspaceError         a run's workspace layer could not be saved, read or applied safely
     └── LaunchError            a container could not be started (ImageNotFound is one kind)
         └── ImageNotFound
 
@@ -85,6 +86,13 @@ class ServiceUnavailable(ContainerOpsError):
     """An AWS service the runs depend on (Step Functions, ECS) kept throttling, could not be
     reached, or refused the deployment's calls, even after the retries it allows; trying
     again later may succeed."""
+
+
+class WorkspaceError(ContainerOpsError):
+    """A run's shared workspace could not be restored or saved on AWS: a layer refused as
+    unsafe (a member outside the workspace, a hard link, a device), a file that could not be
+    read or written, or S3 refusing or not answering a layer's read, write, copy or delete.
+    The message says which member, path or key, and why, in words."""
 
 
 class LaunchError(ContainerOpsError):

@@ -7,10 +7,12 @@
 # pulled from an image registry):
 #   containerops/busybox:1        FROM scratch + the host's static /bin/busybox
 #   containerops/debian-python:1  a debootstrap'ed Debian root filesystem (python3, git,
-#                                 pytest, flake8), built in .build/ and `docker import`ed
-# then one image per examples/components/<name>/, tagged with the spec.image of its
-# component.yaml, and containerops/sample-source:1 (busybox + the sample repository, made
-# with make-sample-repo.sh) for the cloud twin of the CI example, workflows/ci-cloud.yaml.
+#                                 pytest, flake8, boto3), built in .build/ and `docker import`ed
+# then containerops/workspace:1 (the workspace sidecar of AWS deployments, on the Debian
+# base: infra/workspace-image), one image per examples/components/<name>/, tagged with the
+# spec.image of its component.yaml, and containerops/sample-source:1 (busybox + the sample
+# repository, made with make-sample-repo.sh) for the cloud twin of the CI example,
+# workflows/ci-cloud.yaml.
 #
 # Idempotent: an image is skipped when it exists and was built from the same sources
 # (each image carries a digest of its build context, and a component's digest includes
@@ -26,6 +28,7 @@ DIGEST_LABEL=io.containerops.source-digest
 BUSYBOX_IMAGE=containerops/busybox:1
 DEBIAN_IMAGE=containerops/debian-python:1
 SAMPLE_IMAGE=containerops/sample-source:1
+WORKSPACE_IMAGE=containerops/workspace:1
 FORCE=0
 
 die() {
@@ -34,7 +37,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 for arg in "$@"; do
@@ -254,8 +257,31 @@ build_sample_source() {
     report "$SAMPLE_IMAGE" "$status" "$started"
 }
 
+# --- containerops/workspace:1 -----------------------------------------------------------
+
+# The workspace sidecar of AWS deployments (infra/workspace-image/Dockerfile): the modules it
+# imports, copied into a context of their own, on the Debian base.
+build_workspace_sidecar() {
+    local started status digest context top
+    started=$(now_ms)
+    top=$TOP
+    context="$BUILD_DIR/context/workspace"
+    rm -rf "$context"
+    mkdir -p "$context/chalicelib/aws"
+    cp "$top/infra/workspace-image/Dockerfile" "$context/"
+    cp "$top/chalicelib/__init__.py" "$top/chalicelib/errors.py" "$context/chalicelib/"
+    cp -r "$top/chalicelib/workspace" "$context/chalicelib/"
+    cp "$top/chalicelib/aws/__init__.py" "$top/chalicelib/aws/workspace_layers.py" "$context/chalicelib/aws/"
+    find "$context" -name __pycache__ -prune -exec rm -rf {} +
+    digest=$(source_digest "$context" "$(image_id "$DEBIAN_IMAGE")")
+    status=$(needs_build "$WORKSPACE_IMAGE" "$digest")
+    [ "$status" = exists ] || docker_build "$WORKSPACE_IMAGE" "$context" "$digest"
+    report "$WORKSPACE_IMAGE" "$status" "$started"
+}
+
 build_busybox
 build_debian_python
+build_workspace_sidecar
 shopt -s nullglob
 for component in "$HERE"/components/*/; do
     build_component "${component%/}"

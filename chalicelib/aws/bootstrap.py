@@ -20,11 +20,14 @@ from chalicelib.asl import Target
 from chalicelib.aws.ecs import EcsTasks
 from chalicelib.aws.secrets import SecretsManagerValues
 from chalicelib.aws.stepfunctions import StepFunctionsExecutions
+from chalicelib.aws.workspace_layers import S3LayerStore
 from chalicelib.cloud.dispatcher import CloudDispatcher
+from chalicelib.cloud.events import JOB_CONTAINER, TASK_STREAM_PREFIX
 from chalicelib.cloud.launcher import JobLauncher
 from chalicelib.cloud.log_handler import LogBatchHandler
 from chalicelib.cloud.run_end import RunFinaliser
 from chalicelib.cloud.run_secrets import RunSecrets
+from chalicelib.cloud.run_workspaces import LayeredRunWorkspaces
 from chalicelib.cloud.sweep import RunningJobsSweeper
 from chalicelib.cloud.verdict import TaskFinaliser
 from chalicelib.config import AwsSettings
@@ -36,12 +39,11 @@ from chalicelib.store.dynamodb import DynamoDbStore
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_stepfunctions import SFNClient
 
 TOKEN_KEY_VARIABLE = "CONTAINEROPS_TOKEN_KEY"
-STREAM_PREFIX = "task"  # the task definitions' awslogs-stream-prefix (chalicelib/aws/task_definitions.py)
-CONTAINER_NAME = "job"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class AwsClients:
     stepfunctions: SFNClient
     logs: CloudWatchLogsClient
     secrets: SecretsManagerClient
+    s3: S3Client
     region: str | None = None
 
     @classmethod
@@ -57,7 +60,7 @@ class AwsClients:
         import boto3
 
         return cls(boto3.client("ecs"), boto3.client("stepfunctions"), boto3.client("logs"),
-                   boto3.client("secretsmanager"))
+                   boto3.client("secretsmanager"), boto3.client("s3"))
 
 
 @dataclass
@@ -84,20 +87,21 @@ class AwsServices:
         catalog = StoreCatalog(store)
         secrets = RunSecrets(store, SecretsManagerValues(clients.secrets))
         logs = CloudWatchLogs(clients.logs, settings.log_group,
-                              AttemptStreams(store, STREAM_PREFIX, CONTAINER_NAME),
+                              AttemptStreams(store, TASK_STREAM_PREFIX, JOB_CONTAINER),
                               masker_for=secrets.masker, token_key=token_key)
         executions = StepFunctionsExecutions(clients.stepfunctions, settings.state_machine_role_arn)
         tasks = EcsTasks(clients.ecs, settings)
+        workspaces = LayeredRunWorkspaces(S3LayerStore(clients.s3, settings.workspace_bucket))
         dispatcher = CloudDispatcher(store, executions, tasks, catalog,
-                                     Target(settings.launch_queue_url))
-        task_finaliser = TaskFinaliser(store, executions, catalog, logs.messages, secrets)
+                                     Target(settings.launch_queue_url), workspaces)
+        task_finaliser = TaskFinaliser(store, executions, catalog, logs.messages, secrets, logs)
         return cls(
             settings=settings, store=store, logs=logs, dispatcher=dispatcher,
-            launcher=JobLauncher(store, executions, tasks, catalog),
-            log_batches=LogBatchHandler(store, secrets, stream_prefix=STREAM_PREFIX,
-                                        container_name=CONTAINER_NAME),
+            launcher=JobLauncher(store, executions, tasks, catalog, logs),
+            log_batches=LogBatchHandler(store, secrets, stream_prefix=TASK_STREAM_PREFIX,
+                                        container_name=JOB_CONTAINER),
             task_finaliser=task_finaliser,
-            run_finaliser=RunFinaliser(store, tasks, dispatcher),
+            run_finaliser=RunFinaliser(store, tasks, dispatcher, workspaces),
             sweeper=RunningJobsSweeper(store, tasks, catalog, task_finaliser),
         )
 

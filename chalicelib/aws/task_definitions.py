@@ -10,6 +10,15 @@ environment) go into RunTask's overrides instead (`task_runs.py`). `TaskDefiniti
 family up (`DescribeTaskDefinition`) and registers it when missing, remembering the families it
 has seen in a small in-process cache so a warm launcher asks ECS once per family. botocore's
 errors pass through to the caller, which retries and translates them (`ecs_errors.py`).
+
+The run's /workspace (chalicelib/workspace) is a task volume that two sidecars of ours fill
+and keep: `workspace-restore` applies the run's layers from S3 into it before the job starts
+(the job waits for its SUCCESS), and `workspace-save`, the task's essential container, saves
+what the job changed as a new layer once the job has exited (COMPLETE), so the task stops
+when the save is done. The job itself is not essential: its exit must not stop the task
+before the save. The sidecars run as root to hand the workspace to the job's user; the job
+runs unprivileged and never sees the sidecars' own volume, where restore leaves the
+snapshot save compares with.
 """
 
 from __future__ import annotations
@@ -24,20 +33,29 @@ from botocore.exceptions import ClientError
 
 from chalicelib.aws.ecs_errors import CLIENT_EXCEPTION, error_code
 from chalicelib.aws.fargate import FargateSize, fargate_size
+from chalicelib.cloud.events import JOB_CONTAINER, RESTORE_CONTAINER, SAVE_CONTAINER, TASK_STREAM_PREFIX
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.config import AwsSettings
 from chalicelib.errors import LaunchError
+from chalicelib.workspace import sidecar
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
-    from mypy_boto3_ecs.type_defs import ContainerDefinitionTypeDef, RegisterTaskDefinitionRequestTypeDef
+    from mypy_boto3_ecs.type_defs import (
+        ContainerDefinitionTypeDef,
+        LogConfigurationTypeDef,
+        RegisterTaskDefinitionRequestTypeDef,
+    )
 
 FAMILY_PREFIX = "containerops-"
-CONTAINER_NAME = "job"
-# The awslogs stream of a task is `task/job/<task id>` (the log readers resolve it so); it
-# must not be `containerops`, the prefix of ContainerOps's own streams.
-STREAM_PREFIX = "task"
+CONTAINER_NAME = JOB_CONTAINER
+STREAM_PREFIX = TASK_STREAM_PREFIX  # the job's stream is `task/job/<task id>` (the log readers resolve it so)
 SECRET_NAME_PREFIX = "containerops/"  # the names the task execution role may read
+JOB_USER = "1000:1000"  # never root in a job's container, as locally
+SIDECAR_USER = "0"  # to give the restored workspace to the job's user
+SIDECAR_MEMORY_RESERVATION = 64  # MiB; the smallest Fargate task has 512
+WORKSPACE_VOLUME, SIDECAR_VOLUME = "workspace", "containerops"
+WORKSPACE_PATH, SIDECAR_PATH = "/workspace", "/containerops"
 
 
 @dataclass(frozen=True)
@@ -52,37 +70,41 @@ class TaskDefinition:
     log_region: str
     execution_role_arn: str
     task_role_arn: str
+    workspace_bucket: str
+    workspace_image: str
 
     @property
     def family(self) -> str:
         return self.registration()["family"]
 
     def registration(self) -> RegisterTaskDefinitionRequestTypeDef:
-        container: ContainerDefinitionTypeDef = {
+        job: ContainerDefinitionTypeDef = {
             "name": CONTAINER_NAME,
             "image": self.image,
-            "essential": True,
-            # The task's memory as the container's hard limit too: moto cannot run a Fargate
-            # task without it, and it changes nothing on Fargate.
-            "memory": self.size.memory,
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {
-                    "awslogs-group": self.log_group,
-                    "awslogs-region": self.log_region,
-                    "awslogs-stream-prefix": STREAM_PREFIX,
-                },
-            },
+            "essential": False,  # the save after it is; see the module's docstring
+            "user": JOB_USER,
+            # What Fargate reserves for each container adds up to the task's memory (moto
+            # cannot run a task whose containers reserve none); none has a limit of its own,
+            # so the job may use all of the task's while the sidecars are not running.
+            "memoryReservation": self.size.memory - 2 * SIDECAR_MEMORY_RESERVATION,
+            "logConfiguration": self._logs(),
             "secrets": [
                 {"name": variable, "valueFrom": SECRET_NAME_PREFIX + secret}
                 for variable, secret in self.secrets
             ],
+            "mountPoints": [{"sourceVolume": WORKSPACE_VOLUME, "containerPath": WORKSPACE_PATH,
+                             "readOnly": False}],
+            "dependsOn": [{"containerName": RESTORE_CONTAINER, "condition": "SUCCESS"}],
         }
         if self.command is not None:
-            container["command"] = list(self.command)
+            job["command"] = list(self.command)
+        restore = self._sidecar(RESTORE_CONTAINER, "restore", essential=False)
+        save = self._sidecar(SAVE_CONTAINER, "save", essential=True)
+        save["dependsOn"] = [{"containerName": CONTAINER_NAME, "condition": "COMPLETE"}]
         request: RegisterTaskDefinitionRequestTypeDef = {
             "family": "",
-            "containerDefinitions": [container],
+            "containerDefinitions": [restore, job, save],
+            "volumes": [{"name": WORKSPACE_VOLUME}, {"name": SIDECAR_VOLUME}],
             "requiresCompatibilities": ["FARGATE"],
             "networkMode": "awsvpc",
             "cpu": str(self.size.cpu),
@@ -92,6 +114,39 @@ class TaskDefinition:
         }
         request["family"] = family_of(request)
         return request
+
+    def _sidecar(self, name: str, step: str, *, essential: bool) -> ContainerDefinitionTypeDef:
+        return {
+            "name": name,
+            "image": self.workspace_image,
+            "essential": essential,
+            "user": SIDECAR_USER,
+            "memoryReservation": SIDECAR_MEMORY_RESERVATION,
+            "command": [step],  # the image's entry point is the sidecar (chalicelib/workspace/sidecar.py)
+            "environment": [
+                # The run, job and attempt come through RunTask's overrides (task_runs.py).
+                {"name": sidecar.BUCKET, "value": self.workspace_bucket},
+                {"name": sidecar.WORKSPACE_DIR, "value": WORKSPACE_PATH},
+                {"name": sidecar.STATE_FILE, "value": f"{SIDECAR_PATH}/workspace-snapshot.json"},
+                {"name": sidecar.OWNER, "value": JOB_USER},
+            ],
+            "mountPoints": [
+                {"sourceVolume": WORKSPACE_VOLUME, "containerPath": WORKSPACE_PATH, "readOnly": False},
+                {"sourceVolume": SIDECAR_VOLUME, "containerPath": SIDECAR_PATH, "readOnly": False},
+            ],
+            "logConfiguration": self._logs(),
+        }
+
+    def _logs(self) -> LogConfigurationTypeDef:
+        """awslogs into the job log group: stream `task/<container>/<task id>`."""
+        return {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": self.log_group,
+                "awslogs-region": self.log_region,
+                "awslogs-stream-prefix": STREAM_PREFIX,
+            },
+        }
 
 
 def family_of(request: RegisterTaskDefinitionRequestTypeDef) -> str:
@@ -118,6 +173,8 @@ def task_definition_for(request: TaskRequest, settings: AwsSettings, region: str
         log_region=region,
         execution_role_arn=settings.task_execution_role_arn,
         task_role_arn=settings.task_role_arn,
+        workspace_bucket=settings.workspace_bucket,
+        workspace_image=settings.workspace_image,
     )
 
 

@@ -20,13 +20,19 @@ import json
 from typing import TYPE_CHECKING
 
 from chalicelib.aws.task_definitions import CONTAINER_NAME
-from chalicelib.cloud.events import task_group
+from chalicelib.cloud.events import RESTORE_CONTAINER, SAVE_CONTAINER, task_group
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.config import AwsSettings
 from chalicelib.errors import LaunchError
+from chalicelib.workspace import sidecar
 
 if TYPE_CHECKING:
-    from mypy_boto3_ecs.type_defs import RunTaskRequestTypeDef, TagTypeDef, TaskOverrideTypeDef
+    from mypy_boto3_ecs.type_defs import (
+        KeyValuePairTypeDef,
+        RunTaskRequestTypeDef,
+        TagTypeDef,
+        TaskOverrideTypeDef,
+    )
 
 STARTED_BY_PREFIX = "co-"
 OVERRIDES_LIMIT = 8192  # characters of the overrides' JSON, as ECS counts them
@@ -62,12 +68,22 @@ def environment(request: TaskRequest) -> dict[str, str]:
     return variables
 
 
+def sidecar_environment(request: TaskRequest) -> dict[str, str]:
+    """Which attempt's layer the workspace sidecars restore for and save."""
+    return {sidecar.RUN_ID: request.run_id, sidecar.JOB: request.plan.job,
+            sidecar.ATTEMPT: str(request.attempt)}
+
+
 def overrides(request: TaskRequest) -> TaskOverrideTypeDef:
     variables = environment(request)
-    answer: TaskOverrideTypeDef = {"containerOverrides": [{
-        "name": CONTAINER_NAME,
-        "environment": [{"name": name, "value": value} for name, value in variables.items()],
-    }]}
+    sidecars: list[KeyValuePairTypeDef] = [
+        {"name": name, "value": value} for name, value in sidecar_environment(request).items()]
+    answer: TaskOverrideTypeDef = {"containerOverrides": [
+        {"name": CONTAINER_NAME,
+         "environment": [{"name": name, "value": value} for name, value in variables.items()]},
+        {"name": RESTORE_CONTAINER, "environment": sidecars},
+        {"name": SAVE_CONTAINER, "environment": sidecars},
+    ]}
     size = len(json.dumps(answer, separators=(",", ":")))
     if size > OVERRIDES_LIMIT:
         data = len(variables.get("CO_DATA", ""))

@@ -5,11 +5,14 @@ end attempts the same way: the attempt's final state is written conditionally on
 running (a duplicate event finds it ended and changes nothing), the engine says whether the
 job ends with it or the state machine retries it (`after_attempt`, the same rule the
 compiled `Retry` follows), and the attempt's callback token is answered: success, or
-`Job.Failed` with the reason.
+`Job.Failed` with the reason. The engine's notes on the attempt (why it could not start, a
+timeout, a workspace not saved) go into its log after its own lines, as `[containerops] …`
+lines as locally; a note that cannot be written is logged and changes no verdict.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,17 +20,22 @@ from dataclasses import replace
 from chalicelib.cloud.ports import JOB_FAILED, Executions
 from chalicelib.domain.states import AttemptState, JobState
 from chalicelib.engine.engine import AttemptEnd, JobPlan
+from chalicelib.engine.ingest import NOTE_PREFIX
 from chalicelib.engine.records import AttemptRecord
 from chalicelib.engine.rules import AttemptOutcome, JobEnd, after_attempt
-from chalicelib.errors import StaleWrite
+from chalicelib.errors import ContainerOpsError, StaleWrite
+from chalicelib.logs.base import LogEntry, LogSink
 from chalicelib.store.base import Store
+
+log = logging.getLogger("containerops.cloud")
 
 
 class AttemptEnder:
-    def __init__(self, store: Store, executions: Executions,
+    def __init__(self, store: Store, executions: Executions, notes: LogSink,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._executions = executions
+        self._notes = notes
         self._clock = clock
 
     def end(self, plan: JobPlan, attempt: AttemptRecord, end: AttemptEnd,
@@ -39,12 +47,24 @@ class AttemptEnder:
             self._store.save_attempt(final, expected=AttemptState.RUNNING)
         except StaleWrite:
             return False
+        self._write_notes(final, outcome.notes)
         self._record_on_job(plan, final, stop_reason=stop_reason)
         if final.status is AttemptState.SUCCEEDED:
             self._executions.succeed(final.task_token)
         else:
             self._executions.fail(final.task_token, JOB_FAILED, final.reason)
         return True
+
+    def _write_notes(self, attempt: AttemptRecord, notes: tuple[str, ...]) -> None:
+        if not notes:
+            return
+        now = self._clock()
+        try:
+            self._notes.append_logs(attempt.run_id, attempt.job, attempt.number,
+                                    [LogEntry(now, NOTE_PREFIX + note) for note in notes])
+        except ContainerOpsError:
+            log.warning("the notes of attempt %d of job %s of run %s could not be written: %s",
+                        attempt.number, attempt.job, attempt.run_id, notes, exc_info=True)
 
     def _record_on_job(self, plan: JobPlan, attempt: AttemptRecord, *,
                        stop_reason: str | None) -> None:

@@ -23,7 +23,7 @@ from dataclasses import replace
 from enum import StrEnum
 
 from chalicelib.asl import Target, compile_workflow
-from chalicelib.cloud.ports import Executions, Tasks
+from chalicelib.cloud.ports import Executions, RunWorkspaces, Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.states import AttemptState, RunState
@@ -47,11 +47,12 @@ class Submitted(StrEnum):
 
 class CloudDispatcher:
     def __init__(self, store: Store, executions: Executions, tasks: Tasks,
-                 catalog: ComponentCatalog, target: Target,
+                 catalog: ComponentCatalog, target: Target, workspaces: RunWorkspaces,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._executions = executions
         self._tasks = tasks
+        self._workspaces = workspaces
         self._catalog = catalog
         self._target = target
         self._clock = clock
@@ -111,6 +112,8 @@ class CloudDispatcher:
             self._let_go_if_ended(run, stored)
             return Submitted.TAKEN
         try:
+            if run.rerun_of:  # before its first job can restore the workspace
+                self._workspaces.start_from(run.id, run.rerun_of)
             self._executions.start(machine, run.id)
         except ContainerOpsError:
             self._back_to_queued(running, stored)

@@ -17,6 +17,14 @@ from typing import Any
 from chalicelib.errors import InvalidRequest
 
 TASK_GROUP_PREFIX = "containerops"  # RunTask's `group`: containerops:<run id>:<job>:<attempt>
+# The containers of a job's task: the job's own, and the workspace sidecars around it that
+# restore the run's workspace before it and save what it changed after it.
+JOB_CONTAINER = "job"
+RESTORE_CONTAINER = "workspace-restore"
+SAVE_CONTAINER = "workspace-save"
+# Each container's awslogs stream is `task/<container>/<task id>`; not `containerops`, the
+# prefix of ContainerOps's own streams.
+TASK_STREAM_PREFIX = "task"
 
 
 @dataclass(frozen=True)
@@ -71,13 +79,17 @@ class TaskStopped:
     container_reason: str
     started_at: float | None
     stopped_at: float | None
+    # The workspace sidecars' exit codes: None when the task has no such container, or when
+    # it never ran (a restore that failed leaves the job and the save unstarted).
+    restore_exit_code: int | None = None
+    save_exit_code: int | None = None
 
     @property
     def attempt_key(self) -> tuple[str, str, int] | None:
         return attempt_of_group(self.group)
 
 
-def task_stopped(event: Mapping[str, Any], container_name: str = "job") -> TaskStopped | None:
+def task_stopped(event: Mapping[str, Any], container_name: str = JOB_CONTAINER) -> TaskStopped | None:
     """The stopped task an ECS Task State Change tells of; None for any other state."""
     detail = _detail(event, "aws.ecs")
     if detail.get("lastStatus") != "STOPPED":
@@ -85,19 +97,25 @@ def task_stopped(event: Mapping[str, Any], container_name: str = "job") -> TaskS
     task_arn = detail.get("taskArn")
     if not isinstance(task_arn, str):
         raise InvalidRequest("an ECS task state change names its task (detail.taskArn)")
-    containers = [c for c in detail.get("containers") or [] if isinstance(c, Mapping)]
-    job = next((c for c in containers if c.get("name") == container_name), None)
-    exit_code = job.get("exitCode") if job is not None else None
+    containers = {str(c.get("name")): c for c in detail.get("containers") or [] if isinstance(c, Mapping)}
+    job = containers.get(container_name)
     return TaskStopped(
         task_arn=task_arn,
         group=str(detail.get("group") or ""),
-        exit_code=exit_code if isinstance(exit_code, int) else None,
+        exit_code=_exit_code(job),
         stop_code=str(detail.get("stopCode") or ""),
         stopped_reason=str(detail.get("stoppedReason") or ""),
         container_reason=str(job.get("reason") or "") if job is not None else "",
         started_at=_seconds(detail.get("startedAt")),
         stopped_at=_seconds(detail.get("stoppedAt")),
+        restore_exit_code=_exit_code(containers.get(RESTORE_CONTAINER)),
+        save_exit_code=_exit_code(containers.get(SAVE_CONTAINER)),
     )
+
+
+def _exit_code(container: Mapping[str, Any] | None) -> int | None:
+    code = container.get("exitCode") if container is not None else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 @dataclass(frozen=True)

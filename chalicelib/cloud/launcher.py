@@ -37,6 +37,7 @@ from chalicelib.engine.rules import (
 )
 from chalicelib.engine.secrets import secret_variables
 from chalicelib.errors import Conflict, LaunchError, NotFound, StaleWrite
+from chalicelib.logs.base import LogSink
 from chalicelib.store.base import Store
 
 log = logging.getLogger("containerops.cloud")
@@ -52,13 +53,14 @@ class Launched(StrEnum):
 
 class JobLauncher:
     def __init__(self, store: Store, executions: Executions, tasks: Tasks,
-                 catalog: ComponentCatalog, clock: Callable[[], float] = time.time) -> None:
+                 catalog: ComponentCatalog, notes: LogSink,
+                 clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._executions = executions
         self._tasks = tasks
         self._catalog = catalog
         self._clock = clock
-        self._ender = AttemptEnder(store, executions, clock)
+        self._ender = AttemptEnder(store, executions, notes, clock)
 
     def launch(self, message: LaunchMessage) -> Launched:
         try:

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chalicelib.cloud.events import RESTORE_CONTAINER, SAVE_CONTAINER
 from chalicelib.cloud.log_batches import SubscriptionBatch
 from chalicelib.cloud.run_secrets import RunSecrets
 from chalicelib.domain.states import AttemptState
@@ -53,6 +54,8 @@ from chalicelib.logs.cloudwatch_streams import CONTAINEROPS_STREAM_PREFIX
 from chalicelib.store.base import Store
 
 log = logging.getLogger("containerops.cloud")
+
+SIDECARS = (RESTORE_CONTAINER, SAVE_CONTAINER)
 
 # How often a batch is ingested again because another invocation moved the attempt's
 # position meanwhile; past that the batch is left to the verdict.
@@ -166,6 +169,10 @@ class LogBatchHandler:
             # Notes ContainerOps wrote itself for an attempt that never got a task: the writer
             # already applied to the attempt whatever they say.
             log.debug("log batch of stream %s skipped: ContainerOps's own notes", batch.log_stream)
+        elif any(batch.log_stream.startswith(f"{self._prefix}/{sidecar}/") for sidecar in SIDECARS):
+            # The workspace sidecars' own lines, in the log group beside the job's: a person's
+            # to read (a failure's reason names the stream); nothing in them is the job's.
+            log.debug("log batch of stream %s skipped: a workspace sidecar's", batch.log_stream)
         else:
             log.warning("log batch of %d events dropped: stream %s of group %s is not a job"
                         " container's", seen, batch.log_stream, batch.log_group)

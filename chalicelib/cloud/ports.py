@@ -97,3 +97,15 @@ class Tasks(Protocol):
 class SecretValues(Protocol):
     def values(self, names: list[str]) -> dict[str, str]:
         """The values of these secrets (to mask them in logs); a secret missing is left out."""
+
+
+class RunWorkspaces(Protocol):
+    """The runs' shared /workspace as the cloud keeps it, between the tasks that restore and
+    save it (chalicelib/workspace): what the run's lifecycle does to it."""
+
+    def start_from(self, run_id: str, previous_run_id: str) -> None:
+        """A re-run from failure starts from what the run it re-runs left in its workspace.
+        Done again, it changes nothing. ServiceUnavailable when the store cannot be reached."""
+
+    def discard(self, run_id: str) -> None:
+        """The workspace of a run that succeeded is no longer needed (locally it is removed)."""

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from chalicelib.cloud.events import ExecutionEnded
 from chalicelib.cloud.loaded_run import LoadedRun, load_run
-from chalicelib.cloud.ports import Tasks
+from chalicelib.cloud.ports import RunWorkspaces, Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import JobRecord
@@ -35,7 +35,7 @@ from chalicelib.engine.rules import (
     run_end,
     unfinished_job_end,
 )
-from chalicelib.errors import NotFound, StaleWrite
+from chalicelib.errors import ContainerOpsError, NotFound, StaleWrite
 from chalicelib.store.base import Store
 
 log = logging.getLogger("containerops.cloud")
@@ -52,10 +52,11 @@ class RunEnded(StrEnum):
 
 
 class RunFinaliser:
-    def __init__(self, store: Store, tasks: Tasks, next_runs: NextRuns,
+    def __init__(self, store: Store, tasks: Tasks, next_runs: NextRuns, workspaces: RunWorkspaces,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._tasks = tasks
+        self._workspaces = workspaces
         self._next_runs = next_runs
         self._clock = clock
 
@@ -80,8 +81,19 @@ class RunFinaliser:
                                  expected=run.status)
         except StaleWrite:
             return RunEnded.DUPLICATE
+        if end.state is RunState.SUCCEEDED:
+            self._discard_workspace(run.id)
         self._free_slot(loaded)
         return RunEnded.ENDED
+
+    def _discard_workspace(self, run_id: str) -> None:
+        """As locally: a run that succeeded leaves no workspace; a failed one keeps it for a
+        re-run from failure (the bucket's lifecycle rule removes it in the end)."""
+        try:
+            self._workspaces.discard(run_id)
+        except ContainerOpsError:
+            log.warning("the workspace of run %s could not be removed (the bucket's lifecycle"
+                        " rule will)", run_id, exc_info=True)
 
     def _end_job(self, record: JobRecord, halt: Halt | None, end: RunEnd, now: float) -> None:
         job_end = unfinished_job_end(record.status, halt, end)

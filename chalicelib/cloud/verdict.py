@@ -22,7 +22,7 @@ from enum import StrEnum
 from itertools import islice
 
 from chalicelib.cloud.attempt_end import AttemptEnder
-from chalicelib.cloud.events import TaskStopped
+from chalicelib.cloud.events import RESTORE_CONTAINER, SAVE_CONTAINER, TASK_STREAM_PREFIX, TaskStopped
 from chalicelib.cloud.loaded_run import load_run
 from chalicelib.cloud.ports import Executions
 from chalicelib.cloud.run_secrets import RunSecrets
@@ -33,6 +33,7 @@ from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, IngestPolicy, Log
 from chalicelib.engine.records import AttemptRecord
 from chalicelib.engine.rules import Launch, attempt_outcome, stop_reason_of, stop_reason_of_run
 from chalicelib.errors import NotFound
+from chalicelib.logs.base import LogSink
 from chalicelib.store.base import Store
 
 log = logging.getLogger("containerops.cloud")
@@ -55,7 +56,7 @@ class Verdict(StrEnum):
 
 class TaskFinaliser:
     def __init__(self, store: Store, executions: Executions, catalog: ComponentCatalog,
-                 messages: Messages, secrets: RunSecrets, *,
+                 messages: Messages, secrets: RunSecrets, notes: LogSink, *,
                  max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
@@ -63,7 +64,7 @@ class TaskFinaliser:
         self._messages = messages
         self._secrets = secrets
         self._max_stored = max_stored_bytes
-        self._ender = AttemptEnder(store, executions, clock)
+        self._ender = AttemptEnder(store, executions, notes, clock)
 
     def task_stopped(self, stopped: TaskStopped) -> Verdict:
         attempt = self._attempt_of(stopped)
@@ -107,6 +108,11 @@ def attempt_end(stopped: TaskStopped, *, run_cancelled: bool) -> AttemptEnd:
     """How the attempt's container ended, in the engine's terms."""
     stopped_by_us = stopped.stopped_reason.startswith(RUN_STOP_PREFIX) or run_cancelled
     never_ran = stopped.exit_code is None and not stopped_by_us
+    if never_ran and stopped.restore_exit_code not in (None, 0):
+        return AttemptEnd(None, launch_error=(
+            "the run's workspace could not be restored before the job"
+            f" ({RESTORE_CONTAINER} exited with code {stopped.restore_exit_code}; its log is"
+            f" stream {sidecar_stream(stopped.task_arn, RESTORE_CONTAINER)})"))
     if stopped.stop_code in CANNOT_START_CODES or never_ran:
         reason = stopped.container_reason or stopped.stopped_reason or "the task did not start"
         return AttemptEnd(None, launch_error=f"the task could not start: {reason}")
@@ -117,4 +123,21 @@ def attempt_end(stopped: TaskStopped, *, run_cancelled: bool) -> AttemptEnd:
             RUN_STOP_PREFIX) else ""
         why = stop_reason_of(own, run_cancelled=True)
         return AttemptEnd(stopped.exit_code, cancelled=True, stop_reason=why)
-    return AttemptEnd(stopped.exit_code, oom_killed="OutOfMemory" in stopped.container_reason)
+    return AttemptEnd(stopped.exit_code, oom_killed="OutOfMemory" in stopped.container_reason,
+                      workspace_error=_save_error(stopped))
+
+
+def _save_error(stopped: TaskStopped) -> str:
+    """Why what the job wrote did not reach the run's workspace, if it did not: the save
+    sidecar failed, or never ran though the job did (a task that has the sidecar)."""
+    if stopped.save_exit_code == 0 or (stopped.save_exit_code is None and stopped.restore_exit_code is None):
+        return ""
+    how = (f"exited with code {stopped.save_exit_code}" if stopped.save_exit_code is not None
+           else "did not run")
+    return (f"the job's changes to the run's workspace were not saved ({SAVE_CONTAINER} {how};"
+            f" its log is stream {sidecar_stream(stopped.task_arn, SAVE_CONTAINER)})")
+
+
+def sidecar_stream(task_arn: str, container: str) -> str:
+    """The awslogs stream of one of the task's workspace sidecars."""
+    return f"{TASK_STREAM_PREFIX}/{container}/{task_arn.rsplit('/', 1)[-1]}"

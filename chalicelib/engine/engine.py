@@ -234,6 +234,9 @@ class AttemptEnd:
     oom_killed: bool = False
     launch_error: str = ""
     stop_reason: str = ""  # why it was stopped, when it was (cancelled)
+    # What the job wrote to the run's workspace could not be kept for the jobs after it
+    # (on AWS, the workspace sidecar failed to save its layer): the words why.
+    workspace_error: str = ""
 
 
 class ReportedOutput(Protocol):
@@ -257,12 +260,16 @@ def judge_attempt(plan: JobPlan, end: AttemptEnd, collector: ReportedOutput) -> 
     if end.oom_killed:
         limit = plan.resources.memory_limit
         return Verdict(False, f"out of memory (limit {limit})" if limit else "out of memory")
-    return judge(
+    verdict = judge(
         end.exit_code if end.exit_code is not None else -1,
         collector.reported_result,
         strict_result=plan.strict_result,
         limit_violation=collector.violation,
     )
+    if verdict.succeeded and end.workspace_error:
+        # Its work did not reach the workspace the later jobs read: it did not do its job.
+        return Verdict(False, end.workspace_error)
+    return verdict
 
 
 def retry_delay(plan: JobPlan, attempt: int, *, cancelled: bool) -> float | None:

@@ -110,6 +110,8 @@ def attempt_outcome(plan: JobPlan, end: AttemptEnd, reported: ReportedOutput) ->
         notes = (end.launch_error,)
     elif not verdict.succeeded and end.timed_out:
         notes = (f"stopped: timeout after {plan.timeout:g}s",)
+    if end.workspace_error:
+        notes += (end.workspace_error,)
     if verdict.succeeded:
         return AttemptOutcome(AttemptState.SUCCEEDED, "", notes)
     if end.cancelled and not end.timed_out:

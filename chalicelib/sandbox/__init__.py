@@ -12,22 +12,24 @@ do is played by the sandbox:
     environment.py  fake credentials and region, restored after; is moto installed?
     moto_fixes.py   moto made to behave as AWS where it matters (serialised requests, a
                     token per attempt, tasks that keep their status)
-    resources.py    tables, launch queue, cluster, log group, roles, secrets, AwsSettings
+    resources.py    tables, launch queue, workspace bucket, cluster, log group, roles,
+                    secrets, AwsSettings
     pump.py         the background thread that plays the parts below in turn
     launch_queue.py Lambda's SQS event source: messages to the launcher, partial failures
     ecs_agent.py    the ECS agent: tasks RunTask made run on Docker; StopTask stops them
-    task_runner.py  one task as a hardened container: image, command, overrides, secrets,
-                    workspace; its STOPPED event with the real exit code
+    task_runner.py  one task: its workspace sidecars, then the job as a hardened container
+                    (image, command, overrides, secrets, volumes); its STOPPED event with
+                    the real exit codes
+    sidecars.py     the workspace sidecars' code, in-process on moto's S3
     awslogs.py      awslogs and the subscription: lines into the task's stream, and
                     subscription batches to the log handler as they arrive
     executions.py   EventBridge for executions that ended; the stop moto does not make
     aws_events.py   the events' shapes (SQS batch, Task State Change, Execution Status Change)
     lambdas.py      the four functions, with Lambda's rules for failures
 
-The run's workspace is a host folder per run under the sandbox's workdir, mounted at
-/workspace in each of its tasks. A real deployment needs a shared file system there instead:
-an EFS access point per run mounted by every task of the run (a task definition volume), or
-an S3 prefix per run that each job syncs down before it starts and up when it ends.
+The run's workspace is what it is on AWS: layers under the run's prefix of the workspace
+bucket (moto's S3), restored into a folder of the task's own before its job and saved after
+it by the sidecars' code (`chalicelib/workspace`), which the sandbox runs in-process.
 
 What the sandbox does NOT prove:
 - IAM: no policy is evaluated; the roles are ARNs moto never checks (cfn-lint and a review of
@@ -48,7 +50,8 @@ What the sandbox does NOT prove:
   and StopExecution aborting at once (the sandbox answers the pending tokens to get there);
 - DynamoDB's and Step Functions' throttling and eventual consistency (moto answers every
   request at once, one at a time);
-- the shared workspace of a real deployment (EFS or S3, above): here it is a local folder.
+- the workspace sidecar's image (its code runs in-process here), Fargate's ephemeral storage
+  and S3's own speed (moto answers in-process; `bench/workspace.py` measures the layers).
 """
 
 from chalicelib.sandbox.sandbox import AwsSandbox

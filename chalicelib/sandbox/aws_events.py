@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.cloud.events import JOB_CONTAINER, RESTORE_CONTAINER, SAVE_CONTAINER
 from chalicelib.sandbox.environment import ACCOUNT
 
-CONTAINER_NAME = "job"
 # ECS's words for how a task ended.
 ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
 USER_INITIATED = "UserInitiated"
@@ -31,7 +31,7 @@ OUT_OF_MEMORY_REASON = "OutOfMemoryError: Container killed due to memory usage"
 
 @dataclass(frozen=True)
 class TaskEnded:
-    """How a task's job container ended, in ECS's terms."""
+    """How a task's job container ended, in ECS's terms, and its workspace sidecars."""
 
     exit_code: int | None  # None: the container never ran
     stop_code: str
@@ -39,6 +39,8 @@ class TaskEnded:
     container_reason: str = ""
     started_at: float | None = None
     stopped_at: float | None = None
+    restore_exit_code: int | None = None  # None: never ran
+    save_exit_code: int | None = None
 
 
 def iso_time(seconds: float) -> str:
@@ -66,16 +68,23 @@ def task_state_change(task: Mapping[str, Any], ended: TaskEnded, region: str,
                       now: float) -> dict[str, Any]:
     """The STOPPED event of a task as `describe_tasks` shows it (moto), ended as `ended` says."""
     task_arn = str(task["taskArn"])
-    container: dict[str, Any] = {
-        "containerArn": f"{task_arn.replace(':task/', ':container/')}/{CONTAINER_NAME}",
-        "name": CONTAINER_NAME,
-        "lastStatus": "STOPPED",
-        "taskArn": task_arn,
-    }
-    if ended.exit_code is not None:
-        container["exitCode"] = ended.exit_code
-    if ended.container_reason:
-        container["reason"] = ended.container_reason
+
+    def container(name: str, exit_code: int | None, reason: str = "") -> dict[str, Any]:
+        told: dict[str, Any] = {
+            "containerArn": f"{task_arn.replace(':task/', ':container/')}/{name}",
+            "name": name,
+            "lastStatus": "STOPPED",
+            "taskArn": task_arn,
+        }
+        if exit_code is not None:
+            told["exitCode"] = exit_code
+        if reason:
+            told["reason"] = reason
+        return told
+
+    containers = [container(RESTORE_CONTAINER, ended.restore_exit_code),
+                  container(JOB_CONTAINER, ended.exit_code, ended.container_reason),
+                  container(SAVE_CONTAINER, ended.save_exit_code)]
     detail: dict[str, Any] = {
         "clusterArn": task.get("clusterArn", ""),
         "taskArn": task_arn,
@@ -87,7 +96,7 @@ def task_state_change(task: Mapping[str, Any], ended: TaskEnded, region: str,
         "desiredStatus": "STOPPED",
         "stopCode": ended.stop_code,
         "stoppedReason": ended.stopped_reason,
-        "containers": [container],
+        "containers": containers,
         "overrides": task.get("overrides", {}),
     }
     for key, value in (("startedAt", ended.started_at), ("stoppedAt", ended.stopped_at)):

@@ -1,10 +1,10 @@
 """The AWS resources of one sandbox, made on moto: what the deployed template makes.
 
-The three tables (from the store's own models, `create_tables`), the launch queue, the ECS
-cluster with the default VPC's subnet and `default` security group (which moto lets Fargate
-tasks use), the job log group, the roles (ARNs only: moto checks no IAM policy), the secrets
-(`secrets.NAME` as the Secrets Manager secret `containerops/NAME`), and the `AwsSettings`
-naming them all, for `AwsServices.build`.
+The three tables (from the store's own models, `create_tables`), the launch queue, the
+workspace bucket, the ECS cluster with the default VPC's subnet and `default` security group
+(which moto lets Fargate tasks use), the job log group, the roles (ARNs only: moto checks no
+IAM policy), the secrets (`secrets.NAME` as the Secrets Manager secret `containerops/NAME`),
+and the `AwsSettings` naming them all, for `AwsServices.build`.
 
 Every name carries the sandbox's own suffix: moto keeps running the executions of a stopped
 sandbox on threads of their own for a while, and with a queue of the same name their launch
@@ -25,12 +25,14 @@ from chalicelib.store.dynamodb import TableNames, bind_tables, create_tables
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 # How long a launch message the launcher failed on stays invisible before SQS delivers it
 # again: AWS's 30 s default, shortened so that a retried launch does not stall a local try.
 LAUNCH_VISIBILITY_SECONDS = 5
+WORKSPACE_IMAGE = "containerops/workspace:1"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class SandboxClients:
     logs: CloudWatchLogsClient
     secrets: SecretsManagerClient
     sqs: SQSClient
+    s3: S3Client
     region: str
 
 
@@ -63,6 +66,8 @@ def create_resources(clients: SandboxClients, suffix: str,
     clients.logs.create_log_group(logGroupName=log_group)
     for name, value in secrets.items():
         clients.secrets.create_secret(Name=secret_id(name), SecretString=value)
+    workspace_bucket = f"containerops-workspaces-{suffix}"
+    clients.s3.create_bucket(Bucket=workspace_bucket)
     settings = AwsSettings(
         definitions_table=f"containerops-definitions-{suffix}",
         runs_table=f"containerops-runs-{suffix}",
@@ -79,6 +84,9 @@ def create_resources(clients: SandboxClients, suffix: str,
         task_role_arn=role_arn("containerops-task"),
         log_group=log_group,
         designer_bucket=f"containerops-designer-{suffix}",
+        workspace_bucket=workspace_bucket,
+        # Never pulled: the sandbox runs the sidecar's code in-process (sidecars.py).
+        workspace_image=WORKSPACE_IMAGE,
     )
     create_tables(bind_tables(TableNames.from_settings(settings), clients.region))
     return settings

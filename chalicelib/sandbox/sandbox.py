@@ -34,7 +34,6 @@ from chalicelib.domain.cloud_rules import cloud_problems
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.engine.records import RunRecord
 from chalicelib.errors import InvalidDefinition
-from chalicelib.local.workspace import Workspaces
 from chalicelib.sandbox.awslogs import LogShipper
 from chalicelib.sandbox.ecs_agent import EcsAgent
 from chalicelib.sandbox.environment import REGION, fake_aws_environment, require_moto
@@ -44,6 +43,7 @@ from chalicelib.sandbox.launch_queue import LaunchQueue
 from chalicelib.sandbox.pump import Pump
 from chalicelib.sandbox.resources import SandboxClients, create_resources
 from chalicelib.sandbox.schedule import Schedule
+from chalicelib.sandbox.sidecars import in_process_sidecar
 from chalicelib.sandbox.task_runner import TaskSetup
 from chalicelib.services.definitions import save_workflow_if_changed
 from chalicelib.services.run_service import RunService
@@ -69,7 +69,7 @@ class AwsSandbox:
 
     def __init__(self, workdir: Path, *, secrets: Mapping[str, str] | None = None,
                  container_user: str | None = None, stop_grace: float = DEFAULT_STOP_GRACE) -> None:
-        """`workdir`: where the runs' workspaces are made (one folder per run); `secrets`:
+        """`workdir`: where the tasks' volumes are made (a folder per task, while it runs); `secrets`:
         `secrets.NAME` values, put into Secrets Manager; `container_user`: the user the job
         containers run as (the local driver's default when None)."""
         self._workdir = Path(workdir)
@@ -78,8 +78,6 @@ class AwsSandbox:
         self._stop_grace = stop_grace
         self.sandbox_id = uuid.uuid4().hex[:10]
         self._stack = ExitStack()
-        self._workspaces = Workspaces(self._workdir / "workspaces")
-        self._workspace_lock = threading.Lock()
         self._pump: Pump | None = None
         self._watcher: ExecutionWatcher | None = None
 
@@ -125,11 +123,11 @@ class AwsSandbox:
         session = boto3.session.Session(region_name=REGION)
         clients = SandboxClients(ecs=session.client("ecs"), ec2=session.client("ec2"),
                                  logs=session.client("logs"), secrets=session.client("secretsmanager"),
-                                 sqs=session.client("sqs"), region=REGION)
+                                 sqs=session.client("sqs"), s3=session.client("s3"), region=REGION)
         sfn = session.client("stepfunctions")
         settings = create_resources(clients, self.sandbox_id, self._secrets)
         self.services = AwsServices.build(settings, AwsClients(clients.ecs, sfn, clients.logs,
-                                                               clients.secrets, region=REGION))
+                                                               clients.secrets, clients.s3, region=REGION))
         self._runs = RunService(self.services.store, self.services.dispatcher)
         functions = self._functions = LambdaFunctions(self.services)
         # The awslogs driver's own client: it puts every line of every job, so botocore's
@@ -138,7 +136,8 @@ class AwsSandbox:
         shipper = LogShipper(driver_logs, settings.log_group, functions.ingest_logs)
         self._agent = EcsAgent(TaskSetup(
             launcher=launcher, ecs=clients.ecs, secrets=clients.secrets, cluster=settings.cluster,
-            shipper=shipper, task_stopped=functions.task_stopped, workspace_for=self._workspace_for,
+            shipper=shipper, task_stopped=functions.task_stopped, workdir=self._workdir / "tasks",
+            sidecar=in_process_sidecar(clients.s3),
             container_user=self._container_user or default_container_user(),
             stop_grace=self._stop_grace, region=REGION, sandbox_id=self.sandbox_id))
         self._watcher = ExecutionWatcher(sfn, self.services.store,
@@ -182,13 +181,6 @@ class AwsSandbox:
                 watcher.stopping(str(parameters.get("executionArn", "")))
         if pump is not None and operation in WAKING_OPERATIONS:
             pump.wake()
-
-    def _workspace_for(self, run_id: str) -> Path:
-        """The run's /workspace: a host folder standing in for the cloud workspace; a re-run
-        starts from a copy of its predecessor's, as on the local driver."""
-        with self._workspace_lock:
-            run = self.services.store.get_run(run_id)
-            return self._workspaces.prepare(run_id, copy_from=run.rerun_of)
 
     # --- definitions ------------------------------------------------------------------
     def put_component(self, component: Component) -> None:

@@ -4,8 +4,16 @@ The container is what the task definition and RunTask's overrides say: the defin
 image and command, the overrides' environment, the definition's `secrets` resolved from
 Secrets Manager (so their values never pass through RunTask), the task's CPU and memory as
 the container's limits, an unprivileged user, no Docker socket, no privileges (the
-`DockerLauncher` hardening), and the run's workspace at /workspace. Nothing is pulled: an
-image that is not on this engine fails the task as ECS fails one it cannot pull.
+`DockerLauncher` hardening), and the task's volumes as folders of its own. Nothing is pulled:
+an image that is not on this engine fails the task as ECS fails one it cannot pull.
+
+The containers run in the order their `dependsOn` gives: the `workspace-restore` sidecar,
+then the job once it succeeded, then `workspace-save` once the job has exited (not when the
+task was stopped: ECS stops a task's containers together). The sidecars are ours, so the
+sandbox runs their code in-process (`chalicelib.workspace.sidecar.main`, against moto's S3)
+instead of their image, with their paths moved to the task's volume folders; their lines go
+to their own streams, as awslogs sends them. A restore that fails leaves the job unstarted,
+and the task stops as one that failed to start.
 
 Its output goes through `awslogs.LogShipper` into the task's stream (`<prefix>/job/<task id>`,
 the definition's awslogs options), stdout and stderr each cut into lines on its own. When
@@ -17,17 +25,19 @@ reason given to StopTask when it was stopped, `TaskFailedToStart` when it never 
 
 from __future__ import annotations
 
+import io
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.cloud.events import attempt_of_group
+from chalicelib.cloud.events import JOB_CONTAINER, RESTORE_CONTAINER, SAVE_CONTAINER, attempt_of_group
 from chalicelib.domain.protocol import LineAssembler
 from chalicelib.errors import ContainerOpsError, ImageNotFound, LaunchError
 from chalicelib.launch.base import (
@@ -38,7 +48,6 @@ from chalicelib.launch.base import (
     MountSpec,
     OutputChunk,
 )
-from chalicelib.local.workspace import MOUNT_POINT
 from chalicelib.sandbox.aws_events import (
     ESSENTIAL_CONTAINER_EXITED,
     EXITED_REASON,
@@ -72,12 +81,18 @@ class TaskSetup:
     cluster: str
     shipper: LogShipper
     task_stopped: Callable[[dict[str, Any]], None]  # the STOPPED event's Lambda
-    workspace_for: Callable[[str], Path]  # run id -> its host folder
+    workdir: Path  # where each task's volumes are made, a folder per task
+    sidecar: SidecarRunner  # runs a workspace sidecar's step in-process
     container_user: str | None
     stop_grace: float
     region: str
     sandbox_id: str
     clock: Callable[[], float] = time.time
+
+
+# argv (`restore` or `save`), the container's environment, where its lines go -> exit code
+SidecarRunner = Callable[[list[str], Mapping[str, str], TextIO], int]
+DEPENDENCY_FAILED = "Task failed to start: a container it depends on did not succeed"
 
 
 class CannotStart(Exception):
@@ -153,7 +168,32 @@ class TaskRun:
 
     def _run_container(self) -> TaskEnded:
         try:
-            spec = self._spec()
+            containers = self._containers()
+        except CannotStart as exc:
+            return TaskEnded(None, TASK_FAILED_TO_START, str(exc))
+        folder = self._setup.workdir / self.arn.rsplit("/", 1)[-1]
+        try:
+            volumes = self._volumes(folder)
+            restored: int | None = None
+            if RESTORE_CONTAINER in containers:
+                with self._lock:
+                    if self._stop_reason:
+                        return TaskEnded(None, USER_INITIATED, self._stop_reason)
+                restored = self._run_sidecar(containers[RESTORE_CONTAINER], volumes)
+                if restored != 0:
+                    return TaskEnded(None, TASK_FAILED_TO_START, DEPENDENCY_FAILED,
+                                     restore_exit_code=restored)
+            ended = replace(self._run_job(containers[JOB_CONTAINER], volumes), restore_exit_code=restored)
+            if SAVE_CONTAINER in containers and ended.exit_code is not None and not self.stop_requested:
+                saved = self._run_sidecar(containers[SAVE_CONTAINER], volumes)
+                ended = replace(ended, save_exit_code=saved, stopped_at=self._setup.clock())
+            return ended
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _run_job(self, definition: Mapping[str, Any], volumes: Mapping[str, Path]) -> TaskEnded:
+        try:
+            spec = self._spec(definition, volumes)
         except CannotStart as exc:
             return TaskEnded(None, TASK_FAILED_TO_START, str(exc))
         with self._lock:
@@ -176,7 +216,7 @@ class TaskRun:
             self._stop_container(container)
         try:
             try:
-                self._ship_output(started.output)
+                self._ship_output(self._stream(definition), started.output)
             finally:
                 started.close()
             finished = self._setup.launcher.wait(container)
@@ -187,9 +227,32 @@ class TaskRun:
                 log.warning("container %s of task %s could not be removed", container.id[:12], self.arn)
         return self._ended(finished)
 
-    def _ship_output(self, output: Iterator[OutputChunk]) -> None:
+    def _run_sidecar(self, definition: Mapping[str, Any], volumes: Mapping[str, Path]) -> int:
+        """A workspace sidecar, in-process: its exit code; its lines to its own stream."""
+        env = self._environment(definition)
+        mounted = {point["containerPath"]: volumes[point["sourceVolume"]]
+                   for point in definition.get("mountPoints") or []}
+        for name, value in env.items():
+            for inside, outside in mounted.items():
+                if value == inside or value.startswith(inside.rstrip("/") + "/"):
+                    env[name] = str(outside) + value[len(inside.rstrip("/")):]
+        said = io.StringIO()
+        try:
+            code = self._setup.sidecar([str(part) for part in self._command(definition) or []], env, said)
+        except Exception as exc:  # as a container that crashed
+            log.exception("sidecar %s of task %s failed", definition["name"], self.arn)
+            said.write(f"the sidecar crashed: {exc}\n")
+            code = 1
+        stream = self._stream(definition)
+        self._setup.shipper.open(stream)
+        try:
+            self._setup.shipper.add(stream, *said.getvalue().splitlines())
+        finally:
+            self._setup.shipper.close(stream)
+        return code
+
+    def _ship_output(self, stream: str, output: Iterator[OutputChunk]) -> None:
         shipper = self._setup.shipper
-        stream = self._stream()
         shipper.open(stream)
         assemblers = {"stdout": LineAssembler(), "stderr": LineAssembler()}
         try:
@@ -226,39 +289,62 @@ class TaskRun:
             log.exception("task %s could not be marked stopped in ECS", self.arn)
 
     # --- what ECS would run -----------------------------------------------------------
-    def _container_definition(self) -> Mapping[str, Any]:
-        containers = self._definition.get("containerDefinitions") or []
-        if not containers:
-            raise CannotStart("the task definition has no container")
-        return dict(containers[0])
-
-    def _stream(self) -> str:
-        container = self._container_definition()
-        options = (container.get("logConfiguration") or {}).get("options") or {}
-        prefix = options.get("awslogs-stream-prefix", "")
-        task_id = self.arn.rsplit("/", 1)[-1]
-        return f"{prefix}/{container['name']}/{task_id}" if prefix else task_id
-
-    def _spec(self) -> ContainerSpec:
+    def _containers(self) -> dict[str, Mapping[str, Any]]:
+        containers: dict[str, Mapping[str, Any]] = {
+            str(c["name"]): dict(c) for c in self._definition.get("containerDefinitions") or []}
+        if JOB_CONTAINER not in containers:
+            raise CannotStart(f"the task definition has no container named {JOB_CONTAINER!r}")
         if not self.run_id:
             raise CannotStart(f"task {self.arn} names no attempt of ContainerOps in its group")
-        container = self._container_definition()
-        env = {item["name"]: item["value"] for item in container.get("environment") or []}
-        command = container.get("command") or None
+        return containers
+
+    def _volumes(self, folder: Path) -> dict[str, Path]:
+        """The task's volumes (Fargate's ephemeral bind mounts): a folder each, empty."""
+        volumes = {}
+        for volume in self._definition.get("volumes") or []:
+            path = folder / str(volume["name"])
+            path.mkdir(parents=True)
+            volumes[str(volume["name"])] = path
+        return volumes
+
+    def _stream(self, definition: Mapping[str, Any]) -> str:
+        options = (definition.get("logConfiguration") or {}).get("options") or {}
+        prefix = options.get("awslogs-stream-prefix", "")
+        task_id = self.arn.rsplit("/", 1)[-1]
+        return f"{prefix}/{definition['name']}/{task_id}" if prefix else task_id
+
+    def _overrides(self, definition: Mapping[str, Any]) -> Mapping[str, Any]:
         for override in (self._task.get("overrides") or {}).get("containerOverrides") or []:
-            if override.get("name") == container["name"]:
-                env.update({item["name"]: item["value"] for item in override.get("environment") or []})
-                command = override.get("command") or command
-        for secret in container.get("secrets") or []:
+            if override.get("name") == definition["name"]:
+                return dict(override)
+        return {}
+
+    def _environment(self, definition: Mapping[str, Any]) -> dict[str, str]:
+        env = {item["name"]: item["value"] for item in definition.get("environment") or []}
+        env.update({item["name"]: item["value"]
+                    for item in self._overrides(definition).get("environment") or []})
+        return env
+
+    def _command(self, definition: Mapping[str, Any]) -> list[str] | None:
+        return self._overrides(definition).get("command") or definition.get("command") or None
+
+    def _spec(self, definition: Mapping[str, Any], volumes: Mapping[str, Path]) -> ContainerSpec:
+        env = self._environment(definition)
+        for secret in definition.get("secrets") or []:
             env[secret["name"]] = self._secret(secret["valueFrom"])
+        command = self._command(definition)
         cpu = int(self._definition.get("cpu") or 256)
-        memory = int(self._definition.get("memory") or container.get("memory") or 512)
+        memory = int(self._definition.get("memory") or definition.get("memory") or 512)
+        mounts = tuple(
+            MountSpec(str(volumes[point["sourceVolume"]]), str(point["containerPath"]),
+                      read_only=bool(point.get("readOnly", False)))
+            for point in definition.get("mountPoints") or [])
         return ContainerSpec(
-            image=str(container["image"]),
+            image=str(definition["image"]),
             env=env,
             labels={TASK_LABEL: self.arn, SANDBOX_LABEL: self._setup.sandbox_id},
             command=list(command) if command else None,
-            mounts=(MountSpec(str(self._setup.workspace_for(self.run_id)), MOUNT_POINT, read_only=False),),
+            mounts=mounts,
             cpu_limit=cpu / CPU_UNITS_PER_VCPU,
             memory_limit_bytes=memory * MIB,
             user=self._setup.container_user,

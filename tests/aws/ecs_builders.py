@@ -18,6 +18,8 @@ CLUSTER = "containerops"
 LOG_GROUP = "containerops-jobs"
 EXECUTION_ROLE = "arn:aws:iam::123456789012:role/containerops-task-execution"
 TASK_ROLE = "arn:aws:iam::123456789012:role/containerops-task"
+WORKSPACE_BUCKET = "containerops-workspaces"
+WORKSPACE_IMAGE = "registry.invalid/containerops/workspace:1"
 
 
 def settings(subnets: tuple[str, ...] = ("subnet-1",),
@@ -29,7 +31,8 @@ def settings(subnets: tuple[str, ...] = ("subnet-1",),
         state_machine_role_arn="arn:aws:iam::123456789012:role/machine", cluster=CLUSTER,
         subnets=subnets, security_groups=security_groups,
         task_execution_role_arn=EXECUTION_ROLE, task_role_arn=TASK_ROLE, log_group=LOG_GROUP,
-        designer_bucket="designer",
+        designer_bucket="designer", workspace_bucket=WORKSPACE_BUCKET,
+        workspace_image=WORKSPACE_IMAGE,
     )
 
 

@@ -16,8 +16,13 @@ def described(ecs: ScriptedEcs, task_arn: str) -> dict[str, Any]:
 
 
 def overridden_environment(task: dict[str, Any]) -> dict[str, str]:
-    [container] = task["overrides"]["containerOverrides"]
+    (container,) = (c for c in task["overrides"]["containerOverrides"] if c["name"] == "job")
     return {pair["name"]: pair["value"] for pair in container["environment"]}
+
+
+def job_container(definition: dict[str, Any]) -> dict[str, Any]:
+    (container,) = (c for c in definition["containerDefinitions"] if c["name"] == "job")
+    return container
 
 
 def definition_of(ecs: ScriptedEcs, task: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +92,7 @@ def test_secrets_are_in_the_definition_and_never_in_the_overrides(tasks: EcsTask
     request = task_request(env={"LEVEL": "debug", "NPM_TOKEN": ""}, secret_variables={"NPM_TOKEN": "npm"})
     task = described(ecs, tasks.run(request))
     definition = definition_of(ecs, task)
-    assert definition["containerDefinitions"][0]["secrets"] == [
+    assert job_container(definition)["secrets"] == [
         {"name": "NPM_TOKEN", "valueFrom": "containerops/npm"}]
     assert "NPM_TOKEN" not in overridden_environment(task)
     assert all("NPM_TOKEN" not in str(call) for call in ecs.named("run_task"))

@@ -16,6 +16,8 @@ from tests.aws.ecs_builders import (
     EXECUTION_ROLE,
     LOG_GROUP,
     TASK_ROLE,
+    WORKSPACE_BUCKET,
+    WORKSPACE_IMAGE,
     ScriptedEcs,
     memory,
     settings,
@@ -31,6 +33,14 @@ def family_of(**request_fields: object) -> str:
     return task_definition_for(task_request(**request_fields), settings(), REGION).family
 
 
+def containers_of(**request_fields: object) -> dict[str, Any]:
+    return {c["name"]: c for c in registration_of(**request_fields)["containerDefinitions"]}
+
+
+def job_container(**request_fields: object) -> Any:
+    return containers_of(**request_fields)["job"]
+
+
 def test_the_definition_runs_the_image_and_command_in_a_container_named_job_on_fargate() -> None:
     registration = registration_of(resources=memory("3Gi"))
     assert registration["requiresCompatibilities"] == ["FARGATE"]
@@ -38,28 +48,68 @@ def test_the_definition_runs_the_image_and_command_in_a_container_named_job_on_f
     assert (registration["cpu"], registration["memory"]) == ("512", "3072")
     assert registration["executionRoleArn"] == EXECUTION_ROLE
     assert registration["taskRoleArn"] == TASK_ROLE
-    [container] = registration["containerDefinitions"]
-    assert container["name"] == "job"
+    container = job_container(resources=memory("3Gi"))
     assert container["image"] == "registry.invalid/tools/build:1.2.0"
     assert container["command"] == ["make", "all"]
-    assert container["memory"] == 3072
-    assert container["essential"] is True
+    assert container["memoryReservation"] == 3072 - 2 * 64
+    assert "memory" not in container  # no limit below the task's
+
+
+def test_what_the_containers_reserve_adds_up_to_the_tasks_memory() -> None:
+    registration = registration_of(resources=memory("3Gi"))
+    reserved = sum(c["memoryReservation"] for c in registration["containerDefinitions"])
+    assert reserved == int(registration["memory"])
+
+
+def test_the_job_runs_as_an_unprivileged_user() -> None:
+    assert job_container()["user"] == "1000:1000"
+
+
+def test_the_job_runs_between_the_workspace_restore_and_save_sidecars() -> None:
+    containers = containers_of()
+    assert list(containers) == ["workspace-restore", "job", "workspace-save"]
+    restore, job, save = containers.values()
+    assert job["dependsOn"] == [{"containerName": "workspace-restore", "condition": "SUCCESS"}]
+    assert save["dependsOn"] == [{"containerName": "job", "condition": "COMPLETE"}]
+    # The save is what ends the task: the job's exit must not stop the task before it.
+    assert (restore["essential"], job["essential"], save["essential"]) == (False, False, True)
+    assert (restore["command"], save["command"]) == (["restore"], ["save"])
+    assert restore["image"] == save["image"] == WORKSPACE_IMAGE
+
+
+def test_the_job_sees_the_workspace_volume_and_only_the_sidecars_see_their_own() -> None:
+    registration = registration_of()
+    assert registration["volumes"] == [{"name": "workspace"}, {"name": "containerops"}]
+    containers = containers_of()
+    assert containers["job"]["mountPoints"] == [
+        {"sourceVolume": "workspace", "containerPath": "/workspace", "readOnly": False}]
+    for name in ("workspace-restore", "workspace-save"):
+        assert {m["sourceVolume"]: m["containerPath"] for m in containers[name]["mountPoints"]} == {
+            "workspace": "/workspace", "containerops": "/containerops"}
+
+
+def test_the_sidecars_know_the_bucket_and_hand_the_workspace_to_the_jobs_user() -> None:
+    restore = containers_of()["workspace-restore"]
+    environment = {e["name"]: e["value"] for e in restore["environment"]}
+    assert environment == {"CO_WORKSPACE_BUCKET": WORKSPACE_BUCKET, "CO_WORKSPACE_DIR": "/workspace",
+                           "CO_WORKSPACE_STATE": "/containerops/workspace-snapshot.json",
+                           "CO_WORKSPACE_OWNER": "1000:1000"}
+    assert restore["user"] == "0"
+    assert restore["logConfiguration"] == job_container()["logConfiguration"]
 
 
 def test_the_container_logs_to_the_job_log_group_under_the_task_prefix() -> None:
-    [container] = registration_of()["containerDefinitions"]
+    container = job_container()
     assert container["logConfiguration"] == {"logDriver": "awslogs", "options": {
         "awslogs-group": LOG_GROUP, "awslogs-region": REGION, "awslogs-stream-prefix": "task"}}
 
 
 def test_a_job_without_a_command_runs_the_images_own() -> None:
-    [container] = registration_of(command=None)["containerDefinitions"]
-    assert "command" not in container
+    assert "command" not in job_container(command=None)
 
 
 def test_secret_variables_come_from_secrets_manager_names_under_the_prefix() -> None:
-    registration = registration_of(secret_variables={"NPM_TOKEN": "npm", "API_KEY": "api"})
-    [container] = registration["containerDefinitions"]
+    container = job_container(secret_variables={"NPM_TOKEN": "npm", "API_KEY": "api"})
     assert container["secrets"] == [{"name": "API_KEY", "valueFrom": "containerops/api"},
                                     {"name": "NPM_TOKEN", "valueFrom": "containerops/npm"}]
     assert "environment" not in container
@@ -114,7 +164,7 @@ def test_a_missing_definition_is_registered_once_then_remembered(ecs: ScriptedEc
     assert ecs.operations() == ["describe_task_definition", "register_task_definition"]
     registered = ecs.client.describe_task_definition(taskDefinition=arn)["taskDefinition"]
     assert registered["family"] == definition().family
-    assert registered["containerDefinitions"][0]["image"] == "registry.invalid/tools/build:1.2.0"
+    assert registered["containerDefinitions"][1]["image"] == "registry.invalid/tools/build:1.2.0"
 
 
 def test_a_definition_another_launcher_registered_is_found_not_registered_again(

@@ -15,10 +15,9 @@ from tests.aws.ecs_builders import CLUSTER, settings, task_request
 FAMILY = "containerops-0123456789ab"
 
 
-def environment_of(request_answer: dict[str, object]) -> dict[str, str]:
-    [container] = request_answer["overrides"]["containerOverrides"]  # type: ignore[index]
-    assert container["name"] == "job"
-    return {pair["name"]: pair["value"] for pair in container["environment"]}
+def environment_of(request_answer: dict[str, object], container: str = "job") -> dict[str, str]:
+    overrides = {c["name"]: c for c in request_answer["overrides"]["containerOverrides"]}  # type: ignore[index]
+    return {pair["name"]: pair["value"] for pair in overrides[container]["environment"]}
 
 
 def test_the_task_runs_on_fargate_in_the_private_subnets_of_the_cluster() -> None:
@@ -82,6 +81,13 @@ def test_an_environment_larger_than_ecs_accepts_in_overrides_is_refused_saying_s
     said = r"takes \d+ characters of RunTask overrides \(CO_DATA \d+ of them\), more than the 8192 ECS"
     with pytest.raises(LaunchError, match=said):
         run_task_request(request, settings(), FAMILY)
+
+
+@pytest.mark.parametrize("sidecar", ["workspace-restore", "workspace-save"])
+def test_the_workspace_sidecars_are_told_the_attempt_whose_layers_they_restore_and_save(
+        sidecar: str) -> None:
+    request = run_task_request(task_request("run-1", 2, env={"LEVEL": "debug"}), settings(), FAMILY)
+    assert environment_of(request, sidecar) == {"CO_RUN_ID": "run-1", "CO_JOB": "build", "CO_ATTEMPT": "2"}
 
 
 def test_an_environment_just_within_the_limit_is_accepted() -> None:

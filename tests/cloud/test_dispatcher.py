@@ -23,6 +23,7 @@ from chalicelib.errors import ServiceUnavailable
 from chalicelib.services.run_service import RunRecorder
 from chalicelib.store.sqlite import SqliteStore
 from tests.builders import action, job, stage, workflow
+from tests.fakes.aws import FakeWorkspaces
 
 TARGET = Target("https://sqs.us-east-1.amazonaws.com/123456789012/containerops-launch")
 MACHINES = "arn:aws:states:us-east-1:123456789012:stateMachine:"
@@ -94,6 +95,7 @@ class Cloud:
     tasks: RecordingTasks
     dispatcher: CloudDispatcher
     recorder: RunRecorder
+    workspaces: FakeWorkspaces
 
     def queue(self, flow: Workflow, *, version: int | None = None) -> RunRecord:
         """A run recorded queued, as the API records it before it submits it."""
@@ -121,8 +123,10 @@ def cloud(tmp_path: Path) -> Cloud:
     clock = lambda: float(next(ticks))  # noqa: E731 (every reading one second later)
     numbers = count(1)
     recorder = RunRecorder(store, clock=clock, new_id=lambda now: f"run-{next(numbers)}")
-    dispatcher = CloudDispatcher(store, executions, tasks, InMemoryCatalog(), TARGET, clock=clock)
-    return Cloud(store, executions, tasks, dispatcher, recorder)
+    workspaces = FakeWorkspaces()
+    dispatcher = CloudDispatcher(store, executions, tasks, InMemoryCatalog(), TARGET, workspaces,
+                                 clock=clock)
+    return Cloud(store, executions, tasks, dispatcher, recorder, workspaces)
 
 
 def flow(**spec: Any) -> Workflow:
@@ -280,7 +284,7 @@ def test_a_run_cancelled_while_it_was_being_submitted_gives_its_slot_back(cloud:
     def cancel_elsewhere(run_id: str) -> None:
         cloud.store.request_cancel(run_id)
         CloudDispatcher(cloud.store, cloud.executions, cloud.tasks, InMemoryCatalog(),
-                        TARGET).cancel(run_id)
+                        TARGET, cloud.workspaces).cancel(run_id)
 
     cloud.store.before_take = cancel_elsewhere
     cloud.dispatcher.submit(first.id)
@@ -293,7 +297,8 @@ def test_a_run_cancelled_while_it_was_being_submitted_gives_its_slot_back(cloud:
 
 def test_a_run_that_another_submitter_started_is_left_alone(cloud: Cloud) -> None:
     run = cloud.queue(saved(cloud, flow(concurrency=1)))
-    other = CloudDispatcher(cloud.store, cloud.executions, cloud.tasks, InMemoryCatalog(), TARGET)
+    other = CloudDispatcher(cloud.store, cloud.executions, cloud.tasks, InMemoryCatalog(), TARGET,
+                            cloud.workspaces)
     cloud.store.before_take = lambda run_id: other.submit(run_id)
 
     cloud.dispatcher.submit(run.id)
@@ -317,3 +322,38 @@ def test_a_run_that_cannot_be_compiled_fails_at_once_saying_why(cloud: Cloud) ->
     assert "history events" in failed.reason
     assert {j.status for j in cloud.store.list_jobs(run.id)} == {JobState.SKIPPED}
     assert cloud.executions.started_runs == []
+
+
+def failed_then_rerun(cloud: Cloud) -> tuple[RunRecord, RunRecord]:
+    """A run that started and failed, and its re-run from failure, recorded queued."""
+    first = cloud.queue(saved(cloud, flow()))
+    cloud.dispatcher.submit(first.id)
+    stored = cloud.store.get_run(first.id)
+    cloud.store.save_run(replace(stored, status=RunState.FAILED, finished_at=stored.started_at),
+                         expected=RunState.RUNNING)
+    return first, cloud.recorder.record(cloud.recorder.plan_rerun(first.id))
+
+
+def test_a_rerun_from_failure_starts_from_the_workspace_of_the_run_it_reruns(cloud: Cloud) -> None:
+    first, rerun = failed_then_rerun(cloud)
+
+    cloud.dispatcher.submit(rerun.id)
+
+    assert cloud.workspaces.started_from == [(rerun.id, first.id)]
+    assert cloud.executions.started_runs == [first.id, rerun.id]
+
+
+def test_a_rerun_whose_workspace_cannot_be_copied_waits_queued_without_an_execution(cloud: Cloud) -> None:
+    first, rerun = failed_then_rerun(cloud)
+    cloud.workspaces.unavailable = "S3 is away"
+
+    with pytest.raises(ServiceUnavailable, match="S3 is away"):
+        cloud.dispatcher.submit(rerun.id)
+
+    assert cloud.status(rerun) is RunState.QUEUED
+    assert cloud.executions.started_runs == [first.id]
+
+
+def test_a_first_run_copies_no_workspace(cloud: Cloud) -> None:
+    cloud.dispatcher.submit(cloud.queue(saved(cloud, flow())).id)
+    assert cloud.workspaces.started_from == []

@@ -28,7 +28,7 @@ from chalicelib.services.run_service import RunRecorder
 from chalicelib.services.run_views import run_document
 from chalicelib.store.sqlite import SqliteStore
 from tests.builders import action, job, stage, workflow
-from tests.fakes.aws import FakeExecutions, FakeSecrets, FakeTasks
+from tests.fakes.aws import FakeExecutions, FakeSecrets, FakeTasks, FakeWorkspaces
 
 
 @dataclass
@@ -47,21 +47,22 @@ class Cloud:
     logs: dict[tuple[str, str, int], list[str]]
     secrets: FakeSecrets
     next_runs: NoNextRuns
+    workspaces: FakeWorkspaces
 
     @property
     def launcher(self) -> JobLauncher:
-        return JobLauncher(self.store, self.executions, self.tasks, InMemoryCatalog())
+        return JobLauncher(self.store, self.executions, self.tasks, InMemoryCatalog(), notes=self.store)
 
     @property
     def finaliser(self) -> TaskFinaliser:
         return TaskFinaliser(self.store, self.executions, InMemoryCatalog(),
                              lambda run, job, n: self.logs.get((run, job, n), []),
-                             RunSecrets(self.store, self.secrets),
+                             RunSecrets(self.store, self.secrets), notes=self.store,
                              max_stored_bytes=1_000)
 
     @property
     def run_finaliser(self) -> RunFinaliser:
-        return RunFinaliser(self.store, self.tasks, self.next_runs)
+        return RunFinaliser(self.store, self.tasks, self.next_runs, self.workspaces)
 
     def start(self, flow: Workflow, rerun_of: str | None = None) -> RunRecord:
         self.store.save_workflow(flow)
@@ -85,11 +86,19 @@ class Cloud:
             group=task_group(run.id, job_name, attempt), exit_code=exit_code,
             stop_code=fields.pop("stop_code", "EssentialContainerExited"),
             stopped_reason=fields.pop("stopped_reason", "Essential container in task exited"),
-            container_reason=fields.pop("container_reason", ""), started_at=10.0, stopped_at=20.0)
+            container_reason=fields.pop("container_reason", ""), started_at=10.0, stopped_at=20.0,
+            # The workspace sidecars ran and succeeded, unless a test says otherwise.
+            restore_exit_code=fields.pop("restore_exit_code", 0),
+            save_exit_code=fields.pop("save_exit_code", 0 if exit_code is not None else None))
+        assert not fields, f"unknown fields {sorted(fields)}"
         return self.finaliser.task_stopped(stopped)
 
     def job(self, run: RunRecord, name: str) -> JobRecord:
         return self.store.get_job(run.id, name)
+
+    def notes(self, run: RunRecord, name: str, attempt: int = 1) -> list[str]:
+        """What ContainerOps wrote into the attempt's log (the container's lines are not here)."""
+        return [line.text for line in self.store.read_log_batch(run.id, name, attempt).lines]
 
     def end(self, run: RunRecord, status: str, error: str = "", cause: str = "") -> RunEnded:
         return self.run_finaliser.execution_ended(ExecutionEnded(run.id, status, error, cause, 30.0))
@@ -102,7 +111,7 @@ def token(job_name: str, attempt: int) -> str:
 @pytest.fixture
 def cloud(tmp_path: Path) -> Iterator[Cloud]:
     with SqliteStore(tmp_path / "store.db") as store:
-        yield Cloud(store, FakeExecutions(), FakeTasks(), {}, FakeSecrets(), NoNextRuns())
+        yield Cloud(store, FakeExecutions(), FakeTasks(), {}, FakeSecrets(), NoNextRuns(), FakeWorkspaces())
 
 
 def two_stages(**fields_of: dict[str, Any]) -> Workflow:
@@ -242,11 +251,19 @@ def test_a_task_killed_for_memory_fails_saying_so(cloud: Cloud) -> None:
     assert cloud.job(run, "build").reason == "out of memory (limit 512Mi)"
 
 
-def test_a_task_stopped_past_its_timeout_fails_with_timeout(cloud: Cloud) -> None:
-    run = cloud.start(two_stages())
+def test_a_task_stopped_past_its_timeout_fails_with_timeout_saying_so_in_its_log(cloud: Cloud) -> None:
+    run = cloud.start(two_stages(build={"timeout": "90s"}))
     cloud.launch(run, "build")
     cloud.stop(run, "build", exit_code=137, stop_code="UserInitiated", stopped_reason=TIMEOUT_STOP_REASON)
     assert (cloud.job(run, "build").status, cloud.job(run, "build").reason) == (JobState.FAILED, "timeout")
+    assert cloud.notes(run, "build") == ["[containerops] stopped: timeout after 90s"]
+
+
+def test_a_task_that_exits_by_itself_gets_no_note(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    cloud.stop(run, "build", exit_code=3)
+    assert cloud.notes(run, "build") == []
 
 
 def test_a_task_whose_image_cannot_be_pulled_fails_with_ecss_reason(cloud: Cloud) -> None:
@@ -255,6 +272,39 @@ def test_a_task_whose_image_cannot_be_pulled_fails_with_ecss_reason(cloud: Cloud
     cloud.stop(run, "build", exit_code=None, stop_code="TaskFailedToStart",
                stopped_reason="CannotPullContainerError: pull image manifest has been retried 1 time(s)")
     assert cloud.job(run, "build").reason.startswith("the task could not start: CannotPullContainerError")
+    [note] = cloud.notes(run, "build")
+    assert note.startswith("[containerops] the task could not start: CannotPullContainerError")
+
+
+def test_a_task_whose_workspace_could_not_be_restored_fails_without_running_the_job(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    cloud.stop(run, "build", exit_code=None, restore_exit_code=1, stop_code="TaskFailedToStart",
+               stopped_reason="Task failed to start")
+    build = cloud.job(run, "build")
+    task_id = cloud.store.get_attempt(run.id, "build", 1).container_id.rsplit("/", 1)[-1]
+    assert (build.status, build.reason) == (
+        JobState.FAILED, "the run's workspace could not be restored before the job (workspace-restore"
+        f" exited with code 1; its log is stream task/workspace-restore/{task_id})")
+
+
+def test_a_job_whose_changes_could_not_be_saved_fails_though_it_exited_zero(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    cloud.stop(run, "build", exit_code=0, save_exit_code=1, prints=["[COUT] IMAGE = app:1"])
+    build = cloud.job(run, "build")
+    assert build.status is JobState.FAILED
+    assert build.reason.startswith(
+        "the job's changes to the run's workspace were not saved (workspace-save exited with code 1;"
+        " its log is stream task/workspace-save/")
+    assert cloud.executions.answer_of(token("build", 1)) == (JOB_FAILED, build.reason)
+
+
+def test_a_job_that_failed_by_itself_keeps_its_own_reason_when_its_save_failed_too(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    cloud.stop(run, "build", exit_code=3, save_exit_code=1)
+    assert cloud.job(run, "build").reason == "container exited with code 3"
 
 
 def test_a_failed_attempt_with_retries_left_keeps_the_job_running(cloud: Cloud) -> None:
@@ -341,7 +391,7 @@ def test_jobs_a_failed_run_never_started_are_skipped_saying_why(cloud: Cloud) ->
     assert lint.reason == "not run: job 'build' failed: container exited with code 2"
 
 
-def test_a_succeeded_execution_succeeds_the_run(cloud: Cloud) -> None:
+def test_a_succeeded_execution_succeeds_the_run_and_removes_its_workspace(cloud: Cloud) -> None:
     run = cloud.start(two_stages())
     for name in ("build", "lint", "test"):
         cloud.launch(run, name)
@@ -349,6 +399,25 @@ def test_a_succeeded_execution_succeeds_the_run(cloud: Cloud) -> None:
     cloud.end(run, "SUCCEEDED")
     ended = cloud.store.get_run(run.id)
     assert (ended.status, ended.reason) == (RunState.SUCCEEDED, "")
+    assert cloud.workspaces.discarded == [run.id]
+
+
+def test_a_failed_run_keeps_its_workspace_for_a_rerun_from_failure(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    cloud.stop(run, "build", exit_code=2)
+    cloud.end(run, "FAILED")
+    assert cloud.workspaces.discarded == []
+
+
+def test_a_run_whose_workspace_cannot_be_removed_still_ends(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    for name in ("build", "lint", "test"):
+        cloud.launch(run, name)
+        cloud.stop(run, name)
+    cloud.workspaces.unavailable = "S3 is away"
+    assert cloud.end(run, "SUCCEEDED") is RunEnded.ENDED
+    assert cloud.store.get_run(run.id).status is RunState.SUCCEEDED
 
 
 def test_an_aborted_execution_of_a_cancelled_run_cancels_it(cloud: Cloud) -> None:

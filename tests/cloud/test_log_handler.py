@@ -279,6 +279,15 @@ def test_the_notes_stream_of_an_attempt_without_a_task_is_not_read(cloud: Cloud)
     assert summary.handled is Handled.NOT_A_JOB_STREAM and cloud.attempt().outputs == {}
 
 
+@pytest.mark.parametrize("sidecar", ["workspace-restore", "workspace-save"])
+def test_a_workspace_sidecars_stream_is_not_read_and_not_warned_of(
+        cloud: Cloud, sidecar: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="containerops.cloud"):
+        summary = cloud.deliver(batch("[COUT] SHA = abc", stream=f"task/{sidecar}/{TASK_ID}"))
+    assert summary.handled is Handled.NOT_A_JOB_STREAM and cloud.attempt().outputs == {}
+    assert caplog.records == []
+
+
 @pytest.mark.parametrize(("stream", "task_id"), [
     (STREAM, TASK_ID),
     ("task/other/abc", None),

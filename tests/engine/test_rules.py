@@ -124,6 +124,22 @@ def test_a_stopped_attempt_is_cancelled_for_the_reason_it_was_stopped() -> None:
     assert (outcome.status, outcome.reason) == (AttemptState.CANCELLED, "stopped: job 'lint' failed")
 
 
+WORKSPACE_NOT_SAVED = ("the job's changes to the run's workspace were not saved"
+                       " (workspace-save exited with code 1)")
+
+
+def test_an_attempt_whose_workspace_was_not_saved_fails_saying_so_in_its_log() -> None:
+    outcome = attempt_outcome(the_plan(), AttemptEnd(0, workspace_error=WORKSPACE_NOT_SAVED), reported())
+    assert (outcome.status, outcome.reason, outcome.notes) == (
+        AttemptState.FAILED, WORKSPACE_NOT_SAVED, (WORKSPACE_NOT_SAVED,))
+
+
+def test_an_attempt_that_failed_by_itself_keeps_its_reason_when_its_workspace_was_not_saved() -> None:
+    outcome = attempt_outcome(the_plan(), AttemptEnd(2, workspace_error=WORKSPACE_NOT_SAVED), reported())
+    assert (outcome.status, outcome.reason, outcome.notes) == (
+        AttemptState.FAILED, "container exited with code 2", (WORKSPACE_NOT_SAVED,))
+
+
 def test_an_attempt_that_could_not_start_fails_with_the_launch_error_in_its_log() -> None:
     outcome = attempt_outcome(the_plan(), AttemptEnd(None, launch_error="image not found: x"),
                               reported())

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from chalicelib.cloud.events import TaskStopped
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.domain.models import Workflow
-from chalicelib.errors import LaunchError
+from chalicelib.errors import LaunchError, ServiceUnavailable
 
 TASK_ARN_PREFIX = "arn:aws:ecs:us-east-1:123456789012:task/containerops/"
 
@@ -88,3 +88,24 @@ class FakeSecrets:
 
     def values(self, names: list[str]) -> dict[str, str]:
         return {name: self.known[name] for name in names if name in self.known}
+
+
+@dataclass
+class FakeWorkspaces:
+    """The runs' workspaces: what was asked of them (re-runs started from, runs discarded)."""
+
+    started_from: list[tuple[str, str]] = field(default_factory=list)
+    discarded: list[str] = field(default_factory=list)
+    unavailable: str = ""  # every call raises ServiceUnavailable with this
+
+    def start_from(self, run_id: str, previous_run_id: str) -> None:
+        self._check()
+        self.started_from.append((run_id, previous_run_id))
+
+    def discard(self, run_id: str) -> None:
+        self._check()
+        self.discarded.append(run_id)
+
+    def _check(self) -> None:
+        if self.unavailable:
+            raise ServiceUnavailable(self.unavailable)

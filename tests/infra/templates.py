@@ -35,8 +35,9 @@ NAME_PREFIX = "containerops/"
 # definition families.
 RUNTIME_PREFIX = "containerops-"
 NAME_PREFIXES = (NAME_PREFIX, RUNTIME_PREFIX)
-# The only wildcards an ARN may end with: everything of one kind under a name prefix, or the
-# tasks of a cluster the stack makes. Before the tail, nothing but named parts.
+# The only wildcards an ARN may end with: everything of one kind under a name prefix, the
+# tasks of a cluster the stack makes, or the runs' objects of a bucket it makes. Before the
+# tail, nothing but named parts.
 WILDCARD_TAILS = (
     re.compile(r":repository/containerops/\*$"),
     re.compile(r":secret:containerops/\*$"),
@@ -44,6 +45,7 @@ WILDCARD_TAILS = (
     re.compile(r":execution:containerops-\*:\*$"),  # every execution of those machines
     re.compile(r":task-definition/containerops-\*$"),  # every family, every revision
     re.compile(r":task/\$\{[A-Za-z0-9]+\}/\*$"),  # every task of one cluster of the stack
+    re.compile(r"^\$\{[A-Za-z0-9]+\.Arn\}/runs/\*$"),  # the runs' workspace layers of a bucket of the stack
 )
 
 

@@ -27,6 +27,7 @@ INDEX_VARIABLES = {
     "CONTAINEROPS_RUNS_BY_TIME_INDEX",
 }
 LIST_VARIABLES = {"CONTAINEROPS_SUBNETS": "JobSubnets", "CONTAINEROPS_SECURITY_GROUPS": "JobSecurityGroups"}
+PARAMETER_VARIABLES = {"CONTAINEROPS_WORKSPACE_IMAGE": "WorkspaceImage"}
 
 
 def api_role_statements(template: Template) -> list[Statement]:
@@ -49,7 +50,8 @@ def test_every_aws_variable_is_set_on_the_api_function(packaged_template: Templa
     assert set(AWS_VARIABLES) - set(environment) == set()
 
 
-@pytest.mark.parametrize("variable", sorted(set(AWS_VARIABLES) - INDEX_VARIABLES - set(LIST_VARIABLES)))
+@pytest.mark.parametrize("variable", sorted(
+    set(AWS_VARIABLES) - INDEX_VARIABLES - set(LIST_VARIABLES) - set(PARAMETER_VARIABLES)))
 def test_each_resource_variable_is_a_reference_to_a_resource_of_the_stack(
         packaged_template: Template, variable: str) -> None:
     value = function_environment(packaged_template)[variable]
@@ -74,6 +76,13 @@ def test_subnets_and_security_groups_come_from_the_operators_parameters(
     assert packaged_template["Parameters"][parameter]["Type"].startswith("List<AWS::EC2::")
 
 
+@pytest.mark.parametrize(("variable", "parameter"), sorted(PARAMETER_VARIABLES.items()))
+def test_the_workspace_image_is_the_operators_parameter(
+        packaged_template: Template, variable: str, parameter: str) -> None:
+    assert function_environment(packaged_template)[variable] == {"Ref": parameter}
+    assert packaged_template["Parameters"][parameter]["Type"] == "String"
+
+
 def test_the_api_logs_to_a_log_group_of_the_stack_with_a_retention(packaged_template: Template) -> None:
     logging = packaged_template["Resources"]["APIHandler"]["Properties"]["LoggingConfig"]
     (group,) = referenced_resources(logging["LogGroup"])
@@ -82,12 +91,13 @@ def test_the_api_logs_to_a_log_group_of_the_stack_with_a_retention(packaged_temp
     assert "RetentionInDays" in resource["Properties"]
 
 
-def test_the_api_role_reaches_only_the_tables_the_log_groups_the_cluster_and_the_machine_role(
+def test_the_api_role_reaches_only_the_tables_the_log_groups_the_cluster_the_workspaces_and_the_machine_role(
         packaged_template: Template) -> None:
     environment = function_environment(packaged_template)
     allowed = set().union(*(referenced_resources(environment[v]) for v in (
         "CONTAINEROPS_DEFINITIONS_TABLE", "CONTAINEROPS_RUNS_TABLE", "CONTAINEROPS_EVENTS_TABLE",
-        "CONTAINEROPS_LOG_GROUP", "CONTAINEROPS_CLUSTER", "CONTAINEROPS_STATE_MACHINE_ROLE_ARN")))
+        "CONTAINEROPS_LOG_GROUP", "CONTAINEROPS_CLUSTER", "CONTAINEROPS_WORKSPACE_BUCKET",
+        "CONTAINEROPS_STATE_MACHINE_ROLE_ARN")))
     api_function = packaged_template["Resources"]["APIHandler"]["Properties"]
     allowed |= referenced_resources(api_function["LoggingConfig"])
     statements = api_role_statements(packaged_template)

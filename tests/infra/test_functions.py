@@ -46,10 +46,12 @@ RUNS = {  # Executions.ensure_machine / start / stop (chalicelib/aws/stepfunctio
     "states:TagResource", "states:StartExecution", "states:StopExecution", "iam:PassRole",
 }
 STOP_TASKS = {"ecs:StopTask"}  # Tasks.stop (chalicelib/aws/ecs.py)
+# RunWorkspaces.start_from / discard (chalicelib/cloud/run_workspaces.py on S3LayerStore)
+WORKSPACES = {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 # What each function may do: what the code its handler runs calls, and nothing more.
 GRANTS = {
     # The routes: the store, runs started and cancelled (the dispatcher), logs read and masked.
-    "APIHandler": OWN_LOGS | STORE | RUNS | STOP_TASKS | SECRETS | {
+    "APIHandler": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS | SECRETS | {
         "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"},
     # chalicelib/cloud/launcher.py: a launch message consumed, its task started (Tasks.run:
     # ListTasks by startedBy, the definition described or registered, RunTask with tags and
@@ -64,9 +66,9 @@ GRANTS = {
     # chalicelib/cloud/verdict.py: the stopped task's whole stream read (CloudWatchLogs.messages,
     # GetLogEvents only), masked, judged, and the job state answered.
     "TaskStopped": OWN_LOGS | STORE | SECRETS | ANSWERS | {"logs:GetLogEvents"},
-    # chalicelib/cloud/run_end.py: the run ended, its tasks stopped, the next queued run
-    # started (the dispatcher).
-    "ExecutionEnded": OWN_LOGS | STORE | RUNS | STOP_TASKS,
+    # chalicelib/cloud/run_end.py: the run ended, its tasks stopped, its workspace removed when
+    # it succeeded, the next queued run started (the dispatcher).
+    "ExecutionEnded": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS,
     # chalicelib/cloud/sweep.py: the running runs' attempts read, tasks past their time stopped,
     # a stopped task whose event was lost described and judged (as task_stopped does).
     "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | {

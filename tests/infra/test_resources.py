@@ -1,10 +1,13 @@
 """What the rest of the stack promises, as the merge template declares it: the launch queue
 and its dead-letter queue, the state-machine role, the ECS cluster and its two task roles,
-the job log group, the designer's bucket, and the outputs an operator reads."""
+the job log group, the designer's and the workspaces' buckets, and the outputs an operator
+reads."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from tests.infra.templates import (
     NAME_PREFIX,
@@ -58,10 +61,16 @@ def test_the_state_machine_role_may_only_send_to_the_launch_queue(merge_template
     assert granted(merge_template, role) == [({"sqs:SendMessage"}, {queue})]
 
 
-def test_the_task_role_grants_nothing(merge_template: Template) -> None:
+def test_the_task_role_grants_only_the_runs_workspace_layers(merge_template: Template) -> None:
     role, resource = resource_for_variable(merge_template, "CONTAINEROPS_TASK_ROLE_ARN")
+    bucket, _ = resource_for_variable(merge_template, "CONTAINEROPS_WORKSPACE_BUCKET")
     assert trusted_services(merge_template, role) == {"ecs-tasks.amazonaws.com"}
-    assert granted(merge_template, role) == []
+    assert granted(merge_template, role) == [({"s3:ListBucket"}, {bucket}),
+                                             ({"s3:GetObject", "s3:PutObject"}, {bucket})]
+    by_sid = {s.sid: s for s in permission_statements(merge_template) if s.owner == role}
+    assert by_sid["ListRunLayers"].body["Condition"] == {"StringLike": {"s3:prefix": "runs/*"}}
+    (layers,) = by_sid["ReadAndAddRunLayers"].resources
+    assert layers == {"Fn::Sub": "${WorkspaceBucket.Arn}/runs/*"}
     assert "ManagedPolicyArns" not in resource["Properties"]
 
 
@@ -93,13 +102,22 @@ def test_job_logs_expire(merge_template: Template) -> None:
         merge_template["Parameters"][parameter]["AllowedValues"])
 
 
-def test_the_designer_bucket_is_private_and_encrypted(merge_template: Template) -> None:
-    bucket = properties(merge_template, "CONTAINEROPS_DESIGNER_BUCKET")
+@pytest.mark.parametrize("variable", ["CONTAINEROPS_DESIGNER_BUCKET", "CONTAINEROPS_WORKSPACE_BUCKET"])
+def test_the_buckets_are_private_and_encrypted(merge_template: Template, variable: str) -> None:
+    bucket = properties(merge_template, variable)
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
     (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_the_workspaces_of_runs_that_did_not_succeed_expire(merge_template: Template) -> None:
+    (rule,) = properties(merge_template, "CONTAINEROPS_WORKSPACE_BUCKET")["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["Prefix"]) == ("Enabled", "runs/")
+    (parameter,) = referenced_resources(rule["ExpirationInDays"])
+    assert merge_template["Parameters"][parameter]["Default"] >= 1
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
 def test_every_resource_the_api_is_told_about_is_also_an_output(merge_template: Template) -> None:

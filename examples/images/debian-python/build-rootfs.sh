@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the root filesystem of containerops/debian-python:1 into DIR.
 #
-# Debian bookworm, minbase variant, with Python 3, git, pytest and flake8 from the
+# Debian bookworm, minbase variant, with Python 3, git, pytest, flake8 and boto3 from the
 # Debian archive (no pip, no public image). The mirror is the one the host's apt is
 # already configured with (or $DEBOOTSTRAP_MIRROR), so this file names no host.
 # Needs root (debootstrap chroots and creates device nodes). Called by build-images.sh.
@@ -10,7 +10,8 @@ set -eu
 DIR=${1:?usage: build-rootfs.sh DIR}
 SUITE=${DEBIAN_SUITE:-bookworm}
 # ca-certificates: lets git-clone fetch https:// repositories, not only mounted paths.
-PACKAGES=python3,git,python3-pytest,flake8,ca-certificates
+# python3-boto3: the workspace sidecar built on this base (infra/workspace-image) uses S3.
+PACKAGES=python3,git,python3-pytest,flake8,ca-certificates,python3-boto3
 
 # The first archive URI the host's apt uses for $SUITE (deb822 .sources or one-line .list).
 apt_mirror() {
