@@ -20,6 +20,7 @@ workflow compiles in under 100 ms.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import statistics
@@ -148,7 +149,7 @@ def measure_size(jobs: int, catalog: InMemoryCatalog, target: Target, rounds: in
     for kind, text in texts(document).items():
         sizes[kind] = "over 1 MiB" if text is None else f"{len(text.encode()) / 1024:,.0f} KiB"
         loading[kind] = None if text is None else median_time(
-            lambda text=text: load_and_validate(text, catalog), rounds)
+            functools.partial(load_and_validate, text, catalog), rounds)
     workflow = load_and_validate(json.dumps(document), catalog)
     compiling = median_time(lambda: build_compiled(workflow, catalog, target), rounds)
     figures = build_compiled(workflow, catalog, target).figures  # limits checked apart, after

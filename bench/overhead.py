@@ -19,6 +19,7 @@ the job being handed out to its process being released). For scale, it also time
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import subprocess
 import sys
@@ -138,8 +139,8 @@ def main() -> None:
     latencies = {"warm": Latencies(), "cold": Latencies()}
     for _ in range(rounds):  # alternate, so all three see the same machine
         for start in ("warm", "cold"):
-            walls[start].extend(timed_rounds(1, lambda workdir, start=start: run_engine(
-                workdir, latencies[start], warm_start=start == "warm")))
+            engine = functools.partial(run_engine, latencies=latencies[start], warm_start=start == "warm")
+            walls[start].extend(timed_rounds(1, engine))
         walls["plain"].extend(timed_rounds(1, run_plain_script))
     median = {name: statistics.median(values) for name, values in walls.items()}
     print(f"DAG: {STAGES} stages x {WIDTH} parallel jobs, {rounds} rounds (medians)")
