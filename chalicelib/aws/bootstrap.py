@@ -95,14 +95,15 @@ class AwsServices:
         dispatcher = CloudDispatcher(store, executions, tasks, catalog,
                                      Target(settings.launch_queue_url), workspaces)
         task_finaliser = TaskFinaliser(store, executions, catalog, logs.messages, secrets, logs)
+        run_finaliser = RunFinaliser(store, tasks, dispatcher, workspaces)
         return cls(
             settings=settings, store=store, logs=logs, dispatcher=dispatcher,
             launcher=JobLauncher(store, executions, tasks, catalog, logs),
             log_batches=LogBatchHandler(store, secrets, stream_prefix=TASK_STREAM_PREFIX,
                                         container_name=JOB_CONTAINER),
             task_finaliser=task_finaliser,
-            run_finaliser=RunFinaliser(store, tasks, dispatcher, workspaces),
-            sweeper=RunningJobsSweeper(store, tasks, catalog, task_finaliser),
+            run_finaliser=run_finaliser,
+            sweeper=RunningJobsSweeper(store, tasks, executions, catalog, task_finaliser, run_finaliser),
         )
 
     def api_context(self) -> ApiContext:

@@ -34,6 +34,7 @@ from chalicelib.aws.stepfunctions_errors import (
     full_jitter,
     translated,
 )
+from chalicelib.cloud.events import ExecutionEnded, execution_ended
 from chalicelib.config import ConfigurationError
 from chalicelib.domain.models import Workflow
 
@@ -203,6 +204,22 @@ class StepFunctionsExecutions:
                 if error_code(exc) != "ExecutionDoesNotExist":
                     raise
                 log.debug("run %s has no execution to stop", run_id)
+
+    def end_of(self, machine_arn: str, run_id: str) -> ExecutionEnded | None:
+        doing = f"describing the execution of run {run_id}"
+        with translated(doing):
+            try:
+                described = self._retrying.call(doing, lambda: self._client.describe_execution(
+                    executionArn=execution_arn(machine_arn, run_id)))
+            except ClientError as exc:
+                if error_code(exc) != "ExecutionDoesNotExist":
+                    raise
+                return None
+        # DescribeExecution tells an execution as its status change event does (the same fields).
+        return execution_ended({"source": "aws.states", "detail": {
+            "name": described.get("name"), "status": described.get("status"),
+            "error": described.get("error"), "cause": described.get("cause"),
+            "stopDate": described.get("stopDate")}})
 
     # --- answers to job states --------------------------------------------------------
     def succeed(self, token: str) -> None:

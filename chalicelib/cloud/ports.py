@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chalicelib.cloud.events import TaskStopped
+from chalicelib.cloud.events import ExecutionEnded, TaskStopped
 from chalicelib.domain.models import Workflow
 from chalicelib.engine.engine import JobPlan
 
@@ -35,6 +35,14 @@ class Executions(Protocol):
 
     def stop(self, machine_arn: str, run_id: str, cause: str) -> None:
         """Stop the run's execution if it still runs."""
+
+    def machine_arn(self, workflow: Workflow, version: int) -> str:
+        """Where the machine of this workflow version is (or will be), without a call."""
+
+    def end_of(self, machine_arn: str, run_id: str) -> ExecutionEnded | None:
+        """How the run's execution ended, as its status change event would have said; None
+        while it runs, or when it has none. What the run's end is judged from when that event
+        was lost."""
 
     def succeed(self, token: str) -> None:
         """Answer a job state: the job passed. A token already closed is ignored."""

@@ -306,6 +306,26 @@ def test_stopping_a_run_aborts_its_execution(moto: StepFunctions) -> None:
     assert moto.queue_is_empty()  # pack was never launched
 
 
+def test_an_executions_end_is_told_as_its_event_would_tell_it_and_nothing_while_it_runs(
+        moto: StepFunctions) -> None:
+    executions = moto.adapter()
+    machine = executions.ensure_machine(two_jobs(), 1, moto.compiled(two_jobs()))
+    executions.start(machine, "run-1")
+    first = moto.next_launch()
+    assert executions.end_of(machine, "run-1") is None
+    assert executions.end_of(machine, "run-never-started") is None
+
+    executions.fail(first["token"], JOB_NOT_RUNNABLE, "unknown component 'x'")
+    moto.finished(machine, "run-1")
+    ended = executions.end_of(machine, "run-1")
+
+    assert ended is not None
+    # (moto keeps no cause for a task failure; the run's end reads the cause only when no
+    # failed job explains the failure)
+    assert (ended.run_id, ended.status, ended.error) == ("run-1", "FAILED", JOB_NOT_RUNNABLE)
+    assert ended.stopped_at is not None
+
+
 def test_stopping_a_run_that_ended_or_never_started_is_fine(moto: StepFunctions) -> None:
     executions = moto.adapter()
     definition = workflow(stage("s", action("a", job("only"))))

@@ -459,8 +459,8 @@ def test_a_workflow_with_concurrency_starts_its_next_run_when_one_ends(cloud: Cl
 
 
 def sweeper(cloud: Cloud, now: float) -> RunningJobsSweeper:
-    return RunningJobsSweeper(cloud.store, cloud.tasks, InMemoryCatalog(), cloud.finaliser,
-                              clock=lambda: now)
+    return RunningJobsSweeper(cloud.store, cloud.tasks, cloud.executions, InMemoryCatalog(),
+                              cloud.finaliser, cloud.run_finaliser, clock=lambda: now)
 
 
 def test_a_sweep_stops_the_tasks_past_their_jobs_timeout_and_no_other(cloud: Cloud) -> None:
@@ -484,6 +484,22 @@ def test_a_sweep_judges_a_task_whose_stopped_event_was_lost(cloud: Cloud) -> Non
     build = cloud.job(run, "build")
     assert (build.status, build.reason) == (JobState.FAILED, "container exited with code 3")
     assert cloud.executions.answer_of(token("build", 1)) == (JOB_FAILED, "container exited with code 3")
+
+
+def test_a_sweep_ends_a_run_whose_execution_end_event_was_lost(cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    cloud.stop(run, "build", exit_code=2)
+    machine = cloud.executions.machine_arn(two_stages(), run.workflow_version)
+    cloud.executions.ends[(machine, run.id)] = ExecutionEnded(run.id, "FAILED", "Job.Failed",
+                                                              "container exited with code 2", 20.0)
+    assert sweeper(cloud, 20.0 + 30).sweep() == []  # its own event may still come
+    assert sweeper(cloud, 20.0 + 300).sweep() == [run.id]
+    ended = cloud.store.get_run(run.id)
+    assert (ended.status, ended.reason) == (
+        RunState.FAILED, "job 'build' failed: container exited with code 2")
+    assert cloud.job(run, "lint").status is JobState.SKIPPED
+    assert sweeper(cloud, 20.0 + 400).sweep() == []  # ended: no longer swept
 
 
 def test_a_launcher_that_died_after_runtask_is_retried_into_the_same_task(cloud: Cloud) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from chalicelib.cloud.events import TaskStopped
+from chalicelib.cloud.events import ExecutionEnded, TaskStopped
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.domain.models import Workflow
 from chalicelib.errors import LaunchError, ServiceUnavailable
@@ -21,11 +21,18 @@ class FakeExecutions:
     stopped: list[str] = field(default_factory=list)
     answers: list[tuple[str, str, str]] = field(default_factory=list)  # (token, error, cause)
     closed: set[str] = field(default_factory=set)
+    ends: dict[tuple[str, str], ExecutionEnded] = field(default_factory=dict)  # (machine, run) -> end
+
+    def machine_arn(self, workflow: Workflow, version: int) -> str:
+        return f"arn:aws:states:us-east-1:123456789012:stateMachine:{workflow.metadata.name}-v{version}"
 
     def ensure_machine(self, workflow: Workflow, version: int, definition: str) -> str:
-        arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{workflow.metadata.name}-v{version}"
+        arn = self.machine_arn(workflow, version)
         self.machines[arn] = definition
         return arn
+
+    def end_of(self, machine_arn: str, run_id: str) -> ExecutionEnded | None:
+        return self.ends.get((machine_arn, run_id))
 
     def start(self, machine_arn: str, run_id: str) -> None:
         if run_id not in self.started:

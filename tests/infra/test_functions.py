@@ -70,9 +70,10 @@ GRANTS = {
     # it succeeded, the next queued run started (the dispatcher).
     "ExecutionEnded": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS,
     # chalicelib/cloud/sweep.py: the running runs' attempts read, tasks past their time stopped,
-    # a stopped task whose event was lost described and judged (as task_stopped does).
-    "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | {
-        "ecs:DescribeTasks", "logs:GetLogEvents"},
+    # a stopped task whose event was lost described and judged (as task_stopped does), a run
+    # whose execution's end was lost described and ended (as execution_ended does).
+    "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | RUNS | WORKSPACES | {
+        "ecs:DescribeTasks", "logs:GetLogEvents", "states:DescribeExecution"},
 }
 
 
