@@ -87,6 +87,7 @@ AWS_VARIABLES: dict[str, str] = {
     "CONTAINEROPS_DESIGNER_BUCKET": "S3 bucket the designer is served from",
     "CONTAINEROPS_WORKSPACE_BUCKET": "S3 bucket of the runs' workspaces (a prefix of layers per run)",
     "CONTAINEROPS_WORKSPACE_IMAGE": "image of the sidecar that restores and saves each job's /workspace",
+    "CONTAINEROPS_MACHINE_PREFIX": "how this deployment's state machines are named (<prefix>-<workflow>...)",
 }
 
 
@@ -109,6 +110,7 @@ class AwsSettings:
     designer_bucket: str
     workspace_bucket: str
     workspace_image: str
+    machine_prefix: str
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
@@ -145,4 +147,5 @@ class AwsSettings:
             designer_bucket=value("CONTAINEROPS_DESIGNER_BUCKET"),
             workspace_bucket=value("CONTAINEROPS_WORKSPACE_BUCKET"),
             workspace_image=value("CONTAINEROPS_WORKSPACE_IMAGE"),
+            machine_prefix=value("CONTAINEROPS_MACHINE_PREFIX"),
         )

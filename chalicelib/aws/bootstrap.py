@@ -89,7 +89,8 @@ class AwsServices:
         logs = CloudWatchLogs(clients.logs, settings.log_group,
                               AttemptStreams(store, TASK_STREAM_PREFIX, JOB_CONTAINER),
                               masker_for=secrets.masker, token_key=token_key)
-        executions = StepFunctionsExecutions(clients.stepfunctions, settings.state_machine_role_arn)
+        executions = StepFunctionsExecutions(clients.stepfunctions, settings.state_machine_role_arn,
+                                             prefix=settings.machine_prefix)
         tasks = EcsTasks(clients.ecs, settings)
         workspaces = LayeredRunWorkspaces(S3LayerStore(clients.s3, settings.workspace_bucket))
         dispatcher = CloudDispatcher(store, executions, tasks, catalog,

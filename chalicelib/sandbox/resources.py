@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws.secrets import secret_id
+from chalicelib.aws.stepfunctions import MACHINE_PREFIX
 from chalicelib.config import AwsSettings
 from chalicelib.sandbox.environment import ACCOUNT
 from chalicelib.store.dynamodb import TableNames, bind_tables, create_tables
@@ -87,6 +88,7 @@ def create_resources(clients: SandboxClients, suffix: str,
         workspace_bucket=workspace_bucket,
         # Never pulled: the sandbox runs the sidecar's code in-process (sidecars.py).
         workspace_image=WORKSPACE_IMAGE,
+        machine_prefix=MACHINE_PREFIX,
     )
     create_tables(bind_tables(TableNames.from_settings(settings), clients.region))
     return settings

@@ -32,7 +32,7 @@ def settings(subnets: tuple[str, ...] = ("subnet-1",),
         subnets=subnets, security_groups=security_groups,
         task_execution_role_arn=EXECUTION_ROLE, task_role_arn=TASK_ROLE, log_group=LOG_GROUP,
         designer_bucket="designer", workspace_bucket=WORKSPACE_BUCKET,
-        workspace_image=WORKSPACE_IMAGE,
+        workspace_image=WORKSPACE_IMAGE, machine_prefix="containerops",
     )
 
 

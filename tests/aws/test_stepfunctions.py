@@ -175,6 +175,19 @@ def test_ensuring_a_machine_twice_creates_one_standard_machine_tagged_with_its_w
                                                     "containerops:version": "1"}
 
 
+def test_two_deployments_with_their_own_prefixes_keep_their_own_machines(moto: StepFunctions) -> None:
+    definition = two_jobs()
+    text = moto.compiled(definition)
+    prod = StepFunctionsExecutions(moto.sfn, ROLE, sleep=moto.pauses, prefix="containerops-prod")
+    staging = StepFunctionsExecutions(moto.sfn, ROLE, sleep=moto.pauses, prefix="containerops-staging")
+
+    arns = {prod.ensure_machine(definition, 1, text), staging.ensure_machine(definition, 1, text)}
+
+    assert {arn.rsplit(":", 1)[-1] for arn in arns} == {"containerops-prod-demo_ci_v1",
+                                                        "containerops-staging-demo_ci_v1"}
+    assert len(moto.sfn.list_state_machines()["stateMachines"]) == 2
+
+
 def test_a_changed_definition_updates_the_machine(moto: StepFunctions) -> None:
     executions = moto.adapter()
     old, new = moto.compiled(two_jobs()), moto.compiled(two_jobs(retries={"limit": 1, "backoff": "1s"}))

@@ -41,8 +41,8 @@ NAME_PREFIXES = (NAME_PREFIX, RUNTIME_PREFIX)
 WILDCARD_TAILS = (
     re.compile(r":repository/containerops/\*$"),
     re.compile(r":secret:containerops/\*$"),
-    re.compile(r":stateMachine:containerops-\*$"),
-    re.compile(r":execution:containerops-\*:\*$"),  # every execution of those machines
+    re.compile(r":stateMachine:\$\{MachineNamePrefix\}-\*$"),  # the stack's own machines
+    re.compile(r":execution:\$\{MachineNamePrefix\}-\*:\*$"),  # every execution of those machines
     re.compile(r":task-definition/containerops-\*$"),  # every family, every revision
     re.compile(r":task/\$\{[A-Za-z0-9]+\}/\*$"),  # every task of one cluster of the stack
     re.compile(r"^\$\{[A-Za-z0-9]+\.Arn\}/runs/\*$"),  # the runs' workspace layers of a bucket of the stack
@@ -149,10 +149,11 @@ def referenced_resources(value: Any) -> set[str]:
 
 def unnamed_reason(resource: Any, template: Template) -> str | None:
     """Why an IAM Resource entry does not name something precisely, or None when it does.
-    Named means: a Ref / GetAtt / Sub of the template's own resources, or an ARN whose only
-    wildcard is one of WILDCARD_TAILS (a kind of thing under a name prefix, or the tasks of
-    a cluster of the stack) and nothing broader."""
-    own = set(template.get("Resources", {}))
+    Named means: a Ref / GetAtt / Sub of the template's own resources (or parameters, which
+    the operator chooses once for the stack, such as its machines' name prefix), or an ARN
+    whose only wildcard is one of WILDCARD_TAILS (a kind of thing under a name prefix, or the
+    tasks of a cluster of the stack) and nothing broader."""
+    own = set(template.get("Resources", {})) | set(template.get("Parameters", {}))
     if isinstance(resource, str):
         return f"{resource!r} is a literal, not a reference to the stack's resources"
     if not isinstance(resource, dict) or len(resource) != 1:

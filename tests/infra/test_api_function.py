@@ -27,7 +27,8 @@ INDEX_VARIABLES = {
     "CONTAINEROPS_RUNS_BY_TIME_INDEX",
 }
 LIST_VARIABLES = {"CONTAINEROPS_SUBNETS": "JobSubnets", "CONTAINEROPS_SECURITY_GROUPS": "JobSecurityGroups"}
-PARAMETER_VARIABLES = {"CONTAINEROPS_WORKSPACE_IMAGE": "WorkspaceImage"}
+PARAMETER_VARIABLES = {"CONTAINEROPS_WORKSPACE_IMAGE": "WorkspaceImage",
+                       "CONTAINEROPS_MACHINE_PREFIX": "MachineNamePrefix"}
 
 
 def api_role_statements(template: Template) -> list[Statement]:
@@ -77,7 +78,7 @@ def test_subnets_and_security_groups_come_from_the_operators_parameters(
 
 
 @pytest.mark.parametrize(("variable", "parameter"), sorted(PARAMETER_VARIABLES.items()))
-def test_the_workspace_image_is_the_operators_parameter(
+def test_the_workspace_image_and_the_machine_prefix_are_the_operators_parameters(
         packaged_template: Template, variable: str, parameter: str) -> None:
     assert function_environment(packaged_template)[variable] == {"Ref": parameter}
     assert packaged_template["Parameters"][parameter]["Type"] == "String"
@@ -102,7 +103,7 @@ def test_the_api_role_reaches_only_the_tables_the_log_groups_the_cluster_the_wor
     allowed |= referenced_resources(api_function["LoggingConfig"])
     statements = api_role_statements(packaged_template)
     reached = set().union(*(referenced_resources(s.resources) for s in statements))
-    assert reached == allowed
+    assert reached - set(packaged_template["Parameters"]) == allowed
 
 
 def test_the_api_stops_only_tasks_of_the_job_cluster(packaged_template: Template) -> None:

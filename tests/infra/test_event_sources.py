@@ -22,7 +22,7 @@ SQS_VISIBILITY_PER_TIMEOUT = 6  # AWS's advice for a queue a Lambda consumes
 NARROWED_BY: dict[str, dict[str, Any]] = {
     "task_stopped": {"clusterArn": [{"Fn::GetAtt": ["JobCluster", "Arn"]}]},
     "execution_ended": {"stateMachineArn": [{"prefix": {"Fn::Sub": (
-        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:containerops-")}}]},
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${MachineNamePrefix}-")}}]},
 }
 
 
@@ -163,9 +163,12 @@ def test_the_execution_rule_matches_the_end_of_every_run_of_the_stacks_machines(
     detail = rule_of(packaged_template, "app.execution_ended")["detail"]
     assert set(detail["status"]) == {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}  # not RUNNING
     ((prefix,),) = [[p["prefix"]["Fn::Sub"] for p in detail["stateMachineArn"]]]
-    assert prefix.endswith(":stateMachine:" + MACHINE_PREFIX + "-")
-    assert machine_name("default", "ci", 3).startswith(MACHINE_PREFIX + "-")
-    assert machine_name("n" * 60, "w" * 60, 3).startswith(MACHINE_PREFIX + "-")  # a shortened name too
+    assert prefix.endswith(":stateMachine:${MachineNamePrefix}-")
+    assert packaged_template["Parameters"]["MachineNamePrefix"]["Default"] == MACHINE_PREFIX
+    for prefix_given in (MACHINE_PREFIX, "containerops-staging"):
+        assert machine_name("default", "ci", 3, prefix_given).startswith(prefix_given + "-")
+        # a shortened name too
+        assert machine_name("n" * 60, "w" * 60, 3, prefix_given).startswith(prefix_given + "-")
 
 
 # --- the timeout sweep ---------------------------------------------------------------

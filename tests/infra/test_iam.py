@@ -171,6 +171,7 @@ def test_the_name_prefixes_are_the_codes_and_documented(merge_template: Template
     assert set(documented) == set(NAME_PREFIXES)
     assert {SECRET_PREFIX, SECRET_NAME_PREFIX} == {"containerops/"}  # secrets, and images beside them
     assert {MACHINE_PREFIX + "-", FAMILY_PREFIX} == {"containerops-"}
+    assert merge_template["Parameters"]["MachineNamePrefix"]["Default"] == MACHINE_PREFIX
 
 
 def test_chalices_generated_log_policy_is_replaced_in_the_package(packaged_template: Template) -> None:
