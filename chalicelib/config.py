@@ -88,6 +88,7 @@ AWS_VARIABLES: dict[str, str] = {
     "CONTAINEROPS_WORKSPACE_BUCKET": "S3 bucket of the runs' workspaces (a prefix of layers per run)",
     "CONTAINEROPS_WORKSPACE_IMAGE": "image of the sidecar that restores and saves each job's /workspace",
     "CONTAINEROPS_MACHINE_PREFIX": "how this deployment's state machines are named (<prefix>-<workflow>...)",
+    "CONTAINEROPS_TOKEN_KEY_SECRET": "Secrets Manager secret whose value signs the log API's cursors",
 }
 
 
@@ -111,6 +112,7 @@ class AwsSettings:
     workspace_bucket: str
     workspace_image: str
     machine_prefix: str
+    token_key_secret: str
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
@@ -148,4 +150,5 @@ class AwsSettings:
             workspace_bucket=value("CONTAINEROPS_WORKSPACE_BUCKET"),
             workspace_image=value("CONTAINEROPS_WORKSPACE_IMAGE"),
             machine_prefix=value("CONTAINEROPS_MACHINE_PREFIX"),
+            token_key_secret=value("CONTAINEROPS_TOKEN_KEY_SECRET"),
         )

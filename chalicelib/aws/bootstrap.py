@@ -4,14 +4,13 @@ clients, once per Lambda container (or per sandbox).
 The Lambda functions of `app.py` call `AwsServices.from_environment()` once and keep it;
 the sandbox (chalicelib/sandbox) builds the same thing with clients of moto, so the
 serverless path it runs is this wiring, not a copy of it. The log store's position tokens
-are signed with a key every process of a deployment shares (`CONTAINEROPS_TOKEN_KEY`,
-hex; without one each process signs with its own and a token from another costs a read
-from the head of the stream).
+are signed with a key every process of a deployment shares (`token_key.py`: the stack's
+generated secret).
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from chalicelib.asl import Target
 from chalicelib.aws.ecs import EcsTasks
 from chalicelib.aws.secrets import SecretsManagerValues
 from chalicelib.aws.stepfunctions import StepFunctionsExecutions
+from chalicelib.aws.token_key import shared_token_key
 from chalicelib.aws.workspace_layers import S3LayerStore
 from chalicelib.cloud.dispatcher import CloudDispatcher
 from chalicelib.cloud.events import JOB_CONTAINER, TASK_STREAM_PREFIX
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_stepfunctions import SFNClient
-
-TOKEN_KEY_VARIABLE = "CONTAINEROPS_TOKEN_KEY"
 
 
 @dataclass(frozen=True)
@@ -77,18 +75,19 @@ class AwsServices:
 
     @classmethod
     def from_environment(cls) -> AwsServices:
-        return cls.build(AwsSettings.from_environment(), AwsClients.default(),
-                         token_key=_token_key())
+        return cls.build(AwsSettings.from_environment(), AwsClients.default())
 
     @classmethod
     def build(cls, settings: AwsSettings, clients: AwsClients, *,
-              token_key: bytes | None = None) -> AwsServices:
+              token_key: bytes | Callable[[], bytes] | None = None) -> AwsServices:
         store = DynamoDbStore.from_settings(settings, region=clients.region)
         catalog = StoreCatalog(store)
         secrets = RunSecrets(store, SecretsManagerValues(clients.secrets))
         logs = CloudWatchLogs(clients.logs, settings.log_group,
                               AttemptStreams(store, TASK_STREAM_PREFIX, JOB_CONTAINER),
-                              masker_for=secrets.masker, token_key=token_key)
+                              masker_for=secrets.masker,
+                              token_key=token_key if token_key is not None else shared_token_key(
+                                  clients.secrets, settings.token_key_secret))
         executions = StepFunctionsExecutions(clients.stepfunctions, settings.state_machine_role_arn,
                                              prefix=settings.machine_prefix)
         tasks = EcsTasks(clients.ecs, settings)
@@ -110,8 +109,3 @@ class AwsServices:
     def api_context(self) -> ApiContext:
         return ApiContext(self.store, self.logs, self.dispatcher, cloud=True,
                           on_workflow_saved=self.dispatcher.prepare)
-
-
-def _token_key() -> bytes | None:
-    raw = os.environ.get(TOKEN_KEY_VARIABLE, "").strip()
-    return bytes.fromhex(raw) if raw else None

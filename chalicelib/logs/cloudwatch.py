@@ -99,18 +99,26 @@ class CloudWatchLogs(LogStore):
         *,
         masker_for: MaskerForRun = no_secrets,
         max_shown_bytes: int = DEFAULT_MAX_STORED_BYTES,
-        token_key: bytes | None = None,
+        token_key: bytes | Callable[[], bytes] | None = None,
     ) -> None:
-        """`token_key` signs position tokens; every process that answers the same readers
+        """`token_key` signs position tokens (or gives the key when first needed: only a
+        process that answers readers needs it); every process that answers the same readers
         should share one, else a token from another process only costs a read from the head."""
         self._client = client
         self._group = log_group
         self._streams = streams
         self._masker_for = masker_for
         self._max_shown = max_shown_bytes
-        self._token_key = token_key if token_key is not None else secrets.token_bytes(32)
+        if token_key is None:
+            token_key = secrets.token_bytes(32)
+        self._key_of_tokens = token_key
         self._append_lock = threading.Lock()
         self._tails = _TailCache(TAIL_CACHE_STREAMS)
+
+    def _token_key(self) -> bytes:
+        if callable(self._key_of_tokens):
+            self._key_of_tokens = self._key_of_tokens()
+        return self._key_of_tokens
 
     # --- reading -------------------------------------------------------------------
     def read_log_batch(
@@ -247,7 +255,7 @@ class CloudWatchLogs(LogStore):
         tail = self._tails.get(stream, key)
         if tail is not None and tail.state.seq <= after.seq:
             best, last = tail.state, tail.last
-        given = decode_token(after.token, key, stream, self._token_key)
+        given = decode_token(after.token, key, stream, self._token_key())
         if given is not None and best.seq < given.seq <= after.seq:
             best, last, known = given, None, False
         return best, last, known
@@ -297,7 +305,7 @@ class CloudWatchLogs(LogStore):
         return LineView(key, self._masker_for(key[0]), self._max_shown)
 
     def _token(self, state: ReadState, key: AttemptKey, stream: str) -> str:
-        return encode_token(state, key, stream, self._token_key)
+        return encode_token(state, key, stream, self._token_key())
 
 
 class _RefusedToken(Exception):

@@ -1,10 +1,10 @@
 """The AWS resources of one sandbox, made on moto: what the deployed template makes.
 
 The three tables (from the store's own models, `create_tables`), the launch queue, the
-workspace bucket, the ECS cluster with the default VPC's subnet and `default` security group
-(which moto lets Fargate tasks use), the job log group, the roles (ARNs only: moto checks no
-IAM policy), the secrets (`secrets.NAME` as the Secrets Manager secret `containerops/NAME`),
-and the `AwsSettings` naming them all, for `AwsServices.build`.
+workspace bucket, the log cursor key, the ECS cluster with the default VPC's subnet and
+`default` security group (which moto lets Fargate tasks use), the job log group, the roles
+(ARNs only: moto checks no IAM policy), the secrets (`secrets.NAME` as the Secrets Manager
+secret `containerops/NAME`), and the `AwsSettings` naming them all, for `AwsServices.build`.
 
 Every name carries the sandbox's own suffix: moto keeps running the executions of a stopped
 sandbox on threads of their own for a while, and with a queue of the same name their launch
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws.secrets import secret_id
@@ -67,6 +68,8 @@ def create_resources(clients: SandboxClients, suffix: str,
     clients.logs.create_log_group(logGroupName=log_group)
     for name, value in secrets.items():
         clients.secrets.create_secret(Name=secret_id(name), SecretString=value)
+    token_key_secret = clients.secrets.create_secret(
+        Name=f"containerops-log-cursor-key-{suffix}", SecretString=token_hex(32))["ARN"]
     workspace_bucket = f"containerops-workspaces-{suffix}"
     clients.s3.create_bucket(Bucket=workspace_bucket)
     settings = AwsSettings(
@@ -89,6 +92,7 @@ def create_resources(clients: SandboxClients, suffix: str,
         # Never pulled: the sandbox runs the sidecar's code in-process (sidecars.py).
         workspace_image=WORKSPACE_IMAGE,
         machine_prefix=MACHINE_PREFIX,
+        token_key_secret=token_key_secret,
     )
     create_tables(bind_tables(TableNames.from_settings(settings), clients.region))
     return settings

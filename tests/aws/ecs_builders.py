@@ -33,6 +33,7 @@ def settings(subnets: tuple[str, ...] = ("subnet-1",),
         task_execution_role_arn=EXECUTION_ROLE, task_role_arn=TASK_ROLE, log_group=LOG_GROUP,
         designer_bucket="designer", workspace_bucket=WORKSPACE_BUCKET,
         workspace_image=WORKSPACE_IMAGE, machine_prefix="containerops",
+        token_key_secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:log-cursor-key",
     )
 
 

@@ -92,13 +92,13 @@ def test_the_api_logs_to_a_log_group_of_the_stack_with_a_retention(packaged_temp
     assert "RetentionInDays" in resource["Properties"]
 
 
-def test_the_api_role_reaches_only_the_tables_the_log_groups_the_cluster_the_workspaces_and_the_machine_role(
+def test_the_api_role_reaches_only_the_tables_logs_cluster_workspaces_cursor_key_and_machine_role(
         packaged_template: Template) -> None:
     environment = function_environment(packaged_template)
     allowed = set().union(*(referenced_resources(environment[v]) for v in (
         "CONTAINEROPS_DEFINITIONS_TABLE", "CONTAINEROPS_RUNS_TABLE", "CONTAINEROPS_EVENTS_TABLE",
         "CONTAINEROPS_LOG_GROUP", "CONTAINEROPS_CLUSTER", "CONTAINEROPS_WORKSPACE_BUCKET",
-        "CONTAINEROPS_STATE_MACHINE_ROLE_ARN")))
+        "CONTAINEROPS_TOKEN_KEY_SECRET", "CONTAINEROPS_STATE_MACHINE_ROLE_ARN")))
     api_function = packaged_template["Resources"]["APIHandler"]["Properties"]
     allowed |= referenced_resources(api_function["LoggingConfig"])
     statements = api_role_statements(packaged_template)

@@ -133,6 +133,27 @@ def test_a_token_resumes_in_another_process_without_reading_from_the_head(
     assert recording.named("get_log_events")[0]["nextToken"]
 
 
+def test_a_key_given_as_a_function_is_asked_for_once_and_only_when_a_token_is_made(
+    aws: Any, streams: AttemptStreams
+) -> None:
+    asked: list[int] = []
+
+    def key() -> bytes:
+        asked.append(1)
+        return KEY
+
+    put_container_lines(aws, TEXTS)
+    logs = logs_on(aws, streams, token_key=key)
+    logs.append_logs("r1", "build", 2, entries(3))
+    assert asked == []  # writing needs no key
+    batch = logs.read_log_batch("r1", "build", 1, limit=12)
+    logs.read_log_batch("r1", "build", 1, batch.position, limit=5)
+    assert asked == [1]
+    # the token it made is one another process holding the same key goes on from
+    other = logs_on(aws, streams)
+    assert other.read_log_batch("r1", "build", 1, batch.position, limit=5).lines == numbered(TEXTS)[12:17]
+
+
 def test_the_token_is_base64_json_holding_cloudwatchs_forward_token_and_the_seq(
     aws: Any, streams: AttemptStreams
 ) -> None:

@@ -152,11 +152,12 @@ export const api = {
     attempt: number,
     after: number,
     follow: number,
+    cursor = "",
     options?: RequestOptions,
   ) =>
     call<LogPage>(
       "GET",
-      `${ns(namespace)}/runs/${part(runId)}/jobs/${part(job)}/attempts/${attempt}/logs${query({ after, follow, limit: 5000 })}`,
+      `${ns(namespace)}/runs/${part(runId)}/jobs/${part(job)}/attempts/${attempt}/logs${query({ after, follow, limit: 5000, cursor })}`,
       undefined,
       options,
     ),

@@ -198,4 +198,10 @@ export interface LogPage {
   lines: LogLine[];
   next_after: number;
   done: boolean;
+  /**
+   * Where the server's reading stopped, opaque: sent back with the next request, it lets
+   * any server process go on from there instead of reading the log again from its start
+   * (on AWS a log is a CloudWatch Logs stream). Absent when the server has none to give.
+   */
+  cursor?: string;
 }

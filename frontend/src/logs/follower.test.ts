@@ -21,16 +21,18 @@ interface Call {
 /** A fake server: answers each request with the next scripted answer (a page or an error). */
 function script(answers: (LogPage | Error | ((call: Call, signal: AbortSignal) => Promise<LogPage>))[]) {
   const calls: Call[] = [];
-  const fetchPage: FetchPage = async (after, followSeconds, signal) => {
+  const cursors: string[] = [];
+  const fetchPage: FetchPage = async (after, followSeconds, signal, cursor) => {
     const call = { after, followSeconds };
     calls.push(call);
+    cursors.push(cursor);
     const answer = answers.shift();
     if (answer === undefined) throw new Error(`unexpected request after=${after}`);
     if (answer instanceof Error) throw answer;
     if (typeof answer === "function") return answer(call, signal);
     return answer;
   };
-  return { calls, fetchPage };
+  return { calls, cursors, fetchPage };
 }
 
 function follower(fetchPage: FetchPage, options: Partial<LogFollowerOptions> = {}) {
@@ -108,6 +110,25 @@ describe("the log follower", () => {
     expect(server.calls[0]?.after).toBe(7);
     expect(seqs(received)).toEqual([8, 9]);
     expect(instance.after).toBe(9);
+  });
+
+  it("sends back the cursor of the page before, so the server goes on from where it stopped", async () => {
+    const server = script([
+      { ...page(1, 2), cursor: "after-2" },
+      { ...page(3, 3), cursor: "after-3" },
+      page(4, 4, true),
+    ]);
+    const { instance, pages } = follower(server.fetchPage, { follow: true });
+    await instance.run(new AbortController().signal);
+    expect(server.cursors).toEqual(["", "after-2", "after-3"]);
+    expect(pages.map((answer) => answer.cursor)).toEqual(["after-2", "after-3", undefined]);
+  });
+
+  it("starts from the cursor it is given with its position, and asks again with it after a failure", async () => {
+    const server = script([unreachable(), page(8, 8, true)]);
+    const { instance } = follower(server.fetchPage, { after: 7, cursor: "after-7" });
+    await instance.run(new AbortController().signal);
+    expect(server.cursors).toEqual(["after-7", "after-7"]);
   });
 
   it("retries after a network error from where it was, without losing or repeating lines", async () => {

@@ -12,8 +12,11 @@
 import { ApiError } from "../api/client";
 import type { LogPage } from "../api/types";
 
-/** One request: the lines after `after`, waiting up to `followSeconds` for one. */
-export type FetchPage = (after: number, followSeconds: number, signal: AbortSignal) => Promise<LogPage>;
+/**
+ * One request: the lines after `after`, waiting up to `followSeconds` for one; `cursor` is
+ * the previous page's (empty for none), for the server to go on from where it stopped.
+ */
+export type FetchPage = (after: number, followSeconds: number, signal: AbortSignal, cursor: string) => Promise<LogPage>;
 
 /** Waits `ms`, or less when `signal` aborts (then it resolves, it does not throw). */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -39,6 +42,8 @@ export interface LogFollowerOptions {
   follow: boolean;
   /** The cursor to start from: the last `seq` already held (0 for none). */
   after?: number;
+  /** The server's cursor of the page that ended at `after`, if it gave one. */
+  cursor?: string;
   followSeconds?: number;
   sleep?: Sleep;
   backoff?: Backoff;
@@ -102,11 +107,14 @@ function asError(error: unknown): Error {
 export class LogFollower {
   /** The last `seq` read: the next request asks for the lines after it. */
   after: number;
+  /** The server's cursor of the last page read, sent back with the next request. */
+  cursor: string;
   private readonly options: LogFollowerOptions;
 
   constructor(options: LogFollowerOptions) {
     this.options = options;
     this.after = Math.max(0, options.after ?? 0);
+    this.cursor = options.cursor ?? "";
   }
 
   /** Reads until done, caught up (without `follow`), aborted or refused for good. */
@@ -123,7 +131,7 @@ export class LogFollower {
     while (!signal.aborted) {
       let page: LogPage;
       try {
-        page = await fetchPage(this.after, followSeconds, signal);
+        page = await fetchPage(this.after, followSeconds, signal, this.cursor);
       } catch (caught) {
         if (signal.aborted || isAbort(caught)) return "aborted";
         const error = asError(caught);
@@ -144,7 +152,8 @@ export class LogFollower {
       const last = lines[lines.length - 1];
       const nextAfter = Math.max(this.after, last?.seq ?? 0, Number.isFinite(page.next_after) ? page.next_after : 0);
       this.after = nextAfter;
-      onPage({ lines, next_after: nextAfter, done: page.done === true });
+      this.cursor = typeof page.cursor === "string" ? page.cursor : "";
+      onPage({ lines, next_after: nextAfter, done: page.done === true, ...(this.cursor ? { cursor: this.cursor } : {}) });
       if (page.done) return "done";
       if (lines.length === 0) {
         if (!follow) return "caught-up";

@@ -59,10 +59,10 @@ export function useLogFollow({
   const key = JSON.stringify([namespace, runId, job, attempt]);
   const [held, setHeld] = useState<Held>(() => startOver(key));
   // Where reading got to, for the next effect of the same attempt (`follow` toggled).
-  const cursor = useRef({ key, after: 0, done: false });
+  const cursor = useRef({ key, after: 0, cursor: "", done: false });
 
   useEffect(() => {
-    if (cursor.current.key !== key) cursor.current = { key, after: 0, done: false };
+    if (cursor.current.key !== key) cursor.current = { key, after: 0, cursor: "", done: false };
     const position = cursor.current;
     if (position.done) return;
 
@@ -71,11 +71,13 @@ export function useLogFollow({
       setHeld((current) => change(current.key === key ? current : startOver(key)));
     const follower = new LogFollower({
       after: position.after,
+      cursor: position.cursor,
       follow,
-      fetchPage: (after, followSeconds, signal) =>
-        api.logs(namespace, runId, job, attempt, after, followSeconds, { signal }),
+      fetchPage: (after, followSeconds, signal, pageCursor) =>
+        api.logs(namespace, runId, job, attempt, after, followSeconds, pageCursor, { signal }),
       onPage: (page) => {
         position.after = page.next_after;
+        position.cursor = page.cursor ?? "";
         position.done = page.done;
         update((current) => ({
           key,
