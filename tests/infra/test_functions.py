@@ -48,6 +48,9 @@ RUNS = {  # Executions.ensure_machine / start / stop (chalicelib/aws/stepfunctio
 STOP_TASKS = {"ecs:StopTask"}  # Tasks.stop (chalicelib/aws/ecs.py)
 # RunWorkspaces.start_from / discard (chalicelib/cloud/run_workspaces.py on S3LayerStore)
 WORKSPACES = {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+# Lambda keeps an event an asynchronously invoked function failed on (FailedEventsQueue),
+# sending it as the function's role.
+FAILED_EVENTS = {"sqs:SendMessage"}
 # What each function may do: what the code its handler runs calls, and nothing more.
 GRANTS = {
     # The routes: the store, runs started and cancelled (the dispatcher), logs read and masked.
@@ -62,18 +65,18 @@ GRANTS = {
         "ecs:ListTasks", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
         "ecs:RunTask", "ecs:TagResource", "iam:PassRole"},
     # chalicelib/cloud/log_handler.py: what a log batch reports, stored with secrets masked.
-    "IngestLogs": OWN_LOGS | STORE | SECRETS,
+    "IngestLogs": OWN_LOGS | STORE | SECRETS | FAILED_EVENTS,
     # chalicelib/cloud/verdict.py: the stopped task's whole stream read (CloudWatchLogs.messages,
     # GetLogEvents only), masked, judged, and the job state answered.
-    "TaskStopped": OWN_LOGS | STORE | SECRETS | ANSWERS | {"logs:GetLogEvents"},
+    "TaskStopped": OWN_LOGS | STORE | SECRETS | ANSWERS | FAILED_EVENTS | {"logs:GetLogEvents"},
     # chalicelib/cloud/run_end.py: the run ended, its tasks stopped, its workspace removed when
     # it succeeded, the next queued run started (the dispatcher).
-    "ExecutionEnded": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS,
+    "ExecutionEnded": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS | FAILED_EVENTS,
     # chalicelib/cloud/sweep.py: the running runs' attempts read, tasks past their time stopped,
     # a stopped task whose event was lost described and judged (as task_stopped does), a run
     # whose execution's end was lost described and ended (as execution_ended does).
-    "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | RUNS | WORKSPACES | {
-        "ecs:DescribeTasks", "logs:GetLogEvents", "states:DescribeExecution"},
+    "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | RUNS | WORKSPACES
+    | FAILED_EVENTS | {"ecs:DescribeTasks", "logs:GetLogEvents", "states:DescribeExecution"},
 }
 
 
@@ -189,3 +192,26 @@ def test_the_launcher_tags_only_the_tasks_it_starts_on_the_job_cluster(packaged_
 def test_each_functions_log_group_is_an_output(merge_template: Template, packaged_template: Template) -> None:
     outputs = set().union(*(referenced_resources(o["Value"]) for o in merge_template["Outputs"].values()))
     assert {log_group_of(packaged_template, function) for function in FUNCTIONS} <= outputs
+
+
+ASYNCHRONOUS = ("IngestLogs", "TaskStopped", "ExecutionEnded", "SweepRunningJobs")
+
+
+@pytest.mark.parametrize("function", ASYNCHRONOUS)
+def test_an_event_an_asynchronous_function_failed_on_is_kept_in_the_failed_events_queue(
+        packaged_template: Template, function: str) -> None:
+    configs = [r["Properties"] for r in packaged_template["Resources"].values()
+               if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+               and r["Properties"]["FunctionName"] == {"Ref": function}]
+    (config,) = configs
+    assert config["Qualifier"] == "$LATEST"
+    assert config["MaximumRetryAttempts"] == 2
+    destination = config["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+    assert packaged_template["Resources"]["FailedEventsQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def test_the_functions_sqs_invokes_have_no_invoke_config(packaged_template: Template) -> None:
+    configured = {r["Properties"]["FunctionName"]["Ref"] for r in packaged_template["Resources"].values()
+                  if r["Type"] == "AWS::Lambda::EventInvokeConfig"}
+    assert configured == set(ASYNCHRONOUS)  # the launcher's failures stay in the launch queue's DLQ
