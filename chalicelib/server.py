@@ -13,6 +13,9 @@ HMAC signature instead. On loopback without a token, API calls must name a loopb
 (no DNS rebinding), and a browser may change nothing from another origin (no CSRF): the
 API runs containers. Bodies over 1 MiB are refused from their Content-Length, unread.
 Stopping (SIGINT/SIGTERM) leaves running containers running: the next start re-attaches.
+
+`serve_on_aws` is the same server with the API in aws mode (`containerops serve --backend
+aws-sandbox`): the designer against the serverless path, played on this machine.
 """
 
 from __future__ import annotations
@@ -30,12 +33,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from chalice.config import Config
@@ -51,6 +54,9 @@ from chalicelib.errors import ContainerOpsError
 from chalicelib.local.dispatcher import LocalDispatcher
 from chalicelib.local.schedules import ScheduleLoop
 from chalicelib.services.run_service import RunService
+
+if TYPE_CHECKING:
+    from chalicelib.aws.bootstrap import AwsServices
 
 log = logging.getLogger("containerops.server")
 
@@ -347,6 +353,46 @@ def serve(services: Services, host: str, port: int, token: str | None,
           static_dir: Path = STATIC_DIR, announce: Callable[[str], None] = print) -> None:
     """Serve until SIGINT or SIGTERM; then stop taking work and close the store."""
     check_binding(host, token)
+    server, admission = _listening(host, port, token, static_dir)
+    url = public_url(host, server.server_address[1])
+    dispatcher = LocalDispatcher(services.driver, services.store)
+    configure(ApiContext(services.store, services.logs,
+                         SteppingOutDispatcher(dispatcher, admission), url, sleep=admission.sleep))
+    schedules = ScheduleLoop(services.store, RunService(services.store, dispatcher).start, time.time)
+
+    def start() -> None:
+        dispatcher.start()
+        schedules.start()
+
+    def stop() -> None:
+        schedules.stop()
+        dispatcher.stop()
+        # Runs still executing carry on in their containers; the next start re-attaches.
+        # Their threads now meet a closed store: that is expected, not worth a traceback.
+        threading.excepthook = _quiet
+        services.close()
+
+    _serve_until_signalled(server, f"containerops is serving {url} (API under /api/); Ctrl-C stops it",
+                           announce, start, stop)
+
+
+def serve_on_aws(services: AwsServices, host: str, port: int, token: str | None,
+                 static_dir: Path = STATIC_DIR, announce: Callable[[str], None] = print) -> None:
+    """The same server with the API in aws mode on these services (an AWS sandbox's: moto
+    as AWS, the jobs on Docker), so the designer can be tried against the serverless path.
+    Runs are driven by what drives the services (the sandbox's pump), not by this server."""
+    check_binding(host, token)
+    server, admission = _listening(host, port, token, static_dir)
+    url = public_url(host, server.server_address[1])
+    sys.modules["app"].use_aws(services)  # the app's aws-mode handlers use them too
+    configure(replace(services.api_context(), public_url=url, sleep=admission.sleep))
+    _serve_until_signalled(
+        server, f"containerops is serving {url} (API under /api/) on the AWS sandbox; nothing is"
+        " kept when it stops; Ctrl-C stops it", announce, lambda: None, lambda: None)
+
+
+def _listening(host: str, port: int, token: str | None,
+               static_dir: Path) -> tuple[ApiServer, FairAdmission]:
     app = load_chalice_app()
     # Chalice gives its logger ("containerops", the app's name, so every containerops.*
     # logger below it) a stdout handler at ERROR for Lambda; here the host's logging rules.
@@ -354,16 +400,15 @@ def serve(services: Services, host: str, port: int, token: str | None,
     app.log.propagate = True
     app.log.setLevel(logging.NOTSET)
     gateway = LocalGateway(app, Config())
-    dispatcher = LocalDispatcher(services.driver, services.store)
     admission = FairAdmission()
     try:
-        server = ApiServer((host, port), gateway, token or None, static_dir, admission)
+        return ApiServer((host, port), gateway, token or None, static_dir, admission), admission
     except OSError as exc:
         raise ServeRefused(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    url = public_url(host, server.server_address[1])
-    configure(ApiContext(services.store, services.logs,
-                         SteppingOutDispatcher(dispatcher, admission), url, sleep=admission.sleep))
-    schedules = ScheduleLoop(services.store, RunService(services.store, dispatcher).start, time.time)
+
+
+def _serve_until_signalled(server: ApiServer, announcement: str, announce: Callable[[str], None],
+                           start: Callable[[], None], stop: Callable[[], None]) -> None:
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -373,22 +418,16 @@ def serve(services: Services, host: str, port: int, token: str | None,
     listener = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                 name="http", daemon=True)
     try:
-        dispatcher.start()
-        schedules.start()
+        start()
         listener.start()
-        announce(f"containerops is serving {url} (API under /api/); Ctrl-C stops it")
+        announce(announcement)
         while not stopping.wait(1.0):
             pass
     finally:
         if listener.is_alive():
             server.shutdown()  # stop accepting; waits for the accept loop to end
         server.server_close()
-        schedules.stop()
-        dispatcher.stop()
-        # Runs still executing carry on in their containers; the next start re-attaches.
-        # Their threads now meet a closed store: that is expected, not worth a traceback.
-        threading.excepthook = _quiet
-        services.close()
+        stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("stopped")

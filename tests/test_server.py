@@ -80,35 +80,50 @@ def serve_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "CONTAINEROPS_API_TOKEN"}
 
 
+def spawn_server(folder: Path, *options: str, name: str = "serve") -> Server:
+    """`containerops serve` on a free port with its data directory in `folder`, once it
+    answers; its output goes to `folder/<name>.log` (a file: a full pipe would block it)."""
+    port = free_port()
+    data_dir = folder / "data"
+    output = folder / f"{name}.log"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            [*CLI, "--data-dir", str(data_dir), "serve", "--port", str(port), *options],
+            stdout=sink, stderr=subprocess.STDOUT, text=True, env=serve_environment(),
+        )
+    server = Server(process, port, data_dir)
+    try:
+        wait_until(lambda: server.is_up() or process.poll() is not None, deadline_seconds=30)
+        assert process.poll() is None, output.read_text()
+        assert f"serving http://127.0.0.1:{port}" in output.read_text() or "0.0.0.0" in options
+    except BaseException:
+        end_server(server)
+        raise
+    return server
+
+
+def end_server(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
 @pytest.fixture
 def start_server(tmp_path: Path, docker_engine: docker.DockerClient) -> Iterator[ServerFactory]:
     started: list[Server] = []
 
     def start(*options: str) -> Server:
-        port = free_port()
-        data_dir = tmp_path / "data"
-        output = tmp_path / f"serve-{len(started)}.log"  # a file: a full pipe would block it
-        with output.open("w") as sink:
-            process = subprocess.Popen(
-                [*CLI, "--data-dir", str(data_dir), "serve", "--port", str(port), *options],
-                stdout=sink, stderr=subprocess.STDOUT, text=True, env=serve_environment(),
-            )
-        server = Server(process, port, data_dir)
+        server = spawn_server(tmp_path, *options, name=f"serve-{len(started)}")
         started.append(server)
-        wait_until(lambda: server.is_up() or process.poll() is not None, deadline_seconds=30)
-        assert process.poll() is None, output.read_text()
-        assert f"serving http://127.0.0.1:{port}" in output.read_text() or "0.0.0.0" in options
         return server
 
     yield start
     for server in started:
-        if server.process.poll() is None:
-            server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+        end_server(server)
 
 
 @pytest.fixture

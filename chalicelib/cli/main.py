@@ -344,9 +344,14 @@ def resume(services: Services) -> None:
                    "(prefer the variable: a command line is visible to other users).")
 @click.option("--static-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The designer's build to serve at / (default: frontend/dist of this checkout).")
-@pass_services
-def serve(services: Services, host: str, port: int, token: str | None,
-          static_dir: Path | None) -> None:
+@click.option("--backend", type=click.Choice(["local", "aws-sandbox"]), default="local",
+              show_default=True,
+              help="aws-sandbox: the API runs the way AWS would (moto in-process, jobs on Docker);"
+                   " nothing is kept.")
+@click.option("--load", "load_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="With aws-sandbox: component and workflow files or folders to register first.")
+def serve(host: str, port: int, token: str | None, static_dir: Path | None, backend: str,
+          load_paths: tuple[Path, ...]) -> None:
     """Serve the API and the designer, execute runs and start scheduled ones here."""
     import logging
 
@@ -355,6 +360,15 @@ def serve(services: Services, host: str, port: int, token: str | None,
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if backend == "aws-sandbox":
+        from chalicelib.cli.sandbox_serve import serve_in_sandbox
+
+        serve_in_sandbox(host, port, token, static_dir or STATIC_DIR, load_paths, click.echo)
+        return
+    if load_paths:
+        raise Abort("--load is for --backend aws-sandbox; locally, `containerops load` registers"
+                    " definitions in the data directory")
+    services = local_services()
     with translated_errors():
         serve_until_stopped(services, host, port, token, static_dir=static_dir or STATIC_DIR,
                             announce=click.echo)

@@ -136,13 +136,15 @@ async function stopChild(child) {
  * Resolves once GET /api/health answers; fails with the server's output if it ends first
  * (no Docker engine, say) or after 30 s.
  *
- * With `token`, the server requires it on every API call (`serve --token`).
+ * With `token`, the server requires it on every API call (`serve --token`). With
+ * `backend: "aws-sandbox"`, the API runs the way AWS would (`serve --backend aws-sandbox`:
+ * moto in the server's process, the jobs on Docker), the examples loaded into it by `--load`.
  *
- * @param {{ loadExamples?: boolean, token?: string }} [options]
+ * @param {{ loadExamples?: boolean, token?: string, backend?: "local" | "aws-sandbox" }} [options]
  * @returns {Promise<{ url: string, port: number, dataDir: string, output: () => string,
  *                     stop: () => Promise<void> }>}
  */
-export async function startServer({ loadExamples = true, token } = {}) {
+export async function startServer({ loadExamples = true, token, backend = "local" } = {}) {
   if (!(await exists(PYTHON, fsConstants.X_OK))) {
     throw missing(`${PYTHON} is missing: run \`make setup\` first.`);
   }
@@ -153,7 +155,11 @@ export async function startServer({ loadExamples = true, token } = {}) {
   const env = { ...process.env, CONTAINEROPS_DATA_DIR: dataDir, NO_COLOR: "1" };
   const removeData = () => (keep ? undefined : rm(dataDir, { recursive: true, force: true }));
   try {
-    if (loadExamples) await run(["--data-dir", dataDir, "load", ...EXAMPLES], env);
+    const onSandbox = backend === "aws-sandbox";
+    if (loadExamples && !onSandbox) await run(["--data-dir", dataDir, "load", ...EXAMPLES], env);
+    const backendArgs = onSandbox
+      ? ["--backend", "aws-sandbox", ...(loadExamples ? EXAMPLES.flatMap((dir) => ["--load", dir]) : [])]
+      : [];
     // The port is free when probed; another process could still take it before the
     // server binds, so a refused binding is tried again on another port.
     for (let attempt = 1; ; attempt += 1) {
@@ -161,7 +167,7 @@ export async function startServer({ loadExamples = true, token } = {}) {
       const url = `http://127.0.0.1:${port}`;
       const child = spawnKept(
         ["--data-dir", dataDir, "serve", "--host", "127.0.0.1", "--port", String(port),
-          "--static-dir", DIST_DIR, ...(token ? ["--token", token] : [])],
+          "--static-dir", DIST_DIR, ...backendArgs, ...(token ? ["--token", token] : [])],
         { env },
       );
       const outcome = await waitForHealth(child, url, token);
