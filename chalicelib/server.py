@@ -318,7 +318,15 @@ def _same_origin(origin: str, host_header: str) -> bool:
     return origin in (f"http://{host_header}", f"https://{host_header}")
 
 
+# The designer reads config.json beside its page to find the API: here it is beside the
+# designer (on AWS the deploy writes one naming API Gateway's URL).
+SITE_CONFIG = b'{"api": "api"}\n'
+
+
 def static_answer(root: Path, path: str) -> Answer:
+    if path == "/config.json":
+        return Answer(200, {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-cache"},
+                      SITE_CONFIG)
     if not root.is_dir():
         if path in ("/", "/index.html"):
             return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, PLACEHOLDER_PAGE.encode())

@@ -166,6 +166,11 @@ def test_the_designer_build_is_served_and_nothing_outside_it(
         assert server.request("GET", sneaky).status == 404, sneaky
 
 
+def test_the_designer_is_told_the_api_is_beside_it(server: Server) -> None:
+    reply = server.request("GET", "/config.json")
+    assert (reply.status, reply.json()) == (200, {"api": "api"})
+
+
 def test_directory_traversal_finds_nothing(server: Server) -> None:
     for sneaky in ("/../pyproject.toml", "/%2e%2e/%2e%2e/etc/passwd", "/api/../app.py"):
         assert server.request("GET", sneaky).status == 404, sneaky

@@ -126,3 +126,37 @@ def test_every_resource_the_api_is_told_about_is_also_an_output(merge_template: 
     environment = function_environment(merge_template)
     told = set().union(*(referenced_resources(v) for v in environment.values()))
     assert told - set(merge_template["Parameters"]) - output_names == set()
+
+
+def test_the_designer_is_served_over_https_by_its_distribution_from_the_private_bucket(
+        merge_template: Template) -> None:
+    resources = merge_template["Resources"]
+    config = resources["DesignerDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["DesignerBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["DesignerOriginAccessControl", "Id"]}
+    access = resources["DesignerOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (access["OriginAccessControlOriginType"], access["SigningBehavior"]) == ("s3", "always")
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    assert config["DefaultRootObject"] == "index.html"
+
+
+def test_a_designer_route_reloaded_in_the_browser_gets_the_app(merge_template: Template) -> None:
+    config = merge_template["Resources"]["DesignerDistribution"]["Properties"]["DistributionConfig"]
+    fallbacks = {answer["ErrorCode"]: (answer["ResponseCode"], answer["ResponsePagePath"])
+                 for answer in config["CustomErrorResponses"]}
+    # S3 answers 403 for a key that is not there when the reader may not list the bucket.
+    assert fallbacks == {403: (200, "/index.html"), 404: (200, "/index.html")}
+
+
+def test_the_designer_bucket_answers_only_its_distribution(merge_template: Template) -> None:
+    policy = merge_template["Resources"]["DesignerBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "DesignerBucket"}
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "s3:GetObject")
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    source = statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source.endswith(":distribution/${DesignerDistribution}")
+    assert "DesignerUrl" in merge_template["Outputs"]

@@ -51,6 +51,14 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+// Where the API's paths are appended: beside the designer unless the site's config.json
+// names another (src/config/siteConfig.ts), set once before the app starts.
+let apiBase = "api";
+
+export function setApiBase(base: string): void {
+  apiBase = base;
+}
+
 async function call<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const saved = token.get();
@@ -58,7 +66,7 @@ async function call<T>(method: string, path: string, body?: unknown, options: Re
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response: Response;
   try {
-    response = await fetch(`api${path}`, {
+    response = await fetch(`${apiBase}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
