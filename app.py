@@ -7,17 +7,21 @@ and workflows live here, runs, logs and webhooks in the `run_routes` blueprint.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response
+from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Request, Response
 
+from chalicelib.api.authorizer import GATEWAY_CACHE_SECONDS, token_authorizer
 from chalicelib.api.context import configure, configure_lazily, current
 from chalicelib.api.errors import answer
+from chalicelib.api.gateway_access import guard_routes
 from chalicelib.api.openapi import openapi_document
 from chalicelib.api.requests import int_param, json_object, name_id, namespace_id, version_id
 from chalicelib.cloud import lambda_events
-from chalicelib.config import Backend, backend
+from chalicelib.config import Backend, backend, designer_origin
 from chalicelib.errors import InvalidRequest
 from chalicelib.services.namespaces import namespace_list
 from chalicelib.services.registry import ComponentRegistry
@@ -57,7 +61,13 @@ class ThreadSafeChalice(Chalice):
         self._per_thread.lambda_context = context
 
 
+LAMBDA_FUNCTION_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"  # set by the Lambda runtime, nowhere else
 app = ThreadSafeChalice(app_name="containerops")
+if os.environ.get(LAMBDA_FUNCTION_VARIABLE):
+    # Chalice keeps its logger, the parent of every containerops.* logger, at ERROR on Lambda
+    # unless in debug mode: the handlers' warnings (an event dropped, a run that could not
+    # start, a key that could not be read) would never reach the function's log group.
+    app.log.setLevel(logging.INFO)
 
 
 # --- aws mode --------------------------------------------------------------------------------
@@ -305,3 +315,41 @@ def execution_ended(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_running_jobs")
 def sweep_running_jobs(event: CloudWatchEvent) -> None:
     lambda_events.sweep(aws().sweeper)
+
+
+# --- aws mode: the triggers (README "Triggers"); the template narrows the rules to this
+# account and region (infra/template.json). The signed webhook is a route of run_routes.
+
+@app.on_cw_event({"source": ["aws.s3"], "detail-type": ["Object Created"]}, name="object_created")
+def object_created(event: CloudWatchEvent) -> None:
+    lambda_events.s3_object_created(aws().event_triggers, event.to_dict())
+
+
+@app.on_cw_event({"source": ["aws.codecommit"], "detail-type": ["CodeCommit Repository State Change"],
+                  "detail": {"event": ["referenceCreated", "referenceUpdated"],
+                             "referenceType": ["branch"]}},
+                 name="reference_changed")
+def reference_changed(event: CloudWatchEvent) -> None:
+    lambda_events.codecommit_reference_changed(aws().event_triggers, event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="start_scheduled_runs")
+def start_scheduled_runs(event: CloudWatchEvent) -> None:
+    lambda_events.scheduled_runs(aws().schedules)
+
+
+# --- access control on API Gateway (keep this section last: it guards every route above) ------
+# On AWS every route but the webhook (its HMAC signature guards it) needs a bearer token that
+# this authorizer checks against the hashes in Secrets Manager, and only the designer's origin
+# is answered cross-origin (chalicelib/api/gateway_access.py). Locally no authorizer is
+# attached: `containerops serve` checks its own token.
+
+@app.authorizer(name="api_token", ttl_seconds=GATEWAY_CACHE_SECONDS)
+def api_token(request: AuthRequest) -> AuthResponse:
+    return token_authorizer()(request)
+
+
+if backend() is Backend.AWS:
+    from chalicelib.api.run_routes import webhook as _signed_webhook
+
+    guard_routes(app, api_token, open_views=[_signed_webhook], origin=designer_origin)

@@ -66,6 +66,29 @@ def secrets_from_environment() -> dict[str, str]:
     }
 
 
+# --- access to the API on AWS ------------------------------------------------------------
+# Read by one function each (not by every function, unlike AWS_VARIABLES below): the token
+# authorizer reads the secret of the token hashes, the API the designer's origin (CORS).
+
+API_TOKENS_SECRET_VARIABLE = "CONTAINEROPS_API_TOKENS_SECRET"
+DESIGNER_ORIGIN_VARIABLE = "CONTAINEROPS_DESIGNER_ORIGIN"
+
+
+def api_tokens_secret(environ: Mapping[str, str] | None = None) -> str:
+    """The Secrets Manager secret (ARN or name) holding the API tokens' hashes."""
+    value = (os.environ if environ is None else environ).get(API_TOKENS_SECRET_VARIABLE, "").strip()
+    if not value:
+        raise ConfigurationError(f"{API_TOKENS_SECRET_VARIABLE} names no secret: the API token"
+                                 " authorizer cannot check tokens (the deployed template sets it)")
+    return value
+
+
+def designer_origin(environ: Mapping[str, str] | None = None) -> str | None:
+    """The one browser origin (https://host[:port]) the API answers cross-origin; None: none."""
+    value = (os.environ if environ is None else environ).get(DESIGNER_ORIGIN_VARIABLE, "").strip()
+    return value.rstrip("/") or None
+
+
 # --- the aws backend ------------------------------------------------------------------
 
 # Every variable the aws backend reads, with what it names. The template sets each one.

@@ -10,6 +10,7 @@ generated secret).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,6 +34,9 @@ from chalicelib.cloud.verdict import TaskFinaliser
 from chalicelib.config import AwsSettings
 from chalicelib.logs.cloudwatch import CloudWatchLogs
 from chalicelib.logs.cloudwatch_streams import AttemptStreams
+from chalicelib.services.event_triggers import EventTriggers
+from chalicelib.services.run_service import RunService
+from chalicelib.services.schedules import ScheduleService
 from chalicelib.store.catalog import StoreCatalog
 from chalicelib.store.dynamodb import DynamoDbStore
 
@@ -72,6 +76,8 @@ class AwsServices:
     task_finaliser: TaskFinaliser
     run_finaliser: RunFinaliser
     sweeper: RunningJobsSweeper
+    event_triggers: EventTriggers  # S3 and CodeCommit events' runs
+    schedules: ScheduleService  # the minute check of the cron triggers
 
     @classmethod
     def from_environment(cls) -> AwsServices:
@@ -96,6 +102,7 @@ class AwsServices:
                                      Target(settings.launch_queue_url), workspaces)
         task_finaliser = TaskFinaliser(store, executions, catalog, logs.messages, secrets, logs)
         run_finaliser = RunFinaliser(store, tasks, dispatcher, workspaces)
+        runs = RunService(store, dispatcher)
         return cls(
             settings=settings, store=store, logs=logs, dispatcher=dispatcher,
             launcher=JobLauncher(store, executions, tasks, catalog, logs),
@@ -104,6 +111,8 @@ class AwsServices:
             task_finaliser=task_finaliser,
             run_finaliser=run_finaliser,
             sweeper=RunningJobsSweeper(store, tasks, executions, catalog, task_finaliser, run_finaliser),
+            event_triggers=EventTriggers(store, runs),
+            schedules=ScheduleService(store, runs.start, time.time),
         )
 
     def api_context(self) -> ApiContext:

@@ -50,6 +50,7 @@ from chalicelib.cli.remote import (
     run_record,
 )
 from chalicelib.cli.run_output import finish_run, show_run_result, show_runs
+from chalicelib.cli.tokens import tokens
 from chalicelib.domain.loading import kind_of, parse_document
 from chalicelib.domain.models import dump_definition
 from chalicelib.domain.states import RunState
@@ -553,6 +554,7 @@ def wait_for_attempt(client: ApiClient, namespace: str, run_id: str, record: Job
 
 main.add_command(load)
 main.add_command(compile_command)
+main.add_command(tokens)
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,10 @@
 - A log batch, a task's stop and an execution's end that cannot be read are dropped with a
   log line; anything else that fails raises, so Lambda's own retries (and the event
   source's) try again: the handlers are idempotent, a second delivery changes nothing.
+- So are the trigger events (an S3 object created, a CodeCommit reference changed): one
+  that cannot be read is dropped with a log line; the runs they start are claimed per event
+  and workflow, so a second delivery or a retry starts no second run. The minute schedule
+  check is idempotent too (a tick is marked once).
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from chalicelib.cloud.log_batches import decode_batch
 from chalicelib.cloud.log_handler import LogBatchHandler
 from chalicelib.cloud.run_end import RunFinaliser
 from chalicelib.cloud.sweep import RunningJobsSweeper
+from chalicelib.cloud.trigger_events import object_created, reference_changed
 from chalicelib.cloud.verdict import TaskFinaliser
 from chalicelib.errors import InvalidRequest
+from chalicelib.services.event_triggers import EventTriggers
+from chalicelib.services.schedules import ScheduleService
 
 log = logging.getLogger("containerops.cloud")
 
@@ -76,3 +83,32 @@ def sweep(sweeper: RunningJobsSweeper) -> None:
     acted = sweeper.sweep()
     if acted:
         log.info("sweep: %d task(s) stopped past their timeout or judged after a lost stop", len(acted))
+
+
+def s3_object_created(triggers: EventTriggers, event: Mapping[str, Any]) -> None:
+    try:
+        created = object_created(event)
+    except InvalidRequest as exc:
+        log.error("S3 event %s dropped: %s", event.get("id"), exc)
+        return
+    started = triggers.object_created(created)
+    log.info("s3://%s/%s (event %s): %d run(s) started", created.bucket, created.key,
+             created.event_id, len(started))
+
+
+def codecommit_reference_changed(triggers: EventTriggers, event: Mapping[str, Any]) -> None:
+    try:
+        changed = reference_changed(event)
+    except InvalidRequest as exc:
+        log.error("CodeCommit event %s dropped: %s", event.get("id"), exc)
+        return
+    started = triggers.reference_changed(changed)
+    log.info("%s %s of %s %s (event %s): %d run(s) started", changed.reference_type, changed.name,
+             changed.repository, changed.event, changed.event_id, len(started))
+
+
+def scheduled_runs(schedules: ScheduleService) -> None:
+    """The minute schedule: the runs the workflows' cron triggers owe now."""
+    started = schedules.check()
+    if started:
+        log.info("schedules: %d run(s) started", started)

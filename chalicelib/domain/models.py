@@ -7,6 +7,7 @@ types, and `schemas/*.json` is generated from them. Rules that need more than on
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -143,6 +144,28 @@ class Param(Strict):
     description: str = ""
 
 
+# --- triggers ----------------------------------------------------------------------
+
+MAX_TRIGGERS = 20  # the store files a workflow under each trigger in one transaction
+MAX_S3_KEY = 1024  # S3's longest key
+BUCKET_PATTERN = r"[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?"
+REPOSITORY_PATTERN = r"[A-Za-z0-9._-]{1,100}"
+_BRANCH_FORBIDDEN = set(" ~^:?[\\")
+
+
+def branch_problem(branch: str) -> str | None:
+    """Why `branch` cannot name a branch (or a pattern of them), in words; None when it can."""
+    if not branch:
+        return "it is empty"
+    if branch.startswith("refs/"):
+        return "write the branch's short name (main, not refs/heads/main)"
+    if any(c in _BRANCH_FORBIDDEN or not c.isprintable() for c in branch):
+        return "it holds a space, a control character or one of ~ ^ : ? [ \\"
+    if ".." in branch or branch.startswith("/") or branch.endswith(("/", ".lock")):
+        return "git refuses '..', a leading or trailing '/' and a trailing '.lock'"
+    return None
+
+
 class ApiTrigger(Strict):
     type: Literal["api"]
 
@@ -157,15 +180,58 @@ class ScheduleTrigger(Strict):
 
 
 class S3Trigger(Strict):
+    """A run for each object created in `bucket` whose key starts with `prefix` and ends
+    with `suffix` (both plain text, compared as written)."""
+
     type: Literal["s3"]
-    bucket: str
-    prefix: str = ""
+    bucket: str = Field(description="an S3 bucket name: lower-case letters, digits, '.' and '-'")
+    prefix: str = Field(default="", max_length=MAX_S3_KEY, examples=["builds/"])
+    suffix: str = Field(default="", max_length=MAX_S3_KEY, examples=[".tar.gz"])
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not re.fullmatch(BUCKET_PATTERN, value):
+            raise ValueError(f"'{value}' is not an S3 bucket name: up to 63 lower-case letters, "
+                             "digits, '.' and '-', starting and ending with a letter or digit")
+        return value
 
 
 class CodeCommitTrigger(Strict):
+    """A run for each push to a branch of `repository` that one of `branches` matches
+    (every branch when empty), for the changes named in `events`."""
+
     type: Literal["codecommit"]
-    repository: str
-    branches: list[str] = []
+    repository: str = Field(description="a CodeCommit repository name")
+    branches: list[str] = Field(
+        default=[], description="branch names or patterns: * is any text without '/', ** any text",
+        examples=[["main", "release/*"]])
+    events: list[Literal["referenceCreated", "referenceUpdated"]] = Field(
+        default=["referenceCreated", "referenceUpdated"], min_length=1,
+        description="a branch created, a branch updated (pushed to)")
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not re.fullmatch(REPOSITORY_PATTERN, value) or value.endswith(".git"):
+            raise ValueError(f"'{value}' is not a CodeCommit repository name: 1 to 100 letters, "
+                             "digits, '.', '_' and '-', not ending in .git")
+        return value
+
+    @field_validator("branches")
+    @classmethod
+    def _branches(cls, value: list[str]) -> list[str]:
+        for branch in value:
+            if (why := branch_problem(branch)) is not None:
+                raise ValueError(f"'{branch}' is not a branch name or pattern: {why}")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each event is listed once")
+        return value
 
 
 Trigger = Annotated[
@@ -229,7 +295,7 @@ class WorkflowSpec(Strict):
     env: dict[str, str] = {}
     timeout: Duration | None = None
     concurrency: int | None = Field(default=None, ge=1)
-    triggers: list[Trigger] = [ApiTrigger(type="api")]
+    triggers: list[Trigger] = Field(default=[ApiTrigger(type="api")], max_length=MAX_TRIGGERS)
     stages: list[Stage] = Field(min_length=1)
 
     _timeout = field_validator("timeout")(_check_timeout)

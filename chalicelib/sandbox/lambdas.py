@@ -5,10 +5,11 @@ for failures.
 - The launcher is invoked synchronously by the SQS event source: what it raises fails the
   whole batch (SQS delivers every message of it again), and its `batchItemFailures` name the
   messages to deliver again; the caller (pump.py) deletes the others.
-- The log, task-stopped and execution-ended functions are invoked asynchronously (by
-  CloudWatch Logs and EventBridge): Lambda tries a failed invocation twice more, then the
-  event is gone (to an on-failure destination, which the template may add). The sandbox
-  tries at once rather than after Lambda's minutes, and says so in the log every time.
+- The log, task-stopped and execution-ended functions and the minute schedules (the sweep,
+  the schedule triggers) are invoked asynchronously (by CloudWatch Logs and EventBridge):
+  Lambda tries a failed invocation twice more, then the event is gone (to an on-failure
+  destination, which the template may add). The sandbox tries at once rather than after
+  Lambda's minutes, and says so in the log every time.
 
 Every failure is logged with its traceback and kept in `failures`, so a test can tell a run
 that ended well from one whose handlers kept failing on the way.
@@ -66,6 +67,10 @@ class LambdaFunctions:
 
     def sweep_running_jobs(self) -> None:
         self._invoke("sweep_running_jobs", lambda: lambda_events.sweep(self._services.sweeper))
+
+    def start_scheduled_runs(self) -> None:
+        self._invoke("start_scheduled_runs",
+                     lambda: lambda_events.scheduled_runs(self._services.schedules))
 
     def execution_ended(self, event: Mapping[str, Any]) -> None:
         self._invoke("execution_ended", lambda: lambda_events.execution_status_change(

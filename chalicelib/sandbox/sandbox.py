@@ -42,7 +42,7 @@ from chalicelib.sandbox.lambdas import LambdaFunctions
 from chalicelib.sandbox.launch_queue import LaunchQueue
 from chalicelib.sandbox.pump import Pump
 from chalicelib.sandbox.resources import SandboxClients, create_resources
-from chalicelib.sandbox.schedule import Schedule
+from chalicelib.sandbox.schedule import CRON_CHECK_SECONDS, Schedule
 from chalicelib.sandbox.sidecars import in_process_sidecar
 from chalicelib.sandbox.task_runner import TaskSetup
 from chalicelib.services.definitions import save_workflow_if_changed
@@ -145,8 +145,11 @@ class AwsSandbox:
                                          functions.execution_ended, REGION)
         self._queue = LaunchQueue(clients.sqs, settings.launch_queue_url, functions, REGION)
         sweeps = Schedule(functions.sweep_running_jobs)
+        # Cron ticks are whole minutes: a check every few seconds starts a due run soon enough.
+        cron_checks = Schedule(functions.start_scheduled_runs, every=CRON_CHECK_SECONDS)
         self._pump = Pump([("launch queue", self._queue.poll), ("ECS agent", self._agent.poll),
-                           ("execution events", self._watcher.poll), ("schedule", sweeps.poll)])
+                           ("execution events", self._watcher.poll), ("schedule", sweeps.poll),
+                           ("schedule triggers", cron_checks.poll)])
         # CloudWatch checks that the destination answers when a subscription is made.
         functions.ingest_logs(encode_batch(control_batch(round(time.time() * 1000))))
         shipper.start()

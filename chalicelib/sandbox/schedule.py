@@ -1,6 +1,8 @@
 """EventBridge's schedule as the sandbox plays it: the `sweep_running_jobs` function (every
 minute on AWS) invoked every `every` seconds, so job timeouts are enforced at the pace of a
-test rather than of a deployment (the sweep itself is aws mode's: chalicelib/cloud/sweep.py).
+test rather than of a deployment (the sweep itself is aws mode's: chalicelib/cloud/sweep.py);
+and the `start_scheduled_runs` function (the schedule triggers, every minute on AWS) every
+CRON_CHECK_SECONDS.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import time
 from collections.abc import Callable
 
 SWEEP_EVERY_SECONDS = 0.5
+CRON_CHECK_SECONDS = 5.0
 
 
 class Schedule:

@@ -18,6 +18,10 @@ interface (`chalicelib/logs/base.py`). Rules every implementation keeps:
   write this way;
 - a workflow's run slots (its `concurrency`) are taken and freed atomically across
   threads and processes: of several runs taking the last free slot, exactly one gets it;
+- the workflows an event may start are found through an index of their latest versions'
+  triggers (`workflows_triggered_by`), kept in the same write as the version it comes
+  from, never by reading every workflow; a schedule mark moves only from the mark its
+  checker read (`advance_schedule_mark`), so of two checkers of one tick one acts on it;
 - an attempt is found by its container (`find_attempt_by_container`) right after the write
   that gave it one, by the whole id or by the task id alone (`container_task_id`);
 - the texts of errors and the page limits come from `messages`, so stores say the same.
@@ -31,6 +35,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.domain.triggers import EVERY_SCHEDULE, TriggerKind
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.store import messages
 
@@ -76,6 +81,14 @@ class WorkflowSettings:
 
     enabled: bool
     webhook_secret: str = field(repr=False)  # made by the store when first saved; never shown
+
+
+@dataclass(frozen=True)
+class TriggeredWorkflow:
+    """A workflow an event may start: its latest version, and whether it is enabled."""
+
+    stored: StoredWorkflow
+    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,22 @@ class Store(ABC):
 
     @abstractmethod
     def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None: ...
+
+    @abstractmethod
+    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+                              expected: float | None, tick: float) -> bool:
+        """Set the mark to `tick` only while it is still `expected` (None: no mark yet);
+        False, changing nothing, when another checker moved it first. Atomic."""
+
+    @abstractmethod
+    def workflows_triggered_by(
+        self, kind: TriggerKind, source: str = EVERY_SCHEDULE
+    ) -> list[TriggeredWorkflow]:
+        """Every workflow that is not deleted whose latest version has a `kind` trigger on
+        `source` (an S3 bucket, a CodeCommit repository; for schedules, every workflow with
+        one), disabled ones too, each once, by namespace and name. Read from an index (see
+        `domain.triggers.index_keys`) written with each version: a save that drops the
+        trigger, a delete and a revival are seen by the next lookup."""
 
     # --- concurrency -----------------------------------------------------------------
     @abstractmethod

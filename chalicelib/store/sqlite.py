@@ -24,16 +24,18 @@ from typing import Any
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.domain.triggers import EVERY_SCHEDULE, TriggerKind
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.logs.base import LOG_START, LogBatch, LogEntry, LogPosition, LogStore
-from chalicelib.store import messages
+from chalicelib.store import messages, sqlite_triggers
 from chalicelib.store.base import (
     RunFilter,
     RunPage,
     Store,
     StoredComponent,
     StoredWorkflow,
+    TriggeredWorkflow,
     WorkflowSettings,
     check_run_slot_limit,
     container_task_id,
@@ -209,6 +211,7 @@ class SqliteStore(Store, LogStore):
                 " VALUES (?, ?, ?, ?, ?)",
                 (*key, latest + 1, document, self._clock()),
             )
+            sqlite_triggers.file_version(conn, workflow, latest + 1)
             if settings is None:
                 conn.execute(
                     "INSERT INTO workflow_settings (namespace, name, enabled, webhook_secret,"
@@ -268,6 +271,7 @@ class SqliteStore(Store, LogStore):
     def delete_workflow(self, namespace: str, name: str) -> None:
         with self._write() as conn:
             self._update_live_workflow(conn, namespace, name, "deleted = 1")
+            sqlite_triggers.forget_workflow(conn, namespace, name)
 
     @staticmethod
     def _update_live_workflow(
@@ -293,19 +297,28 @@ class SqliteStore(Store, LogStore):
         return inserted == 1
 
     def get_schedule_mark(self, namespace: str, name: str, trigger: int) -> float | None:
-        row = self._row(
-            'SELECT tick FROM schedule_marks WHERE namespace = ? AND name = ? AND "trigger" = ?',
-            (namespace, name, trigger),
-        )
+        row = self._row(_GET_MARK, (namespace, name, trigger))
         return None if row is None else float(row["tick"])
 
     def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None:
         with self._write() as conn:
-            conn.execute(
-                'INSERT INTO schedule_marks (namespace, name, "trigger", tick) VALUES (?, ?, ?, ?)'
-                ' ON CONFLICT (namespace, name, "trigger") DO UPDATE SET tick = excluded.tick',
-                (namespace, name, trigger, tick),
-            )
+            conn.execute(_SET_MARK, (namespace, name, trigger, tick))
+
+    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+                              expected: float | None, tick: float) -> bool:
+        key = (namespace, name, trigger)
+        with self._write() as conn:  # the write lock is held from the read to the write
+            row = conn.execute(_GET_MARK, key).fetchone()
+            if (None if row is None else float(row["tick"])) != expected:
+                return False
+            conn.execute(_SET_MARK, (*key, tick))
+        return True
+
+    def workflows_triggered_by(
+        self, kind: TriggerKind, source: str = EVERY_SCHEDULE
+    ) -> list[TriggeredWorkflow]:
+        with self._read() as conn:
+            return sqlite_triggers.triggered_by(conn, kind, source)
 
     # --- concurrency -----------------------------------------------------------------
     def take_run_slot(self, namespace: str, workflow: str, run_id: str, limit: int) -> bool:
@@ -603,6 +616,11 @@ def _is_missing_parent(exc: sqlite3.IntegrityError) -> bool:
     return exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
+_GET_MARK = 'SELECT tick FROM schedule_marks WHERE namespace = ? AND name = ? AND "trigger" = ?'
+_SET_MARK = (
+    'INSERT INTO schedule_marks (namespace, name, "trigger", tick) VALUES (?, ?, ?, ?)'
+    ' ON CONFLICT (namespace, name, "trigger") DO UPDATE SET tick = excluded.tick'
+)
 _SLOT_HELD = "SELECT 1 FROM run_slots WHERE namespace = ? AND workflow = ? AND run_id = ?"
 _ATTEMPT_STATUS = "SELECT status FROM attempts WHERE run_id = ? AND job = ? AND number = ?"
 

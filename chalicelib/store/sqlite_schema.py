@@ -186,8 +186,42 @@ CREATE INDEX IF NOT EXISTS attempts_by_container_task ON attempts (container_tas
     WHERE container_task IS NOT NULL;
 """
 
+# The trigger index (Store.workflows_triggered_by): the (kind, source) keys of each
+# workflow's latest version (domain.triggers.index_keys: an S3 bucket, a CodeCommit
+# repository, '' for every schedule), rewritten in the transaction that saves a version
+# and removed with a delete; whether the workflow is enabled is read from its settings at
+# lookup. The primary key makes a lookup one range scan of the workflows it finds. The
+# INSERT fills the index from the latest versions already stored, as index_keys reads
+# their triggers today.
+_V5 = """
+CREATE TABLE IF NOT EXISTS workflow_triggers (
+    kind      TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    PRIMARY KEY (kind, source, namespace, name)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS workflow_triggers_by_workflow ON workflow_triggers (namespace, name);
+
+INSERT OR IGNORE INTO workflow_triggers (kind, source, namespace, name, version)
+SELECT json_extract(t.value, '$.type'),
+       CASE json_extract(t.value, '$.type')
+           WHEN 's3' THEN json_extract(t.value, '$.bucket')
+           WHEN 'codecommit' THEN json_extract(t.value, '$.repository')
+           ELSE '' END,
+       w.namespace, w.name, w.version
+FROM workflows AS w, json_each(w.document, '$.spec.triggers') AS t
+WHERE json_extract(t.value, '$.type') IN ('s3', 'codecommit', 'schedule')
+  AND NOT EXISTS (SELECT 1 FROM workflow_settings AS s
+                  WHERE s.namespace = w.namespace AND s.name = w.name AND s.deleted)
+  AND w.version = (SELECT max(l.version) FROM workflows AS l
+                   WHERE l.namespace = w.namespace AND l.name = w.name);
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1. Append; never edit one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,8 +1,9 @@
 """What sets each run-engine function off, as deployed (the packaged template): the launch
 queue's mapping to launch_jobs, the job log group's subscription to ingest_logs with the
-permission CloudWatch Logs needs, the two EventBridge rules Chalice writes from app.py's
-patterns, narrowed by the template to this stack's cluster and state machines, and the
-timeout sweep's schedule."""
+permission CloudWatch Logs needs, the EventBridge rules Chalice writes from app.py's
+patterns, narrowed by the template to this stack's cluster and state machines (the run
+engine's) or to this account and region (the S3 and CodeCommit triggers'), and the
+schedules of the timeout sweep and of the schedule triggers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from chalice.app import CloudWatchEventConfig
 
 import app
 from chalicelib.aws.stepfunctions import MACHINE_PREFIX, machine_name
-from chalicelib.cloud import lambda_events
+from chalicelib.cloud import lambda_events, trigger_events
 from chalicelib.cloud.events import TASK_GROUP_PREFIX, task_group
 from tests.infra.templates import Template, function_environment, functions, referenced_resources
 
@@ -23,6 +24,14 @@ NARROWED_BY: dict[str, dict[str, Any]] = {
     "task_stopped": {"clusterArn": [{"Fn::GetAtt": ["JobCluster", "Arn"]}]},
     "execution_ended": {"stateMachineArn": [{"prefix": {"Fn::Sub": (
         "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${MachineNamePrefix}-")}}]},
+}
+# What it adds at the top of the trigger rules' patterns: only events of this account and
+# region (an S3 event's account is the bucket owner's; events forwarded from other accounts
+# keep theirs).
+THIS_ACCOUNT_AND_REGION = {"account": [{"Ref": "AWS::AccountId"}], "region": [{"Ref": "AWS::Region"}]}
+NARROWED_AT_TOP: dict[str, dict[str, Any]] = {
+    "object_created": THIS_ACCOUNT_AND_REGION,
+    "reference_changed": THIS_ACCOUNT_AND_REGION,
 }
 
 
@@ -139,12 +148,14 @@ def test_launch_jobs_and_ingest_logs_have_no_event_of_chalices(packaged_template
 def test_each_rule_is_app_pys_pattern_narrowed_to_this_stack(
         packaged_template: Template, source: CloudWatchEventConfig) -> None:
     wanted: dict[str, Any] = dict(source.event_pattern)
-    wanted["detail"] = {**wanted["detail"], **NARROWED_BY[source.name]}
+    if source.name in NARROWED_BY:
+        wanted["detail"] = {**wanted["detail"], **NARROWED_BY[source.name]}
+    wanted.update(NARROWED_AT_TOP.get(source.name, {}))
     assert rule_of(packaged_template, source.handler_string) == wanted
 
 
-def test_the_rules_are_app_pys_two(packaged_template: Template) -> None:
-    assert {source.name for source in EVENT_RULES} == set(NARROWED_BY)
+def test_every_rule_of_app_py_is_narrowed(packaged_template: Template) -> None:
+    assert {source.name for source in EVENT_RULES} == set(NARROWED_BY) | set(NARROWED_AT_TOP)
 
 
 def test_the_task_rule_matches_stopped_tasks_in_the_group_every_job_task_is_started_with(
@@ -177,3 +188,31 @@ def test_the_timeout_sweep_runs_every_minute(packaged_template: Template) -> Non
     # The job states' compiled TimeoutSeconds backstop a missed sweep; a minute is the lateness.
     schedule = event_of(packaged_template, "app.sweep_running_jobs", "Schedule")
     assert schedule == {"Schedule": "rate(1 minute)"}
+
+
+# --- the triggers --------------------------------------------------------------------
+
+def test_the_s3_rule_matches_objects_created_in_buckets_of_this_account_and_region(
+        packaged_template: Template) -> None:
+    rule = rule_of(packaged_template, "app.object_created")
+    assert rule["source"] == [trigger_events.S3_SOURCE]
+    assert rule["detail-type"] == [trigger_events.OBJECT_CREATED]
+    assert {key: rule[key] for key in THIS_ACCOUNT_AND_REGION} == THIS_ACCOUNT_AND_REGION
+    assert "detail" not in rule  # which buckets, prefixes and suffixes: the workflows say
+
+
+def test_the_codecommit_rule_lets_through_only_branches_created_or_pushed_to(
+        packaged_template: Template) -> None:
+    rule = rule_of(packaged_template, "app.reference_changed")
+    assert rule["source"] == [trigger_events.CODECOMMIT_SOURCE]
+    assert rule["detail-type"] == [trigger_events.REPOSITORY_CHANGED]
+    assert rule["detail"] == {"event": ["referenceCreated", "referenceUpdated"],
+                              "referenceType": ["branch"]}  # no deletes, no tags
+    assert {key: rule[key] for key in THIS_ACCOUNT_AND_REGION} == THIS_ACCOUNT_AND_REGION
+
+
+def test_the_schedule_triggers_are_checked_every_minute(packaged_template: Template) -> None:
+    # Cron has minutes for its finest field: a check a minute misses no tick.
+    schedule = event_of(packaged_template, "app.start_scheduled_runs", "Schedule")
+    assert schedule == {"Schedule": "rate(1 minute)"}
+

@@ -31,6 +31,10 @@ FUNCTIONS = {
     "TaskStopped": "app.task_stopped",
     "ExecutionEnded": "app.execution_ended",
     "SweepRunningJobs": "app.sweep_running_jobs",
+    "ObjectCreated": "app.object_created",
+    "ReferenceChanged": "app.reference_changed",
+    "StartScheduledRuns": "app.start_scheduled_runs",
+    "ApiToken": "app.api_token",
 }
 
 OWN_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -77,6 +81,14 @@ GRANTS = {
     # whose execution's end was lost described and ended (as execution_ended does).
     "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | RUNS | WORKSPACES
     | FAILED_EVENTS | {"ecs:DescribeTasks", "logs:GetLogEvents", "states:DescribeExecution"},
+    # chalicelib/services/event_triggers.py and schedules.py: the trigger index read, the event
+    # claimed or the tick marked, the run recorded and submitted (the dispatcher: its machine
+    # made current, its execution started, stopped if a cancel came first).
+    "ObjectCreated": OWN_LOGS | STORE | RUNS | FAILED_EVENTS,
+    "ReferenceChanged": OWN_LOGS | STORE | RUNS | FAILED_EVENTS,
+    "StartScheduledRuns": OWN_LOGS | STORE | RUNS | FAILED_EVENTS,
+    # chalicelib/api/authorizer.py: the API token hashes read (chalicelib/aws/api_tokens.py).
+    "ApiToken": OWN_LOGS | SECRETS,
 }
 
 
@@ -88,6 +100,7 @@ def test_the_package_deploys_the_api_and_every_lambda_function_of_app_py(
         packaged_template: Template) -> None:
     handlers = {"app.app"} | {f.handler_string for f in app.app.pure_lambda_functions}
     handlers |= {source.handler_string for source in app.app.event_sources}
+    handlers |= {authorizer.handler_string for authorizer in app.app.builtin_auth_handlers}
     deployed = {name: r["Properties"]["Handler"] for name, r in functions(packaged_template).items()}
     assert set(deployed.values()) == handlers
     assert deployed == FUNCTIONS
@@ -194,7 +207,8 @@ def test_each_functions_log_group_is_an_output(merge_template: Template, package
     assert {log_group_of(packaged_template, function) for function in FUNCTIONS} <= outputs
 
 
-ASYNCHRONOUS = ("IngestLogs", "TaskStopped", "ExecutionEnded", "SweepRunningJobs")
+ASYNCHRONOUS = ("IngestLogs", "TaskStopped", "ExecutionEnded", "SweepRunningJobs",
+                "ObjectCreated", "ReferenceChanged", "StartScheduledRuns")
 
 
 @pytest.mark.parametrize("function", ASYNCHRONOUS)

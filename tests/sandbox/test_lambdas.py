@@ -76,3 +76,21 @@ def test_a_launch_that_fails_is_reported_for_another_delivery_and_the_others_are
     assert again == {"m-broken"}
     assert launched == ["fine"]
     assert functions.failures == ["launch_jobs: 1 message(s) reported for another delivery"]
+
+
+def test_the_schedule_triggers_check_is_tried_again_when_it_fails_like_every_minute_schedule() -> None:
+    checks: list[str] = []
+
+    class Schedules:
+        def check(self) -> int:
+            checks.append("check")
+            if len(checks) == 1:
+                raise RuntimeError("DynamoDB throttled")
+            return 1
+
+    functions = functions_with(schedules=Schedules())
+
+    functions.start_scheduled_runs()
+
+    assert checks == ["check", "check"]
+    assert functions.failures == ["start_scheduled_runs: RuntimeError: DynamoDB throttled"]

@@ -17,6 +17,7 @@ import pytest
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.domain.triggers import TriggerKind
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.store.base import RunFilter, Store, WorkflowSettings
@@ -53,6 +54,20 @@ def workflow(name: str = "ci", *, namespace: str = "demo", image: str = "busybox
             ]}]}],
         },
     })
+
+
+def triggered(name: str, *triggers: dict[str, object], namespace: str = "demo") -> Workflow:
+    """A one-job workflow with these triggers."""
+    return Workflow.model_validate({
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": {"triggers": list(triggers), "stages": [{"name": "s", "actions": [
+            {"name": "a", "jobs": [{"name": "j", "image": "busybox:1"}]}]}]},
+    })
+
+
+S3 = {"type": "s3", "bucket": "uploads"}
+REPO = {"type": "codecommit", "repository": "app", "branches": ["main"]}
+NIGHTLY = {"type": "schedule", "cron": "0 3 * * *"}
 
 
 def run(run_id: str = "r1", *, created_at: float = EPOCH, status: RunState = RunState.QUEUED,
@@ -445,6 +460,97 @@ class StoreContract:
         assert [store.get_schedule_mark(ns, name, trigger) for ns, name, trigger in [
             ("demo", "ci", 0), ("demo", "ci", 1), ("demo", "deploy", 0), ("acme", "ci", 0),
             ("acme", "ci", 1)]] == [EPOCH, EPOCH + 1, EPOCH + 2, EPOCH + 3, None]
+
+    def test_a_schedule_mark_moves_only_from_the_mark_its_checker_read(self, store: Store) -> None:
+        assert store.advance_schedule_mark("demo", "ci", 0, None, EPOCH)
+        assert not store.advance_schedule_mark("demo", "ci", 0, None, EPOCH + 60)
+        assert not store.advance_schedule_mark("demo", "ci", 0, EPOCH - 60, EPOCH + 60)
+        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH
+        assert store.advance_schedule_mark("demo", "ci", 0, EPOCH, EPOCH + 60)
+        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH + 60
+        assert store.advance_schedule_mark("demo", "ci", 1, None, EPOCH)  # its own mark
+
+    def test_of_checkers_moving_one_mark_from_what_they_read_only_one_wins(
+        self, store: Store
+    ) -> None:
+        store.set_schedule_mark("demo", "ci", 0, EPOCH)
+        results = at_once(6, lambda i: store.advance_schedule_mark("demo", "ci", 0, EPOCH, EPOCH + 60))
+        assert sorted(map(str, results)) == ["False"] * 5 + ["True"]
+        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH + 60
+
+    # --- the trigger index -------------------------------------------------------------
+    def test_a_workflow_is_found_by_the_bucket_and_the_repository_its_triggers_name(
+        self, store: Store
+    ) -> None:
+        store.save_workflow(triggered("build", S3, REPO, NIGHTLY))
+        for kind, source in [(TriggerKind.S3, "uploads"), (TriggerKind.CODECOMMIT, "app"),
+                             (TriggerKind.SCHEDULE, "")]:
+            [found] = store.workflows_triggered_by(kind, source)
+            assert found.stored.workflow == triggered("build", S3, REPO, NIGHTLY)
+            assert (found.stored.version, found.enabled) == (1, True)
+        assert store.workflows_triggered_by(TriggerKind.S3, "app") == []
+        assert store.workflows_triggered_by(TriggerKind.CODECOMMIT, "uploads") == []
+        assert store.workflows_triggered_by(TriggerKind.S3, "other") == []
+
+    def test_a_workflow_without_event_triggers_is_found_by_none(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        store.save_workflow(triggered("hooked", {"type": "webhook"}, {"type": "api"}))
+        assert [store.workflows_triggered_by(kind) for kind in TriggerKind] == [[], [], []]
+
+    def test_every_workflow_with_a_schedule_is_found_each_once_in_name_order(
+        self, store: Store
+    ) -> None:
+        store.save_workflow(triggered("twice", NIGHTLY, {"type": "schedule", "cron": "0 * * * *"}))
+        store.save_workflow(triggered("nightly", NIGHTLY, namespace="acme"))
+        store.save_workflow(triggered("uploaded", S3))
+        found = store.workflows_triggered_by(TriggerKind.SCHEDULE)
+        assert [f.stored.workflow.ref for f in found] == ["acme/nightly", "demo/twice"]
+
+    def test_two_triggers_on_one_bucket_find_the_workflow_once(self, store: Store) -> None:
+        store.save_workflow(triggered("split", {**S3, "prefix": "a/"}, {**S3, "suffix": ".zip"}))
+        assert len(store.workflows_triggered_by(TriggerKind.S3, "uploads")) == 1
+
+    def test_the_index_follows_the_latest_version(self, store: Store) -> None:
+        store.save_workflow(triggered("build", S3))
+        store.save_workflow(triggered("build", {**S3, "bucket": "releases"}, NIGHTLY))
+        assert store.workflows_triggered_by(TriggerKind.S3, "uploads") == []
+        [found] = store.workflows_triggered_by(TriggerKind.S3, "releases")
+        assert found.stored.version == 2
+        assert len(store.workflows_triggered_by(TriggerKind.SCHEDULE)) == 1
+        store.save_workflow(triggered("build", {"type": "api"}))
+        assert store.workflows_triggered_by(TriggerKind.S3, "releases") == []
+        assert store.workflows_triggered_by(TriggerKind.SCHEDULE) == []
+
+    def test_a_disabled_workflow_is_found_and_says_it_is_disabled(self, store: Store) -> None:
+        store.save_workflow(triggered("build", S3))
+        store.set_workflow_enabled("demo", "build", False)
+        [found] = store.workflows_triggered_by(TriggerKind.S3, "uploads")
+        assert found.enabled is False
+        store.set_workflow_enabled("demo", "build", True)
+        assert store.workflows_triggered_by(TriggerKind.S3, "uploads")[0].enabled is True
+
+    def test_a_deleted_workflow_is_not_found_and_a_revived_one_is_found_by_its_new_triggers(
+        self, store: Store
+    ) -> None:
+        store.save_workflow(triggered("build", S3, NIGHTLY))
+        store.delete_workflow("demo", "build")
+        assert store.workflows_triggered_by(TriggerKind.S3, "uploads") == []
+        assert store.workflows_triggered_by(TriggerKind.SCHEDULE) == []
+        store.save_workflow(triggered("build", REPO), expected_version=0)
+        assert store.workflows_triggered_by(TriggerKind.S3, "uploads") == []
+        [found] = store.workflows_triggered_by(TriggerKind.CODECOMMIT, "app")
+        assert found.stored.version == 2
+
+    def test_concurrent_saves_leave_the_index_on_the_version_that_is_latest(
+        self, store: Store
+    ) -> None:
+        buckets = [f"bucket-{i}" for i in range(4)]
+        at_once(4, lambda i: store.save_workflow(triggered("build", {**S3, "bucket": buckets[i]})))
+        latest = store.get_workflow("demo", "build")
+        found = [f for b in buckets for f in store.workflows_triggered_by(TriggerKind.S3, b)]
+        assert [(f.stored.version, f.stored.workflow) for f in found] == [
+            (latest.version, latest.workflow)]
+        assert latest.version == 4
 
     # --- runs ----------------------------------------------------------------------
     def test_a_created_run_and_its_jobs_read_back(self, store: Store) -> None:

@@ -4,8 +4,8 @@ Table and index names come from `AwsSettings` (chalicelib/config.py); the stack'
 (infra/template.json) makes the same tables, which tests/infra checks against the models.
 Modules: `models` (items, bound to the names when a store is made), `keys`, `items`
 (records <-> items), `sizes` (the 400 KB item limit), `boundary` (retries, error
-translation), `calls`, `definitions`, `slots`, `runs`, `attempts`, `history` and `store`
-(`DynamoDbStore`).
+translation), `calls`, `definitions`, `trigger_index`, `slots`, `runs`, `attempts`, `history` and
+`store` (`DynamoDbStore`).
 
 Items (pk / sk):
 
@@ -13,7 +13,11 @@ Items (pk / sk):
       COMPONENTS            <ns>/<name>@<version>    component version: document, deprecated
       NAMESPACES            <ns>                     a namespace holding a component
       WORKFLOWS             <ns>/<name>              workflow head: latest, deleted, enabled,
-                                                     webhook_secret
+                                                     webhook_secret, trigger_keys (the
+                                                     TRIGGER# partitions it is filed under)
+      TRIGGER#<kind>#<source> <ns>/<name>            the latest version (number) has a trigger
+                                                     of kind s3 | codecommit on that bucket |
+                                                     repository, or a schedule (source empty)
       WORKFLOW#<ns>/<name>  VERSION#<10 digits>      one workflow version (zlib of its JSON)
       WORKFLOW#<ns>/<name>  SCHEDULE#<trigger>       the last schedule tick acted on
       WORKFLOW#<ns>/<name>  SLOTS                    run slots: holders (string set of the
@@ -48,17 +52,24 @@ Access patterns (every Store method):
     list_component(s|_entries)  COMPONENTS begins_with <ns>/[<name>@]    Query, version order
     set_component_deprecated    COMPONENTS <ref>                         UpdateItem if exists
     save_workflow               WORKFLOWS <ns>/<name>;                   GetItem head, then
-                                WORKFLOW#<ns>/<name> VERSION#<n+1>       TransactWrite: Put
-                                                                         version if absent +
+                                WORKFLOW#<ns>/<name> VERSION#<n+1>;      TransactWrite: Put
+                                TRIGGER#* <ns>/<name>                    version if absent +
                                                                          Update head if unchanged
+                                                                         + Put / Delete index
     get_workflow (latest | n)   WORKFLOWS <ns>/<name>; VERSION#<n>       GetItem (x2 for latest)
     list_workflows              WORKFLOWS begins_with <ns>/; versions    Query + BatchGetItem
     get_workflow_settings       WORKFLOWS <ns>/<name>                    GetItem
-    set_workflow_enabled,       WORKFLOWS <ns>/<name>                    UpdateItem if live
-      delete_workflow
+    set_workflow_enabled        WORKFLOWS <ns>/<name>                    UpdateItem if live
+    delete_workflow             WORKFLOWS <ns>/<name>; TRIGGER#* <ns>/... GetItem head, then
+                                                                         TransactWrite: Update
+                                                                         head if unchanged +
+                                                                         Delete its index items
     claim_event                 events <key>                             PutItem if absent or
                                                                          expired
     get/set_schedule_mark       WORKFLOW#<ns>/<name> SCHEDULE#<t>        GetItem / PutItem
+    advance_schedule_mark       WORKFLOW#<ns>/<name> SCHEDULE#<t>        PutItem if absent or
+                                                                         tick = expected
+    workflows_triggered_by      TRIGGER#<kind>#<source>; heads; versions Query + BatchGetItem x2
     take_run_slot               WORKFLOW#<ns>/<name> SLOTS               UpdateItem ADD holders
                                                                          if absent, holding
                                                                          the run, or size <
@@ -107,6 +118,9 @@ list_runs filters: the time window and the cursor are a BETWEEN on created_order
 a FilterExpression (`status IN`). The COMPONENTS, NAMESPACES and WORKFLOWS partitions hold
 every component / workflow head in one partition each: the catalog is small and read far
 more than written, and a Query of one partition lists it in key order.
+The trigger index (`trigger_index`) has one partition per bucket, repository and one for
+every scheduled workflow, read by each event and each minute's schedule check; a workflow
+saved before the index existed is filed in it when it is next saved.
 """
 
 from chalicelib.store.dynamodb.models import StoreTables, TableNames, bind_tables, create_tables

@@ -6,8 +6,10 @@ version. Saving writes the next version item (`attribute_not_exists`) and moves 
 (on the condition that it still says what the writer read) in one transaction, so of two
 writers from the same version one wins; an unchecked save that loses a race reads the head
 again and takes the next number, so concurrent saves get contiguous versions and none is
-lost. Deleting only flags the head: versions stay readable by number, and saving again
-revives the workflow with the next number and its settings as they were.
+lost. The same transaction files the version in the trigger index (`trigger_index`).
+Deleting flags the head and takes the workflow out of the index: versions stay readable by
+number, and saving again revives the workflow with the next number and its settings as
+they were.
 """
 
 from __future__ import annotations
@@ -21,10 +23,16 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.models import Component, Workflow
+from chalicelib.domain.triggers import TriggerKind
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import messages
-from chalicelib.store.base import StoredComponent, StoredWorkflow, WorkflowSettings
-from chalicelib.store.dynamodb import items, keys
+from chalicelib.store.base import (
+    StoredComponent,
+    StoredWorkflow,
+    TriggeredWorkflow,
+    WorkflowSettings,
+)
+from chalicelib.store.dynamodb import items, keys, trigger_index
 from chalicelib.store.dynamodb.boundary import (
     CONDITION_FAILED_REASON,
     cancellation_codes,
@@ -146,6 +154,7 @@ class Definitions:
                              document=document, created_at=self._clock())
         check_document(f"workflow {workflow.ref}", item.serialize(), compressed=True)
         head_key = head_model(keys.WORKFLOWS_PK, keys.workflow_head_sk(m.namespace, m.name))
+        index = trigger_index.filing(self._t, workflow, head)
         moves: list[Action] = [
             head_model.namespace.set(m.namespace),
             head_model.name.set(m.name),
@@ -155,6 +164,7 @@ class Definitions:
             head_model.enabled.set(head_model.enabled | True),
             head_model.webhook_secret.set(
                 head_model.webhook_secret | secrets.token_hex(WEBHOOK_SECRET_BYTES)),
+            index.head_action,
         ]
         unchanged = (head_model.pk.does_not_exist() if head is None else
                      (head_model.latest == head.latest) & (head_model.deleted == bool(head.deleted)))
@@ -162,6 +172,7 @@ class Definitions:
         def save(transaction: TransactWrite) -> None:
             transaction.save(item, condition=version_model.pk.does_not_exist())
             transaction.update(head_key, moves, condition=unchanged)
+            index.apply(self._t, transaction, m.namespace, m.name, version)
 
         try:
             self._calls.transact(f"saving workflow {workflow.ref}", save)
@@ -207,7 +218,39 @@ class Definitions:
         return items.workflow_settings(head)
 
     def delete_workflow(self, namespace: str, name: str) -> None:
-        self._change_live_head(namespace, name, self._t.head.deleted.set(True))
+        for race in range(SAVE_RACE_ROUNDS):
+            head = self._head(namespace, name)
+            if head is None or head.deleted:
+                raise NotFound(messages.unknown_workflow(namespace, name))
+            if self._delete(head):
+                return
+            self._calls.backoff.pause(race)  # a version was saved meanwhile: its keys count
+        raise Conflict(f"workflow {namespace}/{name} is being saved by many writers at once; "
+                       f"gave up deleting it after {SAVE_RACE_ROUNDS} rounds, try again")
+
+    def _delete(self, head: WorkflowHeadItem) -> bool:
+        """Flag the head deleted and take it out of the index, if the head is still `head`;
+        False when a save moved it first."""
+        model = self._t.head
+        index = trigger_index.forgetting(self._t, head)
+        head_key = model(keys.WORKFLOWS_PK, head.sk)
+        unchanged = (model.latest == head.latest) & (model.deleted == False)  # noqa: E712
+
+        def delete(transaction: TransactWrite) -> None:
+            transaction.update(head_key, [model.deleted.set(True), index.head_action],
+                               condition=unchanged)
+            index.apply(self._t, transaction, head.namespace, head.name, int(head.latest))
+
+        try:
+            self._calls.transact(f"deleting workflow {head.namespace}/{head.name}", delete)
+        except TransactWriteError as exc:
+            if CONDITION_FAILED_REASON not in cancellation_codes(exc):
+                raise
+            return False
+        return True
+
+    def workflows_triggered_by(self, kind: TriggerKind, source: str) -> list[TriggeredWorkflow]:
+        return trigger_index.triggered_by(self._calls, kind, source)
 
     def _change_live_head(self, namespace: str, name: str, change: Action) -> WorkflowHeadItem:
         """Update the head of a workflow that exists and is not deleted, else NotFound."""
@@ -255,3 +298,16 @@ class Definitions:
         item = self._t.mark(keys.workflow_pk(namespace, name), keys.schedule_mark_sk(trigger),
                             tick=tick)
         self._calls.put(f"marking schedule of {namespace}/{name}", item)
+
+    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+                              expected: float | None, tick: float) -> bool:
+        model = self._t.mark
+        item = model(keys.workflow_pk(namespace, name), keys.schedule_mark_sk(trigger), tick=tick)
+        still = model.pk.does_not_exist() if expected is None else model.tick == expected
+        try:
+            self._calls.put(f"marking schedule of {namespace}/{name}", item, still)
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+            return False
+        return True

@@ -60,6 +60,12 @@ def schedule_mark_sk(trigger: int) -> str:
 RUN_SLOTS_SK = "SLOTS"  # under workflow_pk: one item per workflow
 
 
+def trigger_pk(kind: str, source: str) -> str:
+    """The partition of the workflows filed under one trigger key (domain.triggers.IndexKey);
+    the sort key is the workflow's head sort key. Bucket and repository names hold no '#'."""
+    return f"TRIGGER#{kind}#{source}"
+
+
 # --- the runs table ------------------------------------------------------------------
 
 RUN_SK = "RUN"

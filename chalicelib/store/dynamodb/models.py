@@ -76,6 +76,9 @@ class WorkflowHeadItem(DefinitionsTable):
     deleted = BooleanAttribute(default=False)
     enabled = BooleanAttribute(default=True)
     webhook_secret = UnicodeAttribute()
+    # The partition keys of the trigger index items the latest version is filed under
+    # (TriggerIndexItem); DynamoDB has no empty set: none is absent.
+    trigger_keys = UnicodeSetAttribute(null=True)
 
 
 class WorkflowVersionItem(DefinitionsTable):
@@ -84,6 +87,15 @@ class WorkflowVersionItem(DefinitionsTable):
     version = NumberAttribute()
     document = BinaryAttribute(legacy_encoding=False)  # zlib of the canonical JSON
     created_at = NumberAttribute()
+
+
+class TriggerIndexItem(DefinitionsTable):
+    """One workflow filed under one trigger key (keys.trigger_pk): its latest version has
+    a trigger on that bucket or repository, or a schedule."""
+
+    namespace = UnicodeAttribute()
+    name = UnicodeAttribute()
+    version = NumberAttribute()
 
 
 class ScheduleMarkItem(DefinitionsTable):
@@ -212,6 +224,7 @@ class StoreTables:
     namespace: type[NamespaceItem]
     head: type[WorkflowHeadItem]
     version: type[WorkflowVersionItem]
+    trigger: type[TriggerIndexItem]
     mark: type[ScheduleMarkItem]
     slots: type[RunSlotsItem]
     run: type[RunItem]
@@ -241,6 +254,7 @@ def bind_tables(names: TableNames, region: str | None = None) -> StoreTables:
         namespace=_bound_item(NamespaceItem, definitions),
         head=_bound_item(WorkflowHeadItem, definitions),
         version=_bound_item(WorkflowVersionItem, definitions),
+        trigger=_bound_item(TriggerIndexItem, definitions),
         mark=_bound_item(ScheduleMarkItem, definitions),
         slots=_bound_item(RunSlotsItem, definitions),
         run=_bound_item(RunItem, runs),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from chalicelib.config import AwsSettings
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.domain.triggers import EVERY_SCHEDULE, TriggerKind
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.store.base import (
     RunFilter,
@@ -22,6 +23,7 @@ from chalicelib.store.base import (
     Store,
     StoredComponent,
     StoredWorkflow,
+    TriggeredWorkflow,
     WorkflowSettings,
 )
 from chalicelib.store.dynamodb import history
@@ -134,6 +136,18 @@ class DynamoDbStore(Store):
     def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None:
         with translated(f"marking the schedule of {namespace}/{name}"):
             self._definitions.set_schedule_mark(namespace, name, trigger, tick)
+
+    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+                              expected: float | None, tick: float) -> bool:
+        with translated(f"marking the schedule of {namespace}/{name}"):
+            return self._definitions.advance_schedule_mark(namespace, name, trigger, expected, tick)
+
+    def workflows_triggered_by(
+        self, kind: TriggerKind, source: str = EVERY_SCHEDULE
+    ) -> list[TriggeredWorkflow]:
+        what = f"{kind} {source}" if source else str(kind)
+        with translated(f"finding the workflows {what} starts"):
+            return self._definitions.workflows_triggered_by(kind, source)
 
     # --- concurrency -----------------------------------------------------------------
     def take_run_slot(self, namespace: str, workflow: str, run_id: str, limit: int) -> bool:

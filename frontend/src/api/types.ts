@@ -97,8 +97,13 @@ export type Trigger =
   | { type: "api" }
   | { type: "webhook" }
   | { type: "schedule"; cron: string }
-  | { type: "s3"; bucket: string; prefix?: string }
-  | { type: "codecommit"; repository: string; branches?: string[] };
+  | { type: "s3"; bucket: string; prefix?: string; suffix?: string }
+  | {
+      type: "codecommit";
+      repository: string;
+      branches?: string[];
+      events?: ("referenceCreated" | "referenceUpdated")[];
+    };
 
 export interface WorkflowDefinition {
   apiVersion?: "containerops/v1";
