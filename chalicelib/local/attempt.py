@@ -245,6 +245,7 @@ class Attempt:
             LogIngest(policy, IngestState.of(record)),
             consumed=StreamOffsets(record.stdout_bytes, record.stderr_bytes),
             on_flush=self._save_progress,
+            atomic=self._store.atomically,
             clock=self._clock,
         )
 

@@ -1,14 +1,15 @@
 """Turns a container's output into stored log lines for one attempt, on the local driver.
 
 Joins each stream's chunks into lines (cut at the line limit), hands each line to the
-engine's ingest policy (`engine.ingest`: mask, read `[COUT]`, cap) and writes what it
-keeps to the log sink in batches. After each batch it reports how far the stored output
-reaches (bytes of each stream, and the ingest state), so a restarted driver can re-attach
-without repeating or losing a line. Memory stays bounded whatever the container prints:
-one line per stream at most is held, a batch is flushed at a size or a time, and past the
-per-attempt storage cap lines are only read. A line is stored within FLUSH_SECONDS of its
-arrival even when the container then falls silent (a timer flushes it), so followers see
-live output.
+engine's ingest policy (`engine.ingest`: mask, read `[COUT]`, cap) and writes what it keeps
+to the log sink in batches. With each batch it reports how far the stored output reaches
+(bytes of each stream, and the ingest state), in one unit of work with the batch (`atomic`:
+the local logs and records are one SQLite file), so a restarted driver re-attaches without
+repeating or losing a line, even after a kill between the two. Memory stays bounded whatever
+the container prints: one line per stream at most is held, a batch is flushed at a size or a
+time, and past the per-attempt storage cap lines are only read. A line is stored within
+FLUSH_SECONDS of its arrival even when the container then falls silent (a timer flushes it),
+so followers see live output.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from chalicelib.domain.protocol import AssembledLine, LineAssembler
 from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, Kept, LogIngest, note
@@ -41,6 +43,7 @@ class LogWriter:
         *,
         consumed: StreamOffsets = NO_OFFSETS,
         on_flush: Progress = lambda writer: None,
+        atomic: Callable[[], AbstractContextManager[object]] = nullcontext,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sink = sink
@@ -51,6 +54,7 @@ class LogWriter:
         }
         self._consumed = {"stdout": consumed.stdout, "stderr": consumed.stderr}
         self._on_flush = on_flush
+        self._atomic = atomic
         self._clock = clock
         self._pending: list[LogEntry] = []
         self._last_flush = clock()
@@ -95,9 +99,10 @@ class LogWriter:
                 self._timer.cancel()
                 self._timer = None
             if self._pending:
-                self._sink.append_logs(*self._key, self._pending)
+                with self._atomic():  # the lines and the progress that counts them: both or neither
+                    self._sink.append_logs(*self._key, self._pending)
+                    self._on_flush(self)
                 self._pending = []
-                self._on_flush(self)
             self._last_flush = self._clock()
 
     def _accept(self, stream: StreamName, line: AssembledLine) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from chalicelib.domain.models import Component, Workflow
@@ -109,6 +110,13 @@ class RunPage:
 
 
 class Store(ABC):
+    # --- units of work -------------------------------------------------------------
+    def atomically(self) -> AbstractContextManager[object]:
+        """The writes this thread makes inside are one transaction: all of them, or none
+        when the block raises (or the process dies inside it). A store that cannot join
+        writes so gives the plain context: each write stands alone, as outside."""
+        return nullcontext()
+
     # --- namespaces ----------------------------------------------------------------
     @abstractmethod
     def list_namespaces(self) -> list[str]:

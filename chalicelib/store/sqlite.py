@@ -565,11 +565,20 @@ class SqliteStore(Store, LogStore):
 
     # --- transactions --------------------------------------------------------------
     @contextmanager
+    def atomically(self) -> Iterator[None]:
+        with self._write():
+            yield
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction. IMMEDIATE takes the write lock before the first read, so a
         read-then-write (the next workflow version) cannot interleave with another writer,
-        and waiting for the lock honours the busy timeout instead of failing at once."""
+        and waiting for the lock honours the busy timeout instead of failing at once. Inside
+        `atomically` the writes join its transaction."""
         with self._connections.writer() as conn:
+            if conn.in_transaction:
+                yield conn
+                return
             conn.execute("BEGIN IMMEDIATE")
             with _rollback_on_error(conn):
                 yield conn

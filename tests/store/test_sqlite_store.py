@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.states import RunState
+from chalicelib.domain.states import AttemptState, RunState
 from chalicelib.engine.records import AttemptRecord
 from chalicelib.errors import Conflict
+from chalicelib.logs.base import LogEntry
 from chalicelib.store.base import RunFilter
 from chalicelib.store.sqlite import SqliteStore, open_store
 from chalicelib.store.sqlite_connections import POOL_SIZE
@@ -387,3 +388,43 @@ def test_run_pages_keep_every_bit_of_times_and_documents(tmp_path: Path) -> None
         assert [r.id for r in page.runs] == ["r2"]
         assert store.list_runs(RunFilter(limit=1, cursor=page.next_cursor)).runs == [exact]
         assert store.list_runs(RunFilter(statuses=(RunState.QUEUED,))).runs[1] == exact
+
+
+# --- units of work ------------------------------------------------------------------------
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> Iterator[SqliteStore]:
+    with SqliteStore(tmp_path / "store.db") as store:
+        store.create_run(run("r1"), [job("build")])
+        store.create_attempt(AttemptRecord(run_id="r1", job="build", number=1))
+        yield store
+
+
+def test_log_lines_and_the_progress_that_counts_them_are_stored_together(started: SqliteStore) -> None:
+    progress = replace(started.get_attempt("r1", "build", 1), stdout_bytes=12)
+    with started.atomically():
+        started.append_logs("r1", "build", 1, [LogEntry(EPOCH, "hello there")])
+        started.save_attempt(progress, expected=AttemptState.RUNNING)
+    assert [line.text for line in started.read_logs("r1", "build", 1)] == ["hello there"]
+    assert started.get_attempt("r1", "build", 1).stdout_bytes == 12
+
+
+def test_a_unit_of_work_that_fails_half_way_leaves_nothing_of_it(started: SqliteStore) -> None:
+    progress = replace(started.get_attempt("r1", "build", 1), stdout_bytes=12)
+    with pytest.raises(Crash), started.atomically():
+        started.append_logs("r1", "build", 1, [LogEntry(EPOCH, "hello there")])
+        started.save_attempt(progress, expected=AttemptState.RUNNING)
+        raise Crash  # as a process killed before it committed
+    assert started.read_logs("r1", "build", 1) == []
+    assert started.get_attempt("r1", "build", 1).stdout_bytes == 0
+
+
+def test_a_unit_of_work_does_not_hold_back_the_writes_after_it(started: SqliteStore) -> None:
+    with started.atomically():
+        started.append_logs("r1", "build", 1, [LogEntry(EPOCH, "one")])
+    started.append_logs("r1", "build", 1, [LogEntry(EPOCH + 1, "two")])
+    assert [line.seq for line in started.read_logs("r1", "build", 1)] == [1, 2]
