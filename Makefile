@@ -76,6 +76,31 @@ package: setup
 package-check: package
 	$(BIN)/cfn-lint $(PACKAGE)/sam.json
 
+# The stack on AWS in one command (README "Deploying to AWS", chalicelib/deploy): package, build
+# the designer and, unless WORKSPACE_IMAGE names an image already in a registry, the workspace
+# image (pushed to ECR containerops/workspace), then create or update the stack, upload the
+# designer and its config.json, and print the URLs (and the first API token, once). Needs AWS
+# credentials; never part of `make test`.
+#   make deploy STACK=containerops SUBNETS=subnet-a,subnet-b SECURITY_GROUPS=sg-c [REGION=eu-west-1]
+#       [WORKSPACE_IMAGE=...] [PACKAGE_BUCKET=...] [DESIGNER_ORIGIN=https://...] [MACHINE_PREFIX=...]
+#   make destroy STACK=containerops [REGION=...] [DELETE_DESIGNER=yes]
+.PHONY: deploy destroy
+DEPLOY := $(BIN)/python -m chalicelib.deploy
+
+DEPLOY_OPTIONS = --stack "$(STACK)" --region "$(REGION)" --subnets "$(SUBNETS)" \
+    --security-groups "$(SECURITY_GROUPS)" --workspace-image "$(WORKSPACE_IMAGE)" \
+    --package-bucket "$(PACKAGE_BUCKET)" --designer-origin "$(DESIGNER_ORIGIN)" \
+    --machine-prefix "$(MACHINE_PREFIX)" --package-dir $(PACKAGE) --designer-dir $(FRONTEND)/dist
+
+# The settings and the credentials are checked first, before minutes of building.
+deploy: setup
+	$(DEPLOY) deploy --preflight $(DEPLOY_OPTIONS)
+	$(MAKE) package frontend $(if $(WORKSPACE_IMAGE),,images)
+	$(DEPLOY) deploy $(DEPLOY_OPTIONS)
+
+destroy: setup
+	$(DEPLOY) destroy --stack "$(STACK)" --region "$(REGION)" --delete-designer "$(DELETE_DESIGNER)"
+
 # The example workflows (and one that uses every feature the compiler knows) compiled to
 # Step Functions state machines (containerops compile) into $(ASL_BUILD), each checked by
 # the npm asl-validator pinned in $(ASL_TOOL): `npm ci` when its lock file is newer than

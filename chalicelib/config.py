@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
 from chalicelib.errors import ContainerOpsError
 
 BACKEND_VARIABLE = "CONTAINEROPS_BACKEND"
@@ -24,6 +25,9 @@ DATA_DIR_VARIABLE = "CONTAINEROPS_DATA_DIR"
 SECRET_PREFIX = "CONTAINEROPS_SECRET_"
 WARM_START_VARIABLE = "CONTAINEROPS_WARM_START"
 LAUNCH_QUEUE_URL_VARIABLE = "CONTAINEROPS_LAUNCH_QUEUE_URL"
+# Optional (not in AWS_VARIABLES, read by `default_platform` alone): the platform of the jobs
+# whose definition names none.
+DEFAULT_PLATFORM_VARIABLE = "CONTAINEROPS_DEFAULT_PLATFORM"
 
 
 class Backend(StrEnum):
@@ -175,3 +179,17 @@ class AwsSettings:
             machine_prefix=value("CONTAINEROPS_MACHINE_PREFIX"),
             token_key_secret=value("CONTAINEROPS_TOKEN_KEY_SECRET"),
         )
+
+
+def default_platform(environ: Mapping[str, str] | None = None) -> Platform:
+    """The platform of a job whose definition names none: CONTAINEROPS_DEFAULT_PLATFORM,
+    fargate when unset (chalicelib/domain/platforms.py)."""
+    raw = (os.environ if environ is None else environ).get(DEFAULT_PLATFORM_VARIABLE, "").strip().lower()
+    if not raw:
+        return DEFAULT_PLATFORM
+    try:
+        return Platform(raw)
+    except ValueError:
+        choices = ", ".join(p.value for p in Platform)
+        raise ConfigurationError(
+            f"{DEFAULT_PLATFORM_VARIABLE}={raw!r} is not a platform (choose {choices})") from None

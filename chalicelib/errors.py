@@ -12,6 +12,7 @@
     ├── StoreUnavailable       the store cannot answer now (throttled, unreachable); try again
     ├── ServiceUnavailable     an AWS service (Step Functions, ECS) cannot answer now; try again
     ├── WorkspaceError         a run's workspace layer could not be saved, read or applied safely
+    ├── DeployFailed           a deploy or destroy of the stack could not go on (make deploy)
     └── LaunchError            a container could not be started (ImageNotFound is one kind)
         └── ImageNotFound
 
@@ -93,6 +94,12 @@ class WorkspaceError(ContainerOpsError):
     unsafe (a member outside the workspace, a hard link, a device), a file that could not be
     read or written, or S3 refusing or not answering a layer's read, write, copy or delete.
     The message says which member, path or key, and why, in words."""
+
+
+class DeployFailed(ContainerOpsError):
+    """`make deploy` or `make destroy` stopped: the stack is in a state that must be dealt with
+    first, CloudFormation rolled a change back, or an AWS service refused a step. The message
+    says what happened and what to do, in words."""
 
 
 class LaunchError(ContainerOpsError):

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chalicelib.domain.platforms import PlatformName, platform_problem
 from chalicelib.domain.quantities import parse_duration, parse_memory
 
 API_VERSION: Literal["containerops/v1"] = "containerops/v1"
@@ -45,6 +46,17 @@ def _check_timeout(value: str | int | float | None) -> str | int | float | None:
     if value is not None and parse_duration(value) <= 0:
         raise ValueError("a timeout must be longer than 0s (leave it out for the default)")
     return value
+
+
+def _check_platform(value: object) -> object:
+    # Before the Literal's own check, whose message ("Input should be...") names no choice's meaning.
+    if value is not None and (why := platform_problem(value)) is not None:
+        raise ValueError(why)
+    return value
+
+
+PLATFORM_DESCRIPTION = ("where the job runs on AWS: fargate (an ECS task) or eks (a Kubernetes Job);"
+                        " unset: the deployment's default. Locally every job runs on Docker")
 
 
 class Resources(Strict):
@@ -269,8 +281,11 @@ class Job(Strict):
     continue_on_error: bool = False
     resources: Resources = Resources()
     mounts: list[Mount] = []
+    platform: PlatformName | None = Field(
+        default=None, description=PLATFORM_DESCRIPTION + " (the job's wins over its workflow's)")
 
     _timeout = field_validator("timeout")(_check_timeout)
+    _platform = field_validator("platform", mode="before")(_check_platform)
 
     @model_validator(mode="after")
     def _component_or_image(self) -> Job:
@@ -296,9 +311,11 @@ class WorkflowSpec(Strict):
     timeout: Duration | None = None
     concurrency: int | None = Field(default=None, ge=1)
     triggers: list[Trigger] = Field(default=[ApiTrigger(type="api")], max_length=MAX_TRIGGERS)
+    platform: PlatformName | None = Field(default=None, description=PLATFORM_DESCRIPTION + " (for every job)")
     stages: list[Stage] = Field(min_length=1)
 
     _timeout = field_validator("timeout")(_check_timeout)
+    _platform = field_validator("platform", mode="before")(_check_platform)
 
 
 class Workflow(Strict):

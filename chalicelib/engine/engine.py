@@ -28,6 +28,7 @@ from chalicelib.domain.expressions import (
     render,
 )
 from chalicelib.domain.models import Component, Job, Resources, Workflow
+from chalicelib.domain.platforms import PlatformName
 from chalicelib.domain.protocol import (
     DataFormat,
     Verdict,
@@ -134,6 +135,9 @@ class JobPlan:
     retry_backoff: float
     continue_on_error: bool
     secret_values: tuple[str, ...] = ()
+    # The platform the definition names for it on AWS (the job's, else its workflow's); None:
+    # the deployment's default decides (chalicelib.domain.platforms). The local driver ignores it.
+    platform: PlatformName | None = None
 
     def environment(self, run_id: str, attempt: int) -> dict[str, str]:
         """The container's environment: user env, CO_<KEY>s, then the reserved names."""
@@ -203,6 +207,7 @@ def plan_job(
         retry_backoff=parse_duration(job.retries.backoff),
         continue_on_error=job.continue_on_error,
         secret_values=tuple(value for value in context.secrets.values() if value),
+        platform=job.platform or workflow.spec.platform,
     )
 
 
