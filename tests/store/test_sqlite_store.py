@@ -7,11 +7,12 @@ import multiprocessing
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,6 +182,24 @@ def test_a_failed_transaction_leaves_the_pooled_connection_clean(tmp_path: Path)
 Outcome = tuple[int | str, list[int]]
 
 
+def race_in_processes(target: Callable[..., None], count: int,
+                      *args: Any) -> tuple[list[Any], list[int | None]]:
+    """`count` fresh processes each run `target(*args, start, results)`, released together by
+    the barrier `start`; what each put on `results`, and their exit codes."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(count)
+    results: Queue[Any] = context.Queue()
+    children = [context.Process(target=target, args=(*args, start, results)) for _ in range(count)]
+    for child in children:
+        child.start()
+    answers = [results.get(timeout=60) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    results.close()
+    results.join_thread()
+    return answers, [child.exitcode for child in children]
+
+
 def _save_in_another_process(
     path: str, expected_version: int, extra_saves: int, start: Barrier, results: Queue[Outcome]
 ) -> None:
@@ -203,21 +222,8 @@ def test_two_processes_saving_the_same_workflow_one_conflicts_and_versions_stay_
     path = tmp_path / "store.db"
     with SqliteStore(path) as store:
         store.save_workflow(workflow())
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(2)
-    results: Queue[Outcome] = context.Queue()
-    children = [
-        context.Process(target=_save_in_another_process, args=(str(path), 1, 10, start, results))
-        for _ in range(2)
-    ]
-    for child in children:
-        child.start()
-    outcomes = [results.get(timeout=60) for _ in children]
-    for child in children:
-        child.join(timeout=60)
-    results.close()
-    results.join_thread()
-    assert [child.exitcode for child in children] == [0, 0]
+    outcomes, exit_codes = race_in_processes(_save_in_another_process, 2, str(path), 1, 10)
+    assert exit_codes == [0, 0]
     assert sorted(str(outcome) for outcome, _ in outcomes) == ["2", "conflict"]
     extra = sorted(v for _, saved in outcomes for v in saved)
     assert extra == list(range(3, 23))
@@ -240,21 +246,8 @@ def test_two_processes_claiming_the_same_events_each_event_is_won_once(tmp_path:
     path = tmp_path / "store.db"
     SqliteStore(path).close()
     keys = [f"event-{i}" for i in range(100)]
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(2)
-    results: Queue[list[bool]] = context.Queue()
-    children = [
-        context.Process(target=_claim_in_another_process, args=(str(path), keys, start, results))
-        for _ in range(2)
-    ]
-    for child in children:
-        child.start()
-    claims = [results.get(timeout=60) for _ in children]
-    for child in children:
-        child.join(timeout=60)
-    results.close()
-    results.join_thread()
-    assert [child.exitcode for child in children] == [0, 0]
+    claims, exit_codes = race_in_processes(_claim_in_another_process, 2, str(path), keys)
+    assert exit_codes == [0, 0]
     assert [first + second for first, second in zip(*claims, strict=True)] == [1] * len(keys)
 
 
@@ -274,22 +267,8 @@ def test_processes_racing_for_the_last_slot_of_each_workflow_one_wins_each(
     path = tmp_path / "store.db"
     SqliteStore(path).close()
     workflows = [f"wf-{i}" for i in range(50)]
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(3)
-    results: Queue[list[bool]] = context.Queue()
-    children = [
-        context.Process(target=_take_slots_in_another_process,
-                        args=(str(path), workflows, start, results))
-        for _ in range(3)
-    ]
-    for child in children:
-        child.start()
-    taken = [results.get(timeout=60) for _ in children]
-    for child in children:
-        child.join(timeout=60)
-    results.close()
-    results.join_thread()
-    assert [child.exitcode for child in children] == [0, 0, 0]
+    taken, exit_codes = race_in_processes(_take_slots_in_another_process, 3, str(path), workflows)
+    assert exit_codes == [0, 0, 0]
     assert [sum(won) for won in zip(*taken, strict=True)] == [1] * len(workflows)
 
 

@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.store.dynamodb.boundary import Backoff
+from chalicelib.store.dynamodb.boundary import CONDITION_FAILED_REASON, Backoff, cancellation_codes
 from chalicelib.store.dynamodb.models import StoreTables
 
 M = TypeVar("M", bound=Model)
@@ -54,6 +55,17 @@ class Calls:
 
     def delete(self, action: str, item: Model, condition: Condition | None = None) -> None:
         self.backoff.call(action, lambda: item.delete(condition))
+
+    def transact_if_unchanged(self, action: str, build: Callable[[TransactWrite], Any]) -> bool:
+        """`transact`; False, with nothing written, when one of its conditions failed (the
+        items were changed meanwhile)."""
+        try:
+            self.transact(action, build)
+        except TransactWriteError as exc:
+            if CONDITION_FAILED_REASON not in cancellation_codes(exc):
+                raise
+            return False
+        return True
 
     def transact(self, action: str, build: Callable[[TransactWrite], Any]) -> None:
         """One TransactWriteItems. Its attempts share a ClientRequestToken, so a retry of a

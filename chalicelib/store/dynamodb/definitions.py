@@ -174,13 +174,7 @@ class Definitions:
             transaction.update(head_key, moves, condition=unchanged)
             index.apply(self._t, transaction, m.namespace, m.name, version)
 
-        try:
-            self._calls.transact(f"saving workflow {workflow.ref}", save)
-        except TransactWriteError as exc:
-            if CONDITION_FAILED_REASON not in cancellation_codes(exc):
-                raise
-            return False
-        return True
+        return self._calls.transact_if_unchanged(f"saving workflow {workflow.ref}", save)
 
     def get_workflow(self, namespace: str, name: str, version: int | None) -> StoredWorkflow:
         number = version
@@ -241,13 +235,7 @@ class Definitions:
                                condition=unchanged)
             index.apply(self._t, transaction, head.namespace, head.name, int(head.latest))
 
-        try:
-            self._calls.transact(f"deleting workflow {head.namespace}/{head.name}", delete)
-        except TransactWriteError as exc:
-            if CONDITION_FAILED_REASON not in cancellation_codes(exc):
-                raise
-            return False
-        return True
+        return self._calls.transact_if_unchanged(f"deleting workflow {head.namespace}/{head.name}", delete)
 
     def workflows_triggered_by(self, kind: TriggerKind, source: str) -> list[TriggeredWorkflow]:
         return trigger_index.triggered_by(self._calls, kind, source)
