@@ -214,7 +214,7 @@ def _registry() -> ComponentRegistry:
 def _workflows() -> WorkflowService:
     context = current()
     return WorkflowService(context.store, context.catalog, cloud=context.cloud,
-                           on_saved=context.on_workflow_saved)
+                           on_saved=context.on_workflow_saved, platforms=context.platforms)
 
 
 def _request() -> Request:
@@ -315,6 +315,11 @@ def execution_ended(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_running_jobs")
 def sweep_running_jobs(event: CloudWatchEvent) -> None:
     lambda_events.sweep(aws().sweeper)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="check_eks_jobs")
+def check_eks_jobs(event: CloudWatchEvent) -> None:
+    lambda_events.eks_check(aws().eks_check)
 
 
 # --- aws mode: the triggers (README "Triggers"); the template narrows the rules to this

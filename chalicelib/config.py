@@ -119,6 +119,31 @@ AWS_VARIABLES: dict[str, str] = {
 }
 
 
+# Optional: the EKS cluster jobs with `platform: eks` run on (none: only Fargate), the
+# namespace of infra/eks/namespace.yaml, and the API's endpoint when it is not the one
+# DescribeCluster gives (the sandbox's harness on 127.0.0.1).
+EKS_CLUSTER_VARIABLE = "CONTAINEROPS_EKS_CLUSTER"
+EKS_NAMESPACE_VARIABLE = "CONTAINEROPS_EKS_NAMESPACE"
+EKS_ENDPOINT_VARIABLE = "CONTAINEROPS_EKS_ENDPOINT"
+DEFAULT_EKS_NAMESPACE = "containerops"
+
+
+@dataclass(frozen=True)
+class EksSettings:
+    cluster: str
+    namespace: str = DEFAULT_EKS_NAMESPACE
+    endpoint: str = ""  # empty: DescribeCluster's, with its certificate authority
+
+
+def eks_settings(environ: Mapping[str, str] | None = None) -> EksSettings | None:
+    env = os.environ if environ is None else environ
+    cluster = env.get(EKS_CLUSTER_VARIABLE, "").strip()
+    if not cluster:
+        return None
+    return EksSettings(cluster, env.get(EKS_NAMESPACE_VARIABLE, "").strip() or DEFAULT_EKS_NAMESPACE,
+                       env.get(EKS_ENDPOINT_VARIABLE, "").strip())
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     definitions_table: str
@@ -140,6 +165,13 @@ class AwsSettings:
     workspace_image: str
     machine_prefix: str
     token_key_secret: str
+    default_platform: Platform = DEFAULT_PLATFORM
+    eks: EksSettings | None = None  # None: the deployment has no EKS cluster
+
+    @property
+    def platforms(self) -> frozenset[Platform]:
+        """The platforms this deployment can run a job on."""
+        return frozenset({Platform.FARGATE} | ({Platform.EKS} if self.eks is not None else set()))
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
@@ -154,6 +186,12 @@ class AwsSettings:
 
         def value(name: str) -> str:
             return env[name].strip()
+
+        eks = eks_settings(env)
+        platform = default_platform(env)
+        if platform is Platform.EKS and eks is None:
+            raise ConfigurationError(f"{DEFAULT_PLATFORM_VARIABLE}=eks needs an EKS cluster:"
+                                     f" {EKS_CLUSTER_VARIABLE} names none")
 
         def names(name: str) -> tuple[str, ...]:
             return tuple(part.strip() for part in value(name).split(",") if part.strip())
@@ -178,6 +216,8 @@ class AwsSettings:
             workspace_image=value("CONTAINEROPS_WORKSPACE_IMAGE"),
             machine_prefix=value("CONTAINEROPS_MACHINE_PREFIX"),
             token_key_secret=value("CONTAINEROPS_TOKEN_KEY_SECRET"),
+            default_platform=platform,
+            eks=eks,
         )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import AWS_VARIABLES, AwsSettings, Backend, ConfigurationError, backend
+from chalicelib.config import AWS_VARIABLES, AwsSettings, Backend, ConfigurationError, EksSettings, backend
+from chalicelib.domain.platforms import Platform
 
 
 def every_variable(**overrides: str) -> dict[str, str]:
@@ -47,5 +48,25 @@ def test_resource_names_come_from_their_variables_and_lists_are_split() -> None:
 
 
 def test_every_variable_names_a_setting() -> None:
-    fields = set(AwsSettings.__dataclass_fields__)
+    optional = {"default_platform", "eks"}  # read from variables of their own, when set
+    fields = set(AwsSettings.__dataclass_fields__) - optional
     assert {name.removeprefix("CONTAINEROPS_").lower() for name in AWS_VARIABLES} == fields
+
+
+def test_a_deployment_without_an_eks_cluster_runs_jobs_on_fargate_only() -> None:
+    settings = AwsSettings.from_environment(every_variable())
+    assert (settings.eks, settings.default_platform, settings.platforms) == (
+        None, Platform.FARGATE, frozenset({Platform.FARGATE}))
+
+
+def test_an_eks_cluster_is_named_with_its_namespace_and_may_be_the_default() -> None:
+    settings = AwsSettings.from_environment(every_variable(
+        CONTAINEROPS_EKS_CLUSTER="builds", CONTAINEROPS_DEFAULT_PLATFORM="eks"))
+    assert settings.eks == EksSettings("builds", "containerops", "")
+    assert settings.default_platform is Platform.EKS
+    assert settings.platforms == frozenset({Platform.FARGATE, Platform.EKS})
+
+
+def test_eks_as_the_default_without_a_cluster_is_refused_saying_so() -> None:
+    with pytest.raises(ConfigurationError, match="CONTAINEROPS_DEFAULT_PLATFORM=eks needs an EKS cluster"):
+        AwsSettings.from_environment(every_variable(CONTAINEROPS_DEFAULT_PLATFORM="eks"))

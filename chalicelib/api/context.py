@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.cloud_rules import ALL_PLATFORMS
+from chalicelib.domain.platforms import Platform
 from chalicelib.logs.base import LogSource
 from chalicelib.services.dispatch import RunDispatcher
 from chalicelib.store.base import Store
@@ -28,6 +30,7 @@ class ApiContext:
     cloud: bool = False  # the workflows run on AWS (what only the local driver can do is refused)
     on_workflow_saved: Callable[[str, str, int], object] | None = None  # namespace, name, version
     sleep: Callable[[float], None] = time.sleep  # a long poll's pause between looks
+    platforms: frozenset[Platform] = ALL_PLATFORMS  # what the deployment runs jobs on
 
     @property
     def catalog(self) -> ComponentCatalog:

@@ -18,20 +18,23 @@ from typing import TYPE_CHECKING
 from chalicelib.api.context import ApiContext
 from chalicelib.asl import Target
 from chalicelib.aws.ecs import EcsTasks
+from chalicelib.aws.eks import eks_tasks
 from chalicelib.aws.secrets import SecretsManagerValues
 from chalicelib.aws.stepfunctions import StepFunctionsExecutions
 from chalicelib.aws.token_key import shared_token_key
 from chalicelib.aws.workspace_layers import S3LayerStore
 from chalicelib.cloud.dispatcher import CloudDispatcher
+from chalicelib.cloud.eks_check import EksJobsCheck
 from chalicelib.cloud.events import JOB_CONTAINER, TASK_STREAM_PREFIX
 from chalicelib.cloud.launcher import JobLauncher
 from chalicelib.cloud.log_handler import LogBatchHandler
+from chalicelib.cloud.platform_tasks import PlatformTasks
 from chalicelib.cloud.run_end import RunFinaliser
 from chalicelib.cloud.run_secrets import RunSecrets
 from chalicelib.cloud.run_workspaces import LayeredRunWorkspaces
 from chalicelib.cloud.sweep import RunningJobsSweeper
 from chalicelib.cloud.verdict import TaskFinaliser
-from chalicelib.config import AwsSettings
+from chalicelib.config import AwsSettings, ConfigurationError
 from chalicelib.logs.cloudwatch import CloudWatchLogs
 from chalicelib.logs.cloudwatch_streams import AttemptStreams
 from chalicelib.services.event_triggers import EventTriggers
@@ -42,10 +45,12 @@ from chalicelib.store.dynamodb import DynamoDbStore
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_eks import EKSClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_sts import STSClient
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,16 @@ class AwsClients:
     secrets: SecretsManagerClient
     s3: S3Client
     region: str | None = None
+    eks: EKSClient | None = None  # both for the EKS jobs (a deployment with a cluster)
+    sts: STSClient | None = None
 
     @classmethod
     def default(cls) -> AwsClients:
         import boto3
 
         return cls(boto3.client("ecs"), boto3.client("stepfunctions"), boto3.client("logs"),
-                   boto3.client("secretsmanager"), boto3.client("s3"))
+                   boto3.client("secretsmanager"), boto3.client("s3"), eks=boto3.client("eks"),
+                   sts=boto3.client("sts"))
 
 
 @dataclass
@@ -78,6 +86,7 @@ class AwsServices:
     sweeper: RunningJobsSweeper
     event_triggers: EventTriggers  # S3 and CodeCommit events' runs
     schedules: ScheduleService  # the minute check of the cron triggers
+    eks_check: EksJobsCheck | None  # the minute check of the EKS jobs' ends (None: no cluster)
 
     @classmethod
     def from_environment(cls) -> AwsServices:
@@ -96,7 +105,12 @@ class AwsServices:
                                   clients.secrets, settings.token_key_secret))
         executions = StepFunctionsExecutions(clients.stepfunctions, settings.state_machine_role_arn,
                                              prefix=settings.machine_prefix)
-        tasks = EcsTasks(clients.ecs, settings)
+        eks_jobs = (eks_tasks(settings, clients.eks, clients.sts)
+                    if settings.eks is not None and clients.eks is not None and clients.sts is not None
+                    else None)
+        if settings.eks is not None and eks_jobs is None:
+            raise ConfigurationError("an EKS cluster is configured, but no EKS and STS clients were given")
+        tasks = PlatformTasks(EcsTasks(clients.ecs, settings), eks_jobs, settings.default_platform)
         workspaces = LayeredRunWorkspaces(S3LayerStore(clients.s3, settings.workspace_bucket))
         dispatcher = CloudDispatcher(store, executions, tasks, catalog,
                                      Target(settings.launch_queue_url), workspaces)
@@ -113,8 +127,9 @@ class AwsServices:
             sweeper=RunningJobsSweeper(store, tasks, executions, catalog, task_finaliser, run_finaliser),
             event_triggers=EventTriggers(store, runs),
             schedules=ScheduleService(store, runs.start, time.time),
+            eks_check=EksJobsCheck(eks_jobs, task_finaliser) if eks_jobs is not None else None,
         )
 
     def api_context(self) -> ApiContext:
         return ApiContext(self.store, self.logs, self.dispatcher, cloud=True,
-                          on_workflow_saved=self.dispatcher.prepare)
+                          on_workflow_saved=self.dispatcher.prepare, platforms=self.settings.platforms)

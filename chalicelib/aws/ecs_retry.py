@@ -18,9 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.aws.ecs_errors import GaveUp, TaskNotPlaced, is_transient
+from chalicelib.aws.ecs_errors import GaveUp, is_transient
 
 T = TypeVar("T")
 
@@ -49,8 +47,10 @@ def equal_jitter(ceiling: float) -> float:
 class Retrying:
     def __init__(self, sleep: Callable[[float], None], clock: Callable[[], float],
                  policy: RetryPolicy = DEFAULT_RETRY,
-                 jitter: Callable[[float], float] = equal_jitter) -> None:
+                 jitter: Callable[[float], float] = equal_jitter,
+                 transient: Callable[[BaseException], bool] = is_transient) -> None:
         self._sleep = sleep
+        self._transient = transient
         self._clock = clock
         self._policy = policy
         self._jitter = jitter
@@ -58,14 +58,15 @@ class Retrying:
     def call(self, operation: Callable[[int], T]) -> T:
         """`operation(try_number)`, tried again after each transient answer; GaveUp (with the
         last answer as its cause) when the attempts or the budget are spent. Any other error
-        passes through at once."""
+        passes through at once. What is transient is ECS's rule unless `transient` says
+        otherwise (the EKS adapter's, for the Kubernetes API)."""
         started = self._clock()
         tries = 0
         while True:
             try:
                 return operation(tries)
-            except (ClientError, BotoCoreError, TaskNotPlaced) as exc:
-                if not is_transient(exc):
+            except Exception as exc:
+                if not self._transient(exc):
                     raise
                 tries += 1
                 pause = self._jitter(self._policy.ceiling(tries - 1))

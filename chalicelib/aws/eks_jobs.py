@@ -38,7 +38,7 @@ Pending fails at the timeout too) and removes some time after it ended
   container status (and its `workspace error:` line) itself. The sidecars run as the job's
   user, so the restored files are the job's without a chown, and nothing needs root.
 - **Logs.** Fluent Bit (infra/eks/fluent-bit.yaml) ships each container's stdout to the job
-  log group as `eks/<container>/<run>/<job>/<attempt>` (`log_stream`), built from the pod's
+  log group as `eks/<container>/<run>/<job>/<attempt>` (`cloud.events.eks_stream`), built from the pod's
   annotations, so the stream maps back to the attempt without a look-up.
 """
 
@@ -72,7 +72,6 @@ SIDECAR_REQUESTS = {"cpu": "50m", "memory": "64Mi"}
 SAVE_ON_STOP = ("/bin/sh", "-c",
                 "trap 'python3 -m chalicelib.workspace.sidecar save; exit $?' TERM;"
                 " sleep infinity & wait $!")
-EKS_STREAM_PREFIX = "eks"
 # A process's environment: Linux refuses to start one with a single NAME=value string over
 # 128 KiB (MAX_ARG_STRLEN), and all of it must stay well within the Job object's size.
 VARIABLE_LIMIT = 128 * 1024
@@ -117,11 +116,6 @@ def attempt_labels(run_id: str, job: str, attempt: int) -> dict[str, str]:
     """The labels of an attempt's Job and pod: what a label selector finds them by."""
     return {MANAGED_BY_LABEL: MANAGED_BY, RUN_LABEL: label_value(run_id), JOB_LABEL: label_value(job),
             ATTEMPT_LABEL: str(attempt)}
-
-
-def log_stream(container: str, run_id: str, job: str, attempt: int) -> str:
-    """The CloudWatch Logs stream Fluent Bit writes a container of the attempt's pod to."""
-    return f"{EKS_STREAM_PREFIX}/{container}/{run_id}/{job}/{attempt}"
 
 
 def environment(request: TaskRequest) -> dict[str, str]:

@@ -25,6 +25,12 @@ SAVE_CONTAINER = "workspace-save"
 # Each container's awslogs stream is `task/<container>/<task id>`; not `containerops`, the
 # prefix of ContainerOps's own streams.
 TASK_STREAM_PREFIX = "task"
+# On EKS an attempt's container is a Kubernetes Job, named in the attempt's record as
+# `eks:<namespace>/<Job name>`, and Fluent Bit writes each container of its pod to the stream
+# `eks/<container>/<run id>/<job>/<attempt>` (infra/eks/fluent-bit.yaml): known from the
+# attempt alone.
+EKS_REF_PREFIX = "eks:"
+EKS_STREAM_PREFIX = "eks"
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,40 @@ def attempt_of_group(group: str) -> tuple[str, str, int] | None:
     return parts[1], parts[2], int(parts[3])
 
 
+def eks_ref(namespace: str, name: str) -> str:
+    return f"{EKS_REF_PREFIX}{namespace}/{name}"
+
+
+def is_eks_ref(container_id: str) -> bool:
+    return container_id.startswith(EKS_REF_PREFIX)
+
+
+def parse_eks_ref(ref: str) -> tuple[str, str]:
+    """(namespace, Job name) of an EKS ref; ValueError for anything else."""
+    namespace, _, name = ref.removeprefix(EKS_REF_PREFIX).partition("/")
+    if not is_eks_ref(ref) or not namespace or not name:
+        raise ValueError(f"{ref!r} names no Kubernetes Job")
+    return namespace, name
+
+
+def eks_stream(container: str, run_id: str, job: str, attempt: int) -> str:
+    """The CloudWatch Logs stream Fluent Bit writes a container of an attempt's pod to."""
+    return f"{EKS_STREAM_PREFIX}/{container}/{run_id}/{job}/{attempt}"
+
+
+def attempt_of_eks_stream(stream: str, container: str) -> tuple[str, str, int] | None:
+    """(run id, job, attempt) of `container`'s EKS stream; None for any other stream."""
+    parts = stream.split("/")
+    if (len(parts) != 5 or parts[0] != EKS_STREAM_PREFIX or parts[1] != container
+            or not parts[2] or not parts[3] or not parts[4].isdigit()):
+        return None
+    return parts[2], parts[3], int(parts[4])
+
+
 @dataclass(frozen=True)
 class TaskStopped:
-    """An ECS task that stopped (lastStatus STOPPED)."""
+    """An attempt's container that ended: an ECS task that stopped (lastStatus STOPPED), or
+    a Kubernetes Job that ended (`aws.eks_status`), told in the same terms."""
 
     task_arn: str
     group: str
@@ -83,6 +120,10 @@ class TaskStopped:
     # it never ran (a restore that failed leaves the job and the save unstarted).
     restore_exit_code: int | None = None
     save_exit_code: int | None = None
+    oom_killed: bool = False  # the job container was killed for passing its memory limit
+    # Why the job's container had still not started when its timeout ended it (on EKS: the
+    # scheduler's message for a pod no node could take); empty when it did start.
+    waiting_reason: str = ""
 
     @property
     def attempt_key(self) -> tuple[str, str, int] | None:
@@ -106,6 +147,7 @@ def task_stopped(event: Mapping[str, Any], container_name: str = JOB_CONTAINER) 
         stop_code=str(detail.get("stopCode") or ""),
         stopped_reason=str(detail.get("stoppedReason") or ""),
         container_reason=str(job.get("reason") or "") if job is not None else "",
+        oom_killed=job is not None and "OutOfMemory" in str(job.get("reason") or ""),
         started_at=_seconds(detail.get("startedAt")),
         stopped_at=_seconds(detail.get("stoppedAt")),
         restore_exit_code=_exit_code(containers.get(RESTORE_CONTAINER)),

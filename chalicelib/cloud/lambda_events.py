@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.cloud.eks_check import EksJobsCheck
 from chalicelib.cloud.events import LaunchMessage, execution_ended, task_stopped
 from chalicelib.cloud.launcher import JobLauncher
 from chalicelib.cloud.log_batches import decode_batch
@@ -83,6 +84,15 @@ def sweep(sweeper: RunningJobsSweeper) -> None:
     acted = sweeper.sweep()
     if acted:
         log.info("sweep: %d task(s) stopped past their timeout or judged after a lost stop", len(acted))
+
+
+def eks_check(check: EksJobsCheck | None) -> None:
+    """The minute schedule of the EKS jobs' verdicts (nothing to do without a cluster)."""
+    if check is None:
+        return
+    judged = check.check()
+    if judged:
+        log.info("eks check: %d Kubernetes Job(s) judged and removed", len(judged))
 
 
 def s3_object_created(triggers: EventTriggers, event: Mapping[str, Any]) -> None:

@@ -10,8 +10,9 @@ What it writes is a preview. The verdict recomputes the attempt's final state fr
 stream (read from the head, from a fresh `IngestState`), so a batch lost, late or handled
 twice here may make the preview lag, never the verdict wrong. Hence the rules:
 
-- a subscription batch is always one stream, so one attempt: the stream names the task,
-  the task the attempt (`Store.find_attempt_by_container`);
+- a subscription batch is always one stream, so one attempt: a Fargate stream names the
+  task, the task the attempt (`Store.find_attempt_by_container`); an EKS stream
+  (`eks/job/<run>/<job>/<attempt>`, Fluent Bit's) names the attempt itself;
 - a batch for no known attempt, or for one no longer running (it arrives after the stop),
   is dropped with one log line, never raised: Lambda would only retry it;
 - `AttemptRecord.log_position` is the highest event id ingested (ids are numeric and grow
@@ -38,7 +39,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chalicelib.cloud.events import RESTORE_CONTAINER, SAVE_CONTAINER
+from chalicelib.cloud.events import (
+    EKS_STREAM_PREFIX,
+    RESTORE_CONTAINER,
+    SAVE_CONTAINER,
+    attempt_of_eks_stream,
+)
 from chalicelib.cloud.log_batches import SubscriptionBatch
 from chalicelib.cloud.run_secrets import RunSecrets
 from chalicelib.domain.states import AttemptState
@@ -114,13 +120,12 @@ class LogBatchHandler:
         seen = len(batch)
         if batch.is_control:
             return BatchSummary(Handled.CONTROL, seen)
-        task_id = task_id_of_stream(batch.log_stream, self._prefix, self._container)
-        if task_id is None:
-            return self._not_a_job_stream(batch, seen)
-        attempt = self._store.find_attempt_by_container(task_id)
+        attempt = self._attempt_of_stream(batch.log_stream)
         if attempt is None:
-            log.warning("log batch of %d events dropped: no attempt has task %s (stream %s)",
-                        seen, task_id, batch.log_stream)
+            if not self._is_job_stream(batch.log_stream):
+                return self._not_a_job_stream(batch, seen)
+            log.warning("log batch of %d events dropped: no attempt has stream %s", seen,
+                        batch.log_stream)
             return BatchSummary(Handled.UNKNOWN_ATTEMPT, seen)
         if attempt.status is not AttemptState.RUNNING:
             return self._ended(attempt, seen, f"the attempt is {attempt.status}")
@@ -130,6 +135,24 @@ class LogBatchHandler:
             log.warning("log batch of %d events dropped: %s", seen, exc)
             return BatchSummary(Handled.UNKNOWN_ATTEMPT, seen)
         return self._ingest_and_save(attempt, batch, policy)
+
+    def _attempt_of_stream(self, stream: str) -> AttemptRecord | None:
+        """The attempt a job container's stream is: a Fargate task's names the task, an EKS
+        Job's names the attempt itself."""
+        task_id = task_id_of_stream(stream, self._prefix, self._container)
+        if task_id is not None:
+            return self._store.find_attempt_by_container(task_id)
+        key = attempt_of_eks_stream(stream, self._container)
+        if key is None:
+            return None
+        try:
+            return self._store.get_attempt(*key)
+        except NotFound:
+            return None
+
+    def _is_job_stream(self, stream: str) -> bool:
+        return (task_id_of_stream(stream, self._prefix, self._container) is not None
+                or attempt_of_eks_stream(stream, self._container) is not None)
 
     def _ingest_and_save(self, attempt: AttemptRecord, batch: SubscriptionBatch,
                          policy: IngestPolicy) -> BatchSummary:
@@ -169,7 +192,8 @@ class LogBatchHandler:
             # Notes ContainerOps wrote itself for an attempt that never got a task: the writer
             # already applied to the attempt whatever they say.
             log.debug("log batch of stream %s skipped: ContainerOps's own notes", batch.log_stream)
-        elif any(batch.log_stream.startswith(f"{self._prefix}/{sidecar}/") for sidecar in SIDECARS):
+        elif any(batch.log_stream.startswith(f"{prefix}/{sidecar}/") for sidecar in SIDECARS
+                 for prefix in (self._prefix, EKS_STREAM_PREFIX)):
             # The workspace sidecars' own lines, in the log group beside the job's: a person's
             # to read (a failure's reason names the stream); nothing in them is the job's.
             log.debug("log batch of stream %s skipped: a workspace sidecar's", batch.log_stream)

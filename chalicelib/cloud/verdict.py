@@ -22,7 +22,14 @@ from enum import StrEnum
 from itertools import islice
 
 from chalicelib.cloud.attempt_end import AttemptEnder
-from chalicelib.cloud.events import RESTORE_CONTAINER, SAVE_CONTAINER, TASK_STREAM_PREFIX, TaskStopped
+from chalicelib.cloud.events import (
+    RESTORE_CONTAINER,
+    SAVE_CONTAINER,
+    TASK_STREAM_PREFIX,
+    TaskStopped,
+    eks_stream,
+    is_eks_ref,
+)
 from chalicelib.cloud.loaded_run import load_run
 from chalicelib.cloud.ports import Executions
 from chalicelib.cloud.run_secrets import RunSecrets
@@ -112,18 +119,18 @@ def attempt_end(stopped: TaskStopped, *, run_cancelled: bool) -> AttemptEnd:
         return AttemptEnd(None, launch_error=(
             "the run's workspace could not be restored before the job"
             f" ({RESTORE_CONTAINER} exited with code {stopped.restore_exit_code}; its log is"
-            f" stream {sidecar_stream(stopped.task_arn, RESTORE_CONTAINER)})"))
+            f" stream {sidecar_stream(stopped, RESTORE_CONTAINER)})"))
     if stopped.stop_code in CANNOT_START_CODES or never_ran:
         reason = stopped.container_reason or stopped.stopped_reason or "the task did not start"
         return AttemptEnd(None, launch_error=f"the task could not start: {reason}")
     if stopped.stopped_reason == TIMEOUT_STOP_REASON:
-        return AttemptEnd(stopped.exit_code, timed_out=True)
+        return AttemptEnd(stopped.exit_code, timed_out=True, waiting_reason=stopped.waiting_reason)
     if stopped_by_us:
         own = stopped.stopped_reason.removeprefix(RUN_STOP_PREFIX) if stopped.stopped_reason.startswith(
             RUN_STOP_PREFIX) else ""
         why = stop_reason_of(own, run_cancelled=True)
         return AttemptEnd(stopped.exit_code, cancelled=True, stop_reason=why)
-    return AttemptEnd(stopped.exit_code, oom_killed="OutOfMemory" in stopped.container_reason,
+    return AttemptEnd(stopped.exit_code, oom_killed=stopped.oom_killed,
                       workspace_error=_save_error(stopped))
 
 
@@ -135,9 +142,12 @@ def _save_error(stopped: TaskStopped) -> str:
     how = (f"exited with code {stopped.save_exit_code}" if stopped.save_exit_code is not None
            else "did not run")
     return (f"the job's changes to the run's workspace were not saved ({SAVE_CONTAINER} {how};"
-            f" its log is stream {sidecar_stream(stopped.task_arn, SAVE_CONTAINER)})")
+            f" its log is stream {sidecar_stream(stopped, SAVE_CONTAINER)})")
 
 
-def sidecar_stream(task_arn: str, container: str) -> str:
-    """The awslogs stream of one of the task's workspace sidecars."""
-    return f"{TASK_STREAM_PREFIX}/{container}/{task_arn.rsplit('/', 1)[-1]}"
+def sidecar_stream(stopped: TaskStopped, container: str) -> str:
+    """The log stream of one of the workspace sidecars of the stopped task (or EKS Job)."""
+    key = stopped.attempt_key
+    if is_eks_ref(stopped.task_arn) and key is not None:
+        return eks_stream(container, *key)
+    return f"{TASK_STREAM_PREFIX}/{container}/{stopped.task_arn.rsplit('/', 1)[-1]}"

@@ -242,6 +242,9 @@ class AttemptEnd:
     # What the job wrote to the run's workspace could not be kept for the jobs after it
     # (on AWS, the workspace sidecar failed to save its layer): the words why.
     workspace_error: str = ""
+    # Why the container had still not started when the attempt's timeout ended it (on EKS,
+    # the scheduler's message for a pod no node could take): part of the timeout's reason.
+    waiting_reason: str = ""
 
 
 class ReportedOutput(Protocol):
@@ -261,7 +264,7 @@ def judge_attempt(plan: JobPlan, end: AttemptEnd, collector: ReportedOutput) -> 
     if end.cancelled:
         return Verdict(False, "cancelled")
     if end.timed_out:
-        return Verdict(False, "timeout")
+        return Verdict(False, f"timeout ({end.waiting_reason})" if end.waiting_reason else "timeout")
     if end.oom_killed:
         limit = plan.resources.memory_limit
         return Verdict(False, f"out of memory (limit {limit})" if limit else "out of memory")

@@ -109,7 +109,8 @@ def attempt_outcome(plan: JobPlan, end: AttemptEnd, reported: ReportedOutput) ->
     if end.launch_error:
         notes = (end.launch_error,)
     elif not verdict.succeeded and end.timed_out:
-        notes = (f"stopped: timeout after {plan.timeout:g}s",)
+        notes = (f"stopped: timeout after {plan.timeout:g}s"
+                 + (f", never started: {end.waiting_reason}" if end.waiting_reason else ""),)
     if end.workspace_error:
         notes += (end.workspace_error,)
     if verdict.succeeded:

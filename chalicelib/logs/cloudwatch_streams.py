@@ -6,6 +6,8 @@ One stream per attempt, and readers and writers pick it the same way:
   stream `awslogs` makes on Fargate, `<stream prefix>/<container name>/<task id>`. The
   container writes it; ContainerOps's notes (a stop, a timeout) go into it too, after the
   container's own lines, so a reader sees one log in one order;
+- the attempt runs on EKS (its `container_id` is `eks:<namespace>/<Job>`): the stream Fluent
+  Bit writes, `eks/<container name>/<run>/<job>/<attempt>` (`cloud.events.eks_stream`);
 - the attempt never got a task (a launch error): `containerops/<run>/<job>/<attempt>`,
   written by ContainerOps only.
 
@@ -13,7 +15,6 @@ So a note is in the container's stream when the attempt has one, else in the Con
 stream; once an attempt has a task, readers read only the task's stream. Hence the rule for
 writers: note into an attempt before its task exists only when no task will follow (the
 launch failed). The stream prefix of the task definitions must not be `containerops`.
-An EKS path (Fluent Bit, where the stream name is ours) gets a resolver of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chalicelib.cloud.events import eks_stream, is_eks_ref
 from chalicelib.errors import NotFound
 from chalicelib.store.base import Store
 
@@ -60,6 +62,8 @@ class AttemptStreams:
             record = self.store.get_attempt(run_id, job, attempt)
         except NotFound:
             return None
+        if record.container_id and is_eks_ref(record.container_id):
+            return eks_stream(self.container_name, run_id, job, attempt)
         if record.container_id:
             return awslogs_stream(self.stream_prefix, self.container_name, record.container_id)
         return containerops_stream(run_id, job, attempt)

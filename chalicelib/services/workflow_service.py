@@ -14,15 +14,16 @@ create, and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import yaml
 
 from chalicelib.asl import Target, compile_workflow
 from chalicelib.domain.catalog import ComponentCatalog
-from chalicelib.domain.cloud_rules import cloud_problems
+from chalicelib.domain.cloud_rules import ALL_PLATFORMS, cloud_problems
 from chalicelib.domain.models import Workflow, dump_definition
+from chalicelib.domain.platforms import Platform
 from chalicelib.domain.validation import check_workflow
 from chalicelib.errors import InvalidDefinition, NotFound, Problem
 from chalicelib.services.registry import namespace_problems
@@ -37,11 +38,14 @@ SavedHook = Callable[[str, str, int], object]  # namespace, name, version
 
 class WorkflowService:
     def __init__(self, store: Store, catalog: ComponentCatalog, *, cloud: bool = False,
-                 on_saved: SavedHook | None = None) -> None:
+                 on_saved: SavedHook | None = None,
+                 platforms: Collection[Platform] = ALL_PLATFORMS) -> None:
         """`cloud`: the workflows run on AWS, so what only the local driver can do (host
         mounts, secrets inside longer values) and a state machine over Step Functions'
         limits are refused too. `on_saved` is told of each new version (on AWS: its state
-        machine is made then, so its first run finds it ready)."""
+        machine is made then, so its first run finds it ready). `platforms`: what the
+        deployment runs jobs on (a workflow naming another is refused on AWS)."""
+        self._platforms = frozenset(platforms)
         self._store = store
         self._catalog = catalog
         self._cloud = cloud
@@ -130,7 +134,7 @@ class WorkflowService:
         return checked.model, checked.problems + namespace_problems(document, namespace) + extra + cloud
 
     def _cloud_problems(self, workflow: Workflow) -> list[Problem]:
-        problems = cloud_problems(workflow)
+        problems = cloud_problems(workflow, self._platforms)
         try:  # only the limits matter here: the queue is the deployment's
             compile_workflow(workflow, self._catalog, Target("https://sqs.invalid/limits-only"))
         except InvalidDefinition as exc:

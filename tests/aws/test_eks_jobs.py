@@ -15,8 +15,8 @@ from chalicelib.aws.eks_jobs import (
     job_name,
     kubernetes_job,
     label_value,
-    log_stream,
 )
+from chalicelib.cloud.events import eks_stream
 from chalicelib.domain.models import Resources
 from chalicelib.errors import LaunchError
 from tests.aws.ecs_builders import task_request
@@ -247,4 +247,4 @@ def test_the_sidecars_know_the_bucket_and_the_attempt_whose_layer_they_keep() ->
 
 
 def test_each_container_logs_to_a_stream_naming_its_attempt() -> None:
-    assert log_stream("job", "r1", "build", 2) == "eks/job/r1/build/2"
+    assert eks_stream("job", "r1", "build", 2) == "eks/job/r1/build/2"

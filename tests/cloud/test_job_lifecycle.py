@@ -81,12 +81,14 @@ class Cloud:
              prints: list[str] | None = None, **fields: Any) -> Verdict:
         self.logs[(run.id, job_name, attempt)] = prints or []
         record = self.store.get_attempt(run.id, job_name, attempt)
+        container_reason = fields.pop("container_reason", "")
         stopped = TaskStopped(
             task_arn=record.container_id or "arn:aws:ecs:us-east-1:1:task/c/unrecorded",
             group=task_group(run.id, job_name, attempt), exit_code=exit_code,
             stop_code=fields.pop("stop_code", "EssentialContainerExited"),
             stopped_reason=fields.pop("stopped_reason", "Essential container in task exited"),
-            container_reason=fields.pop("container_reason", ""), started_at=10.0, stopped_at=20.0,
+            container_reason=container_reason, started_at=10.0, stopped_at=20.0,
+            oom_killed="OutOfMemory" in container_reason,  # as ECS's event is read (events.task_stopped)
             # The workspace sidecars ran and succeeded, unless a test says otherwise.
             restore_exit_code=fields.pop("restore_exit_code", 0),
             save_exit_code=fields.pop("save_exit_code", 0 if exit_code is not None else None))

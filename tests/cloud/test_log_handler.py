@@ -236,8 +236,7 @@ def test_a_batch_for_a_task_no_attempt_has_is_dropped_with_a_log_line(
         summary = cloud.deliver(batch("[COUT] SHA = abc", stream="task/job/ffffffffffffffffffffffffffffffff"))
     assert summary == BatchSummary(Handled.UNKNOWN_ATTEMPT, seen=1)
     assert [record.getMessage() for record in caplog.records] == [
-        "log batch of 1 events dropped: no attempt has task ffffffffffffffffffffffffffffffff"
-        " (stream task/job/ffffffffffffffffffffffffffffffff)"]
+        "log batch of 1 events dropped: no attempt has stream task/job/ffffffffffffffffffffffffffffffff"]
     assert cloud.attempt().outputs == {}
 
 
@@ -308,3 +307,41 @@ def test_the_secret_values_are_fetched_once_per_run_and_handler(cloud: Cloud) ->
     for start in range(3):
         cloud.deliver(batch(f"[COUT] N = {start}", first=start), handler)
     assert counting.asked == [["DEPLOY_KEY"]]
+
+
+# --- EKS: Fluent Bit names the stream after the attempt --------------------------------
+
+def on_eks(cloud: Cloud) -> None:
+    """Attempt 1 of build runs as a Kubernetes Job rather than a Fargate task."""
+    cloud.store.save_attempt(replace(cloud.attempt(), container_id="eks:containerops/co-build-1-ab12"),
+                             expected=AttemptState.RUNNING)
+
+
+def test_an_eks_jobs_stream_is_read_into_the_attempt_it_names(cloud: Cloud) -> None:
+    on_eks(cloud)
+    summary = cloud.deliver(batch("[COUT] SHA = abc", stream="eks/job/r1/build/1"))
+    assert summary.handled is Handled.INGESTED and cloud.attempt().outputs == {"SHA": "abc"}
+
+
+def test_an_eks_stream_of_an_attempt_not_recorded_is_dropped(cloud: Cloud) -> None:
+    on_eks(cloud)
+    summary = cloud.deliver(batch("[COUT] SHA = abc", stream="eks/job/r1/build/7"))
+    assert summary.handled is Handled.UNKNOWN_ATTEMPT and cloud.attempt().outputs == {}
+
+
+@pytest.mark.parametrize("sidecar", ["workspace-restore", "workspace-save"])
+def test_an_eks_workspace_sidecars_stream_is_not_read_and_not_warned_of(
+        cloud: Cloud, sidecar: str, caplog: pytest.LogCaptureFixture) -> None:
+    on_eks(cloud)
+    with caplog.at_level(logging.INFO, logger="containerops.cloud"):
+        summary = cloud.deliver(batch("[COUT] SHA = abc", stream=f"eks/{sidecar}/r1/build/1"))
+    assert summary.handled is Handled.NOT_A_JOB_STREAM and cloud.attempt().outputs == {}
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("stream", ["eks/job/r1/build", "eks/job/r1/build/x", "eks/unresolved",
+                                    "eks/job/r1/build/1/2"])
+def test_a_stream_not_named_as_fluent_bit_names_an_attempt_is_not_a_job_stream(
+        cloud: Cloud, stream: str) -> None:
+    on_eks(cloud)
+    assert cloud.deliver(batch("[COUT] SHA = abc", stream=stream)).handled is Handled.NOT_A_JOB_STREAM

@@ -1,5 +1,5 @@
 """The manifests of infra/eks: valid Kubernetes, least privilege, and a Fluent Bit that names each
-container's log stream the way the EKS launcher's attempts expect (eks_jobs.log_stream)."""
+container's log stream the way the EKS launcher's attempts expect (cloud.events.eks_stream)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from chalicelib.aws.eks_jobs import KUBERNETES_VERSION, EksJobSettings, kubernetes_job, log_stream
+from chalicelib.aws.eks_jobs import KUBERNETES_VERSION, EksJobSettings, kubernetes_job
+from chalicelib.cloud.events import eks_stream
 from tests.aws.ecs_builders import task_request
 
 EKS_DIR = Path(__file__).resolve().parents[2] / "infra" / "eks"
@@ -49,13 +50,13 @@ def test_the_jobs_service_account_mounts_no_token() -> None:
     assert account["metadata"]["namespace"] == EksJobSettings("b", "i").namespace
 
 
-def test_the_launcher_may_only_run_read_and_delete_jobs_and_read_their_pods() -> None:
+def test_the_launcher_may_only_run_read_stop_and_delete_jobs_and_read_their_pods_and_events() -> None:
     role = named("Role", "containerops-launcher")
     assert role["metadata"]["namespace"] == "containerops"
     grants = {(group, resource): sorted(rule["verbs"]) for rule in role["rules"]
               for group in rule["apiGroups"] for resource in rule["resources"]}
-    assert grants == {("batch", "jobs"): ["create", "delete", "get", "list"],
-                      ("", "pods"): ["get", "list"], ("", "pods/log"): ["get"]}
+    assert grants == {("batch", "jobs"): ["create", "delete", "get", "list", "patch"],
+                      ("", "pods"): ["get", "list"], ("", "pods/log"): ["get"], ("", "events"): ["list"]}
     binding = named("RoleBinding", "containerops-launcher")
     assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
                                     "name": "containerops:launcher"}]
@@ -89,7 +90,7 @@ def test_fluent_bit_names_each_containers_stream_after_its_attempt() -> None:
     record = {"kubernetes": {"container_name": "job",
                              "annotations": job["spec"]["template"]["metadata"]["annotations"]}}
     output = fluent_bit_output()
-    assert render_record_accessor(output["log_stream_template"], record) == log_stream(
+    assert render_record_accessor(output["log_stream_template"], record) == eks_stream(
         "job", "20261201-130000-4f9a1c2e", "build", 2)
     assert output["log_key"] == "log"
     assert output["log_group_name"] == "${LOG_GROUP}"

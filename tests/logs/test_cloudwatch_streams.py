@@ -1,4 +1,5 @@
-"""The stream of an attempt: the task's awslogs stream once it has a task, a ContainerOps
+"""The stream of an attempt: the task's awslogs stream once it has a task (or Fluent Bit's, named
+after the attempt, on EKS), a ContainerOps
 stream before (or when it never gets one), none for an attempt never recorded."""
 
 from __future__ import annotations
@@ -35,3 +36,11 @@ def test_an_attempt_that_gets_its_task_is_read_from_the_task_stream_from_then_on
 def test_the_task_stream_prefix_cannot_be_the_containerops_one(records: SqliteStore) -> None:
     with pytest.raises(ValueError, match="must not be 'containerops'"):
         AttemptStreams(records, "containerops", CONTAINER)
+
+
+def test_an_attempt_run_as_an_eks_job_is_read_from_the_stream_fluent_bit_names_after_it(
+    records: SqliteStore, streams: AttemptStreams
+) -> None:
+    attempt = records.get_attempt("r1", "build", 2)
+    records.save_attempt(replace(attempt, container_id="eks:containerops/co-build-2-0123456789"))
+    assert streams("r1", "build", 2) == f"eks/{CONTAINER}/r1/build/2"

@@ -59,6 +59,9 @@ export interface Mount {
   read_only?: boolean;
 }
 
+/** Where a job runs on AWS (`chalicelib/domain/platforms.py`); unset: the workflow's, else the deployment's. */
+export type Platform = "fargate" | "eks";
+
 export interface Job {
   name: string;
   component?: string;
@@ -73,6 +76,7 @@ export interface Job {
   continue_on_error?: boolean;
   resources?: Resources;
   mounts?: Mount[];
+  platform?: Platform; // wins over the workflow's
 }
 
 export interface Action {
@@ -115,6 +119,7 @@ export interface WorkflowDefinition {
     timeout?: string | number;
     concurrency?: number;
     triggers?: Trigger[];
+    platform?: Platform; // for every job that names none
     stages: Stage[];
   };
 }

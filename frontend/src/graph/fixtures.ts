@@ -131,3 +131,12 @@ export function bigWorkflow(stages: number, actions: number, jobs: number): Work
     },
   };
 }
+
+/** The CI workflow on EKS for every job, but for `package`, which names Fargate for itself. */
+export function platformWorkflow(): WorkflowDefinition {
+  const { stages, ...rest } = ciWorkflow().spec;
+  const workflow: WorkflowDefinition = { ...ciWorkflow(), spec: { ...rest, platform: "eks", stages } };
+  const packaging = workflow.spec.stages[2]?.actions[0]?.jobs[0];
+  if (packaging) packaging.platform = "fargate";
+  return workflow;
+}

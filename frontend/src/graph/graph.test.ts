@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { WorkflowDefinition } from "../api/types";
 import { addStage, deleteJob, renameJob } from "./edits";
-import { bigWorkflow, ciWorkflow, lookup } from "./fixtures";
+import { bigWorkflow, ciWorkflow, lookup, platformWorkflow } from "./fixtures";
 import { graphToWorkflow } from "./fromGraph";
 import { connect } from "./links";
 import { absolutePositions } from "./geometry";
@@ -82,6 +82,23 @@ describe("workflowToGraph", () => {
     const bare = ciWorkflow();
     delete bare.spec.triggers;
     expect(workflowToGraph(bare, lookup).nodes[0]?.data).toEqual({ triggers: [{ type: "api" }] });
+  });
+
+  it("shows on each job the platform it runs on on AWS, the job's own over its workflow's", () => {
+    const graph = workflowToGraph(platformWorkflow(), lookup);
+    expect(jobNode(graph.nodes, "package").data.platform).toEqual({ name: "fargate", from: "job" });
+    expect(jobNode(graph.nodes, "deploy").data.platform).toEqual({ name: "eks", from: "workflow" });
+  });
+
+  it("shows no platform on a job when neither it nor its workflow names one", () => {
+    expect(jobNode(nodes, "deploy").data).not.toHaveProperty("platform");
+  });
+
+  it("shows a platform the server does not know as written, rather than fail", () => {
+    const workflow = platformWorkflow();
+    workflow.spec.platform = "lambda" as never;
+    const graph = workflowToGraph(workflow, lookup);
+    expect(jobNode(graph.nodes, "deploy").data.platform).toEqual({ name: "lambda", from: "workflow" });
   });
 
   it("gives a job the component's inputs, its data keys and its linked env variables as inputs", () => {
@@ -245,6 +262,26 @@ describe("graphToWorkflow", () => {
     const result = connect(draft, { source: "detect", output: "CHANGED", target: "deploy", field: "data.artifact" });
     if (!("workflow" in result)) throw new Error(result.error);
     expect(roundTrip(result.workflow)).toStrictEqual(result.workflow);
+  });
+
+  it("gives back the workflow's platform and a job's own", () => {
+    const back = roundTrip(platformWorkflow());
+    expect(back).toStrictEqual(platformWorkflow());
+    expect(back.spec.platform).toBe("eks");
+    expect(back.spec.stages[2]?.actions[0]?.jobs.map((job) => job.platform)).toEqual(["fargate", undefined]);
+  });
+
+  it("writes no platform where none was given: no null, no empty text", () => {
+    const text = JSON.stringify(roundTrip(ciWorkflow()));
+    expect(text).not.toContain("platform");
+  });
+
+  it("gives back a platform the server does not know, for its check to report", () => {
+    const workflow = platformWorkflow();
+    workflow.spec.platform = "lambda" as never;
+    const job = workflow.spec.stages[0]?.actions[0]?.jobs[0];
+    if (job) job.platform = 7 as never;
+    expect(roundTrip(workflow)).toStrictEqual(workflow);
   });
 
   it("gives back a 500-job workflow", () => {

@@ -36,6 +36,7 @@ export {
   type ComponentChoice,
 } from "./edits";
 export { workflowToGraph } from "./toGraph";
+export { PLATFORMS, isPlatform, jobPlatform, platformLabel, platformNamed, type PlatformShown } from "./platform";
 export { graphToWorkflow } from "./fromGraph";
 export { locateProblem, problemsByNode, type ProblemLocation } from "./problems";
 export { workflowToYaml, yamlToWorkflow } from "./yaml";

@@ -1,4 +1,5 @@
 import type { ComponentDefinition, Job, Problem, Stage, Trigger } from "../api/types";
+import type { PlatformShown } from "./platform";
 
 // The designer's graph as plain objects. They have the shape React Flow expects (children
 // placed relative to their parent, parents listed before children) without depending on it.
@@ -51,6 +52,7 @@ export interface JobNodeData {
   job: Job;
   label: string;
   component?: string;
+  platform?: PlatformShown; // absent: the deployment's default
   inputs: Port[];
   outputs: OutputPort[];
   problems: Problem[];

@@ -16,6 +16,7 @@ import {
   type Port,
 } from "./model";
 import { actionsOf, jobName, jobPlaces, stagesOf, type JobPlace } from "./places";
+import { jobPlatform, type PlatformShown } from "./platform";
 import { problemsByNode } from "./problems";
 
 const DEFAULT_TRIGGERS: Trigger[] = [{ type: "api" }]; // the server's default
@@ -86,6 +87,7 @@ interface JobView {
   place: JobPlace;
   inputs: Port[];
   outputs: OutputPort[];
+  platform: PlatformShown | undefined;
   height: number;
 }
 
@@ -112,7 +114,7 @@ function nodesOf(stages: StageView[], layout: WorkflowLayout, triggers: Trigger[
       const actionNode = actionId(s, a);
       const actionData = { stage: s, index: a, name: action.name, problems: problemsOf(actionNode) };
       nodes.push({ id: actionNode, kind: "action", parentId: stageNode, ...placed(actionLayout.box), data: actionData });
-      jobs.forEach(({ place, inputs, outputs, height }, order) => {
+      jobs.forEach(({ place, inputs, outputs, platform, height }, order) => {
         const { job, nodeId } = place;
         nodes.push({
           id: nodeId,
@@ -128,6 +130,7 @@ function nodesOf(stages: StageView[], layout: WorkflowLayout, triggers: Trigger[
             job,
             label: jobName(job),
             ...(typeof job.component === "string" ? { component: job.component } : {}),
+            ...(platform ? { platform } : {}),
             inputs,
             outputs,
             problems: problemsOf(nodeId),
@@ -181,7 +184,8 @@ export function workflowToGraph(workflow: WorkflowDefinition, lookup: ComponentL
         const component = typeof job.component === "string" ? lookup(job.component) : undefined;
         const inputs = inputPorts(entry, component, conflicted);
         const outputs = outputPorts(job, component, outputsTaken.get(nodeId) ?? new Set());
-        return { place: entry.place, inputs, outputs, height: jobHeight(inputs.length, outputs.length) };
+        const platform = jobPlatform(job, workflow);
+        return { place: entry.place, inputs, outputs, platform, height: jobHeight(inputs.length, outputs.length) };
       }),
     })),
   }));

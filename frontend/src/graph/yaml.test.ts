@@ -1,10 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { ciWorkflow } from "./fixtures";
+import { ciWorkflow, platformWorkflow } from "./fixtures";
 import { workflowToYaml, yamlToWorkflow } from "./yaml";
 
 describe("workflowToYaml and yamlToWorkflow", () => {
   it("survive a round trip of a realistic workflow", () => {
     expect(yamlToWorkflow(workflowToYaml(ciWorkflow()))).toEqual({ workflow: ciWorkflow() });
+  });
+
+  it("show the workflow's platform and a job's own, and read them back", () => {
+    const text = workflowToYaml(platformWorkflow());
+    expect(text).toMatch(/^ {2}platform: eks$/m);
+    expect(text).toMatch(/^ {14}platform: fargate$/m);
+    expect(text.match(/platform:/g)).toHaveLength(2);
+    expect(yamlToWorkflow(text)).toEqual({ workflow: platformWorkflow() });
+  });
+
+  it("write no platform where none is given", () => {
+    expect(workflowToYaml(ciWorkflow())).not.toContain("platform");
+  });
+
+  it("read a platform the server does not know as written", () => {
+    const text = workflowToYaml(platformWorkflow()).replace("platform: eks", "platform: lambda");
+    const parsed = yamlToWorkflow(text);
+    expect("workflow" in parsed && parsed.workflow.spec.platform).toBe("lambda");
   });
 
   it("write the if key as if, and templates as plain text", () => {

@@ -268,6 +268,7 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
                 .map((problem) => ({ ...locateProblem(workflow, problem), message: problem.message }))
                 .filter((located) => located.nodeId === `job:${selectedJob.name}`)}
               catalog={catalog}
+              workflowPlatform={workflow.spec.platform}
               onChange={(job) => edit((current) => updateJob(current, selectedJob.name, job))}
               onRename={(next) => {
                 edit((current) => renameJob(current, selectedJob.name, next));

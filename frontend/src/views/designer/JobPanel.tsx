@@ -1,6 +1,6 @@
-import type { ComponentDefinition, Job, Scalar } from "../../api/types";
-import type { Link } from "../../graph";
-import { MountsField, PairsField, TextField } from "./fields";
+import type { ComponentDefinition, Job, Platform, Scalar, WorkflowDefinition } from "../../api/types";
+import { platformLabel, platformNamed, type Link } from "../../graph";
+import { MountsField, PairsField, PlatformField, TextField } from "./fields";
 import { setOrDrop } from "./optional";
 import type { Catalog } from "./useCatalog";
 import { refOf } from "./useCatalog";
@@ -10,6 +10,7 @@ interface JobPanelProps {
   links: Link[]; // links into this job
   problems: { field?: string; message: string }[];
   catalog: Catalog;
+  workflowPlatform?: WorkflowDefinition["spec"]["platform"]; // what "the workflow's default" is
   onChange: (job: Job) => void;
   onRename: (name: string) => void;
   onUnlink: (link: Link) => void;
@@ -17,7 +18,7 @@ interface JobPanelProps {
 }
 
 // Fields that show their own problems; any other problem of the job is listed at the top.
-const FIELDS_SHOWN = /^(name|component|image|timeout|if|retries\.(limit|backoff)|resources\.\w+|data\..+|env\..+|mounts\[\d+\]\.\w+)$/;
+const FIELDS_SHOWN = /^(name|component|image|timeout|platform|if|retries\.(limit|backoff)|resources\.\w+|data\..+|env\..+|mounts\[\d+\]\.\w+)$/;
 
 const text = (value: unknown) => (value === undefined || value === null ? "" : String(value));
 
@@ -28,7 +29,13 @@ export function typedInput(type: string | undefined, value: string): Scalar {
   return value;
 }
 
-export function JobPanel({ job, links, problems, catalog, onChange, onRename, onUnlink, onDelete }: JobPanelProps) {
+/** The unset choice of a job's platform, naming what it means when the workflow chose one. */
+export function workflowDefaultLabel(workflowPlatform: unknown): string {
+  const named = platformNamed(workflowPlatform);
+  return named === undefined ? "Workflow's default" : `Workflow's default (${platformLabel(named)})`;
+}
+
+export function JobPanel({ job, links, problems, catalog, workflowPlatform, onChange, onRename, onUnlink, onDelete }: JobPanelProps) {
   const component: ComponentDefinition | undefined = job.component ? catalog.lookup(job.component) : undefined;
   const problemsAt = (field: string) => problems.filter((p) => p.field === field).map((p) => p.message);
   const general = problems.filter((p) => !p.field || !FIELDS_SHOWN.test(p.field));
@@ -149,6 +156,15 @@ export function JobPanel({ job, links, problems, catalog, onChange, onRename, on
           />
         ))}
       </fieldset>
+
+      <PlatformField
+        value={job.platform}
+        unsetLabel={workflowDefaultLabel(workflowPlatform)}
+        hint="Only matters on AWS: locally every job runs on Docker."
+        problems={problemsAt("platform")}
+        testId="job-platform"
+        onChange={(value) => onChange(setOrDrop(job, "platform", value as Platform))}
+      />
 
       <fieldset>
         <legend>Behaviour</legend>

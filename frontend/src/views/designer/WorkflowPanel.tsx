@@ -1,5 +1,5 @@
-import type { Param, Problem, Trigger, WorkflowDefinition } from "../../api/types";
-import { PairsField, TextField } from "./fields";
+import type { Param, Platform, Problem, Trigger, WorkflowDefinition } from "../../api/types";
+import { PairsField, PlatformField, TextField } from "./fields";
 import { setOrDrop } from "./optional";
 
 type Spec = WorkflowDefinition["spec"];
@@ -112,6 +112,14 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
           }
         />
       </fieldset>
+      <PlatformField
+        value={spec.platform}
+        unsetLabel="Deployment default"
+        hint="For every job that names none. Only matters on AWS: locally every job runs on Docker."
+        problems={problemsAt("spec.platform")}
+        testId="workflow-platform"
+        onChange={(value) => onChange(withSpec(workflow, "platform", (value || undefined) as Platform | undefined))}
+      />
       <fieldset>
         <legend>Started by</legend>
         {problemsAt("spec.triggers").map((message, index) => (

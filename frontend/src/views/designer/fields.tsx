@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from "react";
 import type { Mount } from "../../api/types";
+import { PLATFORMS, isPlatform, platformNamed } from "../../graph";
 
 /** A labelled text field that commits on blur or Enter, with the problems about it below. */
 export function TextField(props: {
@@ -134,5 +135,41 @@ export function MountsField(props: {
       ))}
       <button onClick={() => onChange([...mounts, { source: "", target: "" }])}>Add a mount</button>
     </fieldset>
+  );
+}
+
+/**
+ * Where a job (or every job of the workflow) runs on AWS. "" is the unset choice; a value
+ * the server does not know stays selected as written until the user picks another.
+ */
+export function PlatformField(props: {
+  value: unknown; // as the definition holds it, which may be anything
+  unsetLabel: string;
+  hint: ReactNode;
+  onChange: (value: string) => void;
+  problems?: string[];
+  testId?: string;
+}) {
+  const { value, unsetLabel, hint, onChange, problems = [], testId } = props;
+  const named = platformNamed(value) ?? "";
+  return (
+    <label className={`field${problems.length ? " invalid" : ""}`}>
+      <span className="field-label">Platform (on AWS)</span>
+      <select value={named} data-testid={testId} onChange={(event) => onChange(event.target.value)}>
+        <option value="">{unsetLabel}</option>
+        {PLATFORMS.map((platform) => (
+          <option key={platform.value} value={platform.value}>
+            {platform.label}
+          </option>
+        ))}
+        {named !== "" && !isPlatform(named) && <option value={named}>{named} (not a platform)</option>}
+      </select>
+      <span className="field-hint">{hint}</span>
+      {problems.map((message, index) => (
+        <span key={index} className="field-error" data-testid="field-error">
+          {message}
+        </span>
+      ))}
+    </label>
   );
 }

@@ -1,7 +1,7 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo, useState } from "react";
 import type { Problem } from "../../api/types";
-import type { ActionNodeData, JobNodeData, StageNodeData } from "../../graph";
+import { platformLabel, type ActionNodeData, type JobNodeData, type PlatformShown, type StageNodeData } from "../../graph";
 import { elapsed } from "../../ui/format";
 import { useCanvas } from "./canvasContext";
 
@@ -12,6 +12,22 @@ function ProblemBadge({ problems }: { problems: Problem[] }) {
   return (
     <span className="problem-badge" data-testid="problem-badge" title={problems.map((p) => p.message).join("\n")}>
       {problems.length}
+    </span>
+  );
+}
+
+/** Where the job runs on AWS, the job's own choice or its workflow's (shown fainter). */
+function PlatformTag({ platform }: { platform: PlatformShown | undefined }) {
+  if (!platform) return null;
+  const label = platformLabel(platform.name);
+  const whose = platform.from === "job" ? "this job's choice" : "the workflow's choice";
+  return (
+    <span
+      className={`platform-tag${platform.from === "workflow" ? " inherited" : ""}`}
+      data-testid="platform-tag"
+      title={`On AWS it runs on ${label} (${whose}); locally on Docker`}
+    >
+      {label}
     </span>
   );
 }
@@ -71,6 +87,7 @@ export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { d
     >
       <div className="job-title">
         <span className="job-name">{data.label}</span>
+        <PlatformTag platform={data.platform} />
         <ProblemBadge problems={data.problems} />
       </div>
       <div className="job-component">{data.component ?? data.job.image ?? ""}</div>
