@@ -24,7 +24,7 @@ from chalicelib.aws.stepfunctions import StepFunctionsExecutions
 from chalicelib.aws.token_key import shared_token_key
 from chalicelib.aws.workspace_layers import S3LayerStore
 from chalicelib.cloud.dispatcher import CloudDispatcher
-from chalicelib.cloud.eks_check import EksJobsCheck
+from chalicelib.cloud.eks_check import LOG_GRACE_SECONDS, EksJobsCheck
 from chalicelib.cloud.events import JOB_CONTAINER, TASK_STREAM_PREFIX
 from chalicelib.cloud.launcher import JobLauncher
 from chalicelib.cloud.log_handler import LogBatchHandler
@@ -94,7 +94,10 @@ class AwsServices:
 
     @classmethod
     def build(cls, settings: AwsSettings, clients: AwsClients, *,
-              token_key: bytes | Callable[[], bytes] | None = None) -> AwsServices:
+              token_key: bytes | Callable[[], bytes] | None = None,
+              eks_log_grace: float = LOG_GRACE_SECONDS) -> AwsServices:
+        """`eks_log_grace`: how long after a Kubernetes Job ended its verdict waits for the last
+        lines Fluent Bit ships (the sandbox's harness ships them before the Job ends: 0)."""
         store = DynamoDbStore.from_settings(settings, region=clients.region)
         catalog = StoreCatalog(store)
         secrets = RunSecrets(store, SecretsManagerValues(clients.secrets))
@@ -127,7 +130,8 @@ class AwsServices:
             sweeper=RunningJobsSweeper(store, tasks, executions, catalog, task_finaliser, run_finaliser),
             event_triggers=EventTriggers(store, runs),
             schedules=ScheduleService(store, runs.start, time.time),
-            eks_check=EksJobsCheck(eks_jobs, task_finaliser) if eks_jobs is not None else None,
+            eks_check=(EksJobsCheck(eks_jobs, task_finaliser, log_grace=eks_log_grace)
+                       if eks_jobs is not None else None),
         )
 
     def api_context(self) -> ApiContext:

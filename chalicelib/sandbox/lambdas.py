@@ -68,6 +68,9 @@ class LambdaFunctions:
     def sweep_running_jobs(self) -> None:
         self._invoke("sweep_running_jobs", lambda: lambda_events.sweep(self._services.sweeper))
 
+    def check_eks_jobs(self) -> None:
+        self._invoke("check_eks_jobs", lambda: lambda_events.eks_check(self._services.eks_check))
+
     def start_scheduled_runs(self) -> None:
         self._invoke("start_scheduled_runs",
                      lambda: lambda_events.scheduled_runs(self._services.schedules))

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from chalicelib.domain.models import Workflow
+from chalicelib.domain.platforms import Platform
 from chalicelib.errors import Conflict, InvalidDefinition, NotFound
 from chalicelib.services.workflow_service import WorkflowService
 from chalicelib.store.catalog import StoreCatalog
@@ -236,3 +237,19 @@ def test_on_aws_each_saved_version_is_told_so_its_state_machine_is_ready(
     cloud.create("examples", document)
     cloud.update("examples", "ci", 1, document)
     assert saved == [("examples", "ci", 1), ("examples", "ci", 2)]
+
+
+def test_on_aws_without_an_eks_cluster_a_workflow_on_eks_is_refused_where_it_says_so(
+    store: SqliteStore, published: None
+) -> None:
+    document = _ci()
+    for stage in document["spec"]["stages"]:
+        for job in stage["actions"][0]["jobs"]:
+            job.pop("mounts", None)
+    document["spec"]["platform"] = "eks"
+    fargate_only = WorkflowService(store, StoreCatalog(store), cloud=True, platforms={Platform.FARGATE})
+    with pytest.raises(InvalidDefinition) as raised:
+        fargate_only.create("examples", document)
+    assert _paths(raised) == ["spec.platform"]
+    with_a_cluster = WorkflowService(store, StoreCatalog(store), cloud=True, platforms=set(Platform))
+    assert with_a_cluster.create("examples", document)["version"] == 1
