@@ -83,6 +83,7 @@ package-check: package
 # credentials; never part of `make test`.
 #   make deploy STACK=containerops SUBNETS=subnet-a,subnet-b SECURITY_GROUPS=sg-c [REGION=eu-west-1]
 #       [WORKSPACE_IMAGE=...] [PACKAGE_BUCKET=...] [DESIGNER_ORIGIN=https://...] [MACHINE_PREFIX=...]
+#       [EKS_CLUSTER=name [EKS_NAMESPACE=containerops] [DEFAULT_PLATFORM=fargate|eks]]
 #   make destroy STACK=containerops [REGION=...] [DELETE_DESIGNER=yes]
 .PHONY: deploy destroy
 DEPLOY := $(BIN)/python -m chalicelib.deploy
@@ -90,7 +91,8 @@ DEPLOY := $(BIN)/python -m chalicelib.deploy
 DEPLOY_OPTIONS = --stack "$(STACK)" --region "$(REGION)" --subnets "$(SUBNETS)" \
     --security-groups "$(SECURITY_GROUPS)" --workspace-image "$(WORKSPACE_IMAGE)" \
     --package-bucket "$(PACKAGE_BUCKET)" --designer-origin "$(DESIGNER_ORIGIN)" \
-    --machine-prefix "$(MACHINE_PREFIX)" --package-dir $(PACKAGE) --designer-dir $(FRONTEND)/dist
+    --machine-prefix "$(MACHINE_PREFIX)" --eks-cluster "$(EKS_CLUSTER)" --eks-namespace "$(EKS_NAMESPACE)" \
+    --default-platform "$(DEFAULT_PLATFORM)" --package-dir $(PACKAGE) --designer-dir $(FRONTEND)/dist
 
 # The settings and the credentials are checked first, before minutes of building.
 deploy: setup

@@ -77,6 +77,7 @@ class EksApi:
             config.api_key = {"authorization": token()}
 
         configuration.refresh_api_key_hook = fresh_token
+        fresh_token(configuration)  # the client sends the header only when a key is set already
         if certificate_authority:
             with tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False) as pem:
                 pem.write(base64.b64decode(certificate_authority))
@@ -139,7 +140,9 @@ class EksApi:
 
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Document:
         try:
-            response = method(*args, **kwargs, _preload_content=False, _request_timeout=self._timeout)
+            # (connect, read): the client takes an int or a pair, and ignores a float.
+            response = method(*args, **kwargs, _preload_content=False,
+                              _request_timeout=(self._timeout, self._timeout))
         except ApiException as exc:
             raise refusal(exc) from exc
         except urllib3.exceptions.HTTPError as exc:

@@ -15,7 +15,8 @@ Pending fails at the timeout too) and removes some time after it ended
   on the Job and its pod; a value that is not a valid label value (over 63 characters, or
   ending in `-`/`_`) is replaced by a hash of it (`label_value`), and the annotations of the
   same names always carry the full values (Fluent Bit names the log stream from them).
-- **Environment.** The plan's, as on Fargate, without the variables that come from secrets;
+- **Environment.** The plan's, as on Fargate, without the variables that come from secrets,
+  each `$` written `$$` (as the command's): Kubernetes would expand `$(NAME)` in them;
   a secret value found in it, or a variable too long for a process's environment, is a
   launch error. Secrets come from one Kubernetes Secret (`secretKeyRef`, key = the
   ContainerOps secret's name) rather than the Secrets Store CSI driver: the component
@@ -204,7 +205,7 @@ def _pod_spec(request: TaskRequest, settings: EksJobSettings) -> dict[str, Any]:
 
 def _job_container(request: TaskRequest, settings: EksJobSettings) -> dict[str, Any]:
     plan = request.plan
-    env: list[dict[str, Any]] = [{"name": name, "value": value}
+    env: list[dict[str, Any]] = [{"name": name, "value": literal(value)}
                                  for name, value in environment(request).items()]
     env += [{"name": variable, "valueFrom": {"secretKeyRef": {"name": settings.secrets_name, "key": secret}}}
             for variable, secret in sorted(request.secret_variables.items())]
@@ -219,7 +220,7 @@ def _job_container(request: TaskRequest, settings: EksJobSettings) -> dict[str, 
     if plan.command is not None:
         # A job's command replaces the image's CMD (as `docker run` and ECS do): Kubernetes
         # calls that `args`; its `command` would replace the ENTRYPOINT.
-        container["args"] = list(plan.command)
+        container["args"] = [literal(part) for part in plan.command]
     return container
 
 
@@ -249,6 +250,13 @@ def _sidecar(name: str, request: TaskRequest, settings: EksJobSettings, *,
     if args is not None:
         container["args"] = args
     return container
+
+
+def literal(text: str) -> str:
+    """`text` as Kubernetes passes it on: it expands `$(NAME)` in a container's args and
+    variables and reads `$$` as `$`, so every `$` is doubled and the job gets what it wrote,
+    as on Fargate and locally."""
+    return text.replace("$", "$$")
 
 
 def _security(*, read_only_root: bool) -> dict[str, Any]:

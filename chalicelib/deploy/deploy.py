@@ -1,6 +1,7 @@
 """The deploy and the destroy, step by step, on clients given to them.
 
-Deploy: check the credentials (STS), push the workspace image unless one is named, put the
+Deploy: check the credentials (STS) and the EKS cluster if one is named (`eks.py`), push the
+workspace image unless one is named, put the
 Lambda bundle and the template in the package bucket, create or update the stack and wait,
 upload the designer with a `config.json` naming the stack's API, invalidate CloudFront's copy,
 and, on the stack's first deploy only, make the first API token (its text is returned once;
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.aws.api_tokens import token_admin
 from chalicelib.deploy.aws_errors import error_code, translated
 from chalicelib.deploy.designer import empty_bucket, invalidate, upload_designer
+from chalicelib.deploy.eks import EksNextSteps, checked_cluster
 from chalicelib.deploy.images import ImagePusher, publish_workspace_image
 from chalicelib.deploy.packages import PackageBucket, default_bucket_name
 from chalicelib.deploy.settings import DeploySettings, DestroySettings
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_eks import EKSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sts import STSClient
@@ -51,6 +54,7 @@ class AwsClients:
     secretsmanager: SecretsManagerClient
     ecr: ECRClient
     sts: STSClient
+    eks: EKSClient
 
 
 def aws_clients(region: str, **client_options: Any) -> AwsClients:
@@ -65,7 +69,7 @@ def aws_clients(region: str, **client_options: Any) -> AwsClients:
 
     return AwsClients(cloudformation=client("cloudformation"), s3=client("s3"),
                       cloudfront=client("cloudfront"), secretsmanager=client("secretsmanager"),
-                      ecr=client("ecr"), sts=client("sts"))
+                      ecr=client("ecr"), sts=client("sts"), eks=client("eks"))
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Deployed:
     workspace_image: str
     token: str | None  # the first API token's text: only on the stack's first deploy
     token_secret: str
+    eks: EksNextSteps | None = None  # what is left to do on the EKS cluster (None: no cluster)
 
 
 def account_of(sts: STSClient) -> str:
@@ -85,11 +90,21 @@ def account_of(sts: STSClient) -> str:
         return sts.get_caller_identity()["Account"]
 
 
+def check_eks_cluster(settings: DeploySettings, clients: AwsClients, say: Callable[[str], None]) -> None:
+    """The cluster EKS_CLUSTER names, refused in words when the stack cannot use it."""
+    if settings.eks_cluster:
+        cluster = checked_cluster(clients.eks, settings.eks_cluster, settings.region)
+        say(f"EKS cluster {cluster.name}: Kubernetes {cluster.version or '?'}, authentication mode"
+            f" {cluster.authentication_mode or '?'}; jobs run in namespace {settings.eks_namespace},"
+            f" by default on {settings.default_platform.value}")
+
+
 def deploy(settings: DeploySettings, clients: AwsClients, pusher: ImagePusher, *,
            say: Callable[[str], None] = print, prepare: Callable[[Template], Template] = lambda t: t,
            stacks: Stacks | None = None, clock: Callable[[], float] = time.time) -> Deployed:
     account = account_of(clients.sts)
     say(f"deploying the stack {settings.stack} to account {account}, region {settings.region}")
+    check_eks_cluster(settings, clients, say)
     image = settings.workspace_image
     if image is None:
         say("pushing the workspace image to ECR")
@@ -123,9 +138,15 @@ def deploy(settings: DeploySettings, clients: AwsClients, pusher: ImagePusher, *
     token = None
     if applied.created:
         token = token_admin(secret, clients.secretsmanager).create(settings.token_name).token
+    eks = None
+    if settings.eks_cluster:
+        eks = EksNextSteps(cluster=settings.eks_cluster, namespace=settings.eks_namespace,
+                           region=_output(outputs, "FluentBitRegion", settings.stack),
+                           log_group=_output(outputs, "FluentBitLogGroup", settings.stack),
+                           fluent_bit_role=_output(outputs, "FluentBitRoleArn", settings.stack))
     return Deployed(stack=settings.stack, created=applied.created, changed=applied.changed,
                     designer_url=_output(outputs, "DesignerUrl", settings.stack), api_url=api,
-                    workspace_image=image, token=token, token_secret=secret)
+                    workspace_image=image, token=token, token_secret=secret, eks=eks)
 
 
 def destroy(settings: DestroySettings, clients: AwsClients, *, say: Callable[[str], None] = print,

@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from chalicelib.config import ConfigurationError
-from chalicelib.deploy.deploy import Deployed, account_of, aws_clients, deploy, destroy
+from chalicelib.deploy.deploy import Deployed, account_of, aws_clients, check_eks_cluster, deploy, destroy
+from chalicelib.deploy.eks import next_steps
 from chalicelib.deploy.images import DockerImagePusher
 from chalicelib.deploy.settings import deploy_settings, destroy_settings
 from chalicelib.errors import ContainerOpsError
@@ -53,13 +54,20 @@ def cli() -> None:
               help="Bucket for the packages; default: containerops-packages-<account>-<region>.")
 @click.option("--designer-origin", envvar="DESIGNER_ORIGIN", help="Another origin the designer is opened at.")
 @click.option("--machine-prefix", envvar="MACHINE_PREFIX", help="The state machines' name prefix.")
+@click.option("--eks-cluster", envvar="EKS_CLUSTER",
+              help="An existing EKS cluster for jobs with `platform: eks` (default: none, Fargate only).")
+@click.option("--eks-namespace", envvar="EKS_NAMESPACE",
+              help="The cluster's namespace for the jobs (default: containerops).")
+@click.option("--default-platform", envvar="DEFAULT_PLATFORM",
+              help="fargate (the default) or eks: where a job that names no platform runs.")
 @click.option("--package-dir", type=click.Path(path_type=Path), default=ROOT / ".build" / "package")
 @click.option("--designer-dir", type=click.Path(path_type=Path), default=ROOT / "frontend" / "dist")
 @click.option("--preflight", is_flag=True,
               help="Only check the settings and the credentials (before minutes of building).")
 def deploy_command(stack: str | None, region: str | None, subnets: str | None, security_groups: str | None,
                    workspace_image: str | None, package_bucket: str | None, designer_origin: str | None,
-                   machine_prefix: str | None, package_dir: Path, designer_dir: Path,
+                   machine_prefix: str | None, eks_cluster: str | None, eks_namespace: str | None,
+                   default_platform: str | None, package_dir: Path, designer_dir: Path,
                    preflight: bool) -> None:
     """Deploy the stack from the built package, upload the designer, make the first token."""
     try:
@@ -67,10 +75,12 @@ def deploy_command(stack: str | None, region: str | None, subnets: str | None, s
             stack=stack, region=region, subnets=subnets, security_groups=security_groups,
             package_dir=package_dir, designer_dir=designer_dir, workspace_image=workspace_image,
             package_bucket=package_bucket, designer_origin=designer_origin, machine_prefix=machine_prefix,
+            eks_cluster=eks_cluster, eks_namespace=eks_namespace, default_platform=default_platform,
             environ=os.environ, built=not preflight)
         clients = aws_clients(settings.region)
         if preflight:
             _say(f"deploying {settings.stack} as account {account_of(clients.sts)} in {settings.region}")
+            check_eks_cluster(settings, clients, _say)
             return
         result = deploy(settings, clients, DockerImagePusher(), say=_say)
     except ContainerOpsError as exc:
@@ -107,6 +117,8 @@ def summary(result: Deployed) -> str:
     else:
         lines += ["", "  No token was made (only the first deploy makes one). Tokens:",
                   f"    containerops tokens list --secret {result.token_secret}"]
+    if result.eks is not None:
+        lines += ["", *next_steps(result.eks)]
     return "\n".join(lines)
 
 

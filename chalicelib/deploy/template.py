@@ -44,6 +44,11 @@ def stack_parameters(settings: DeploySettings, workspace_image: str) -> list[dic
         "JobSecurityGroups": ",".join(settings.security_groups),
         "WorkspaceImage": workspace_image,
         "DesignerOrigin": settings.designer_origin,
+        # always given, so that a deploy without EKS_CLUSTER removes the stack's EKS resources
+        # rather than keeping the last deploy's cluster unseen
+        "EksClusterName": settings.eks_cluster,
+        "EksNamespace": settings.eks_namespace,
+        "DefaultPlatform": settings.default_platform.value,
     }
     if settings.machine_prefix:
         values["MachineNamePrefix"] = settings.machine_prefix

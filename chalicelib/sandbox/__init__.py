@@ -21,6 +21,15 @@ do is played by the sandbox:
                     (image, command, overrides, secrets, volumes); its STOPPED event with
                     the real exit codes
     sidecars.py     the workspace sidecars' code, in-process on moto's S3
+    container_io.py what the ECS agent and the kubelet do alike: output into log lines, the
+                    sidecars' steps in-process
+    kubernetes_api.py  EKS's part: a Kubernetes API on 127.0.0.1 answering the client's
+                    calls (Jobs, pods, events), with an EKS token check (eks_auth.py) and
+                    faults for tests; its objects in kubernetes_store.py, their shapes in
+                    kubernetes_objects.py, selectors in kubernetes_selectors.py
+    job_controller.py  the Job controller, scheduler, garbage collector and TTL controller
+    kubelet.py      each pod on Docker (its statuses: pod_status.py; its spec read by
+                    kubernetes_pods.py): the workspace sidecars in-process, then the job
     awslogs.py      awslogs and the subscription: lines into the task's stream, and
                     subscription batches to the log handler as they arrive
     executions.py   EventBridge for executions that ended; the stop moto does not make

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.cloud.log_batches import LogEvent, data_batch, encode_batch, event_id
 from chalicelib.logs.cloudwatch import EVENT_OVERHEAD_BYTES, put_batches
 
@@ -84,7 +86,13 @@ class LogShipper:
 
     # --- what a container's reader calls ---------------------------------------------
     def open(self, stream: str) -> None:
-        self._client.create_log_stream(logGroupName=self._group, logStreamName=stream)
+        """Make the stream; one that exists already is written on, as the awslogs driver and
+        Fluent Bit do (a second pod of an attempt on EKS writes to the attempt's stream)."""
+        try:
+            self._client.create_log_stream(logGroupName=self._group, logStreamName=stream)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+                raise
         with self._changed:
             self._streams[stream] = _Stream(stream)
 

@@ -22,35 +22,42 @@ import time
 import uuid
 from collections.abc import Mapping
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from chalicelib.aws.bootstrap import AwsClients, AwsServices
+from chalicelib.aws.eks_jobs import RUN_LABEL, EksJobSettings
 from chalicelib.aws.stepfunctions import StepFunctionsExecutions
 from chalicelib.cloud.log_batches import control_batch, encode_batch
-from chalicelib.config import ConfigurationError
+from chalicelib.config import ConfigurationError, EksSettings
 from chalicelib.domain.cloud_rules import cloud_problems
 from chalicelib.domain.models import Component, Workflow
+from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
 from chalicelib.engine.records import RunRecord
 from chalicelib.errors import InvalidDefinition
+from chalicelib.launch.base import Launcher
 from chalicelib.sandbox.awslogs import LogShipper
 from chalicelib.sandbox.ecs_agent import EcsAgent
 from chalicelib.sandbox.environment import REGION, fake_aws_environment, require_moto
 from chalicelib.sandbox.executions import ExecutionWatcher
+from chalicelib.sandbox.kubelet import KubeletSetup
+from chalicelib.sandbox.kubernetes_api import KubernetesApi
 from chalicelib.sandbox.lambdas import LambdaFunctions
 from chalicelib.sandbox.launch_queue import LaunchQueue
 from chalicelib.sandbox.pump import Pump
 from chalicelib.sandbox.resources import SandboxClients, create_resources
 from chalicelib.sandbox.schedule import CRON_CHECK_SECONDS, Schedule
 from chalicelib.sandbox.sidecars import in_process_sidecar
-from chalicelib.sandbox.task_runner import TaskSetup
+from chalicelib.sandbox.task_runner import SidecarRunner, TaskSetup
 from chalicelib.services.definitions import save_workflow_if_changed
 from chalicelib.services.run_service import RunService
 
 log = logging.getLogger("containerops.sandbox")
 
 WAIT_POLL_SECONDS = 0.05
+EKS_CHECK_SECONDS = 0.2  # check_eks_jobs runs every minute on AWS; here at the pace of a test
 CLOSE_SECONDS = 10.0
 DEFAULT_STOP_GRACE = 5.0  # as the local driver's: SIGTERM, then SIGKILL
 # The calls moto answers that give the pump something to do.
@@ -68,10 +75,14 @@ class AwsSandbox:
     services: AwsServices
 
     def __init__(self, workdir: Path, *, secrets: Mapping[str, str] | None = None,
-                 container_user: str | None = None, stop_grace: float = DEFAULT_STOP_GRACE) -> None:
+                 container_user: str | None = None, stop_grace: float = DEFAULT_STOP_GRACE,
+                 default_platform: Platform = DEFAULT_PLATFORM) -> None:
         """`workdir`: where the tasks' volumes are made (a folder per task, while it runs); `secrets`:
-        `secrets.NAME` values, put into Secrets Manager; `container_user`: the user the job
-        containers run as (the local driver's default when None)."""
+        `secrets.NAME` values, put into Secrets Manager (and the Kubernetes Secret of EKS jobs);
+        `container_user`: the user the job containers of Fargate tasks run as (the local
+        driver's default when None; an EKS Job names its own); `default_platform`: where a job
+        whose definition names none runs."""
+        self._default_platform = default_platform
         self._workdir = Path(workdir)
         self._secrets = dict(secrets or {})
         self._container_user = container_user
@@ -126,14 +137,23 @@ class AwsSandbox:
                                  sqs=session.client("sqs"), s3=session.client("s3"), region=REGION)
         sfn = session.client("stepfunctions")
         settings = create_resources(clients, self.sandbox_id, self._secrets)
-        self.services = AwsServices.build(settings, AwsClients(clients.ecs, sfn, clients.logs,
-                                                               clients.secrets, clients.s3, region=REGION))
+        # The awslogs driver's (and Fluent Bit's) own client: it puts every line of every job,
+        # so botocore's check of each event (40% of the time of a put) is left out; the events
+        # are ours. Its batches go to the log function, made below.
+        driver_logs = session.client("logs", config=Config(parameter_validation=False))
+        shipper = LogShipper(driver_logs, settings.log_group,
+                             lambda event: self._functions.ingest_logs(event))
+        self._kubernetes = self._open_cluster(launcher, shipper, in_process_sidecar(clients.s3))
+        stack.callback(self._kubernetes.close)
+        settings = replace(settings, default_platform=self._default_platform,
+                           eks=EksSettings(f"sandbox-{self.sandbox_id}", endpoint=self._kubernetes.url))
+        # The harness's kubelet ships a pod's last lines before the Job ends: no wait for them.
+        self.services = AwsServices.build(
+            settings, AwsClients(clients.ecs, sfn, clients.logs, clients.secrets, clients.s3, region=REGION,
+                                 eks=session.client("eks"), sts=session.client("sts")),
+            eks_log_grace=0.0)
         self._runs = RunService(self.services.store, self.services.dispatcher)
         functions = self._functions = LambdaFunctions(self.services)
-        # The awslogs driver's own client: it puts every line of every job, so botocore's
-        # check of each event (40% of the time of a put) is left out; the events are ours.
-        driver_logs = session.client("logs", config=Config(parameter_validation=False))
-        shipper = LogShipper(driver_logs, settings.log_group, functions.ingest_logs)
         self._agent = EcsAgent(TaskSetup(
             launcher=launcher, ecs=clients.ecs, secrets=clients.secrets, cluster=settings.cluster,
             shipper=shipper, task_stopped=functions.task_stopped, workdir=self._workdir / "tasks",
@@ -147,9 +167,10 @@ class AwsSandbox:
         sweeps = Schedule(functions.sweep_running_jobs)
         # Cron ticks are whole minutes: a check every few seconds starts a due run soon enough.
         cron_checks = Schedule(functions.start_scheduled_runs, every=CRON_CHECK_SECONDS)
+        eks_checks = Schedule(functions.check_eks_jobs, every=EKS_CHECK_SECONDS)
         self._pump = Pump([("launch queue", self._queue.poll), ("ECS agent", self._agent.poll),
                            ("execution events", self._watcher.poll), ("schedule", sweeps.poll),
-                           ("schedule triggers", cron_checks.poll)])
+                           ("schedule triggers", cron_checks.poll), ("EKS check", eks_checks.poll)])
         # CloudWatch checks that the destination answers when a subscription is made.
         functions.ingest_logs(encode_batch(control_batch(round(time.time() * 1000))))
         shipper.start()
@@ -163,6 +184,7 @@ class AwsSandbox:
         self._pump.stop()
         self._functions.closed = True
         self._agent.shutdown()
+        self._kubernetes.close()
         deadline = time.monotonic() + CLOSE_SECONDS
         while self._watcher.running() and time.monotonic() < deadline:
             self._watcher.stop_all("the sandbox was closed")
@@ -173,6 +195,16 @@ class AwsSandbox:
         if self._watcher.running():
             log.warning("executions still running as the sandbox closes: %s", self._watcher.running())
         _join_moto_threads(max(0.0, deadline - time.monotonic()))
+
+    def _open_cluster(self, launcher: Launcher, shipper: LogShipper, sidecar: SidecarRunner) -> KubernetesApi:
+        """The EKS cluster's part: the harness's API on 127.0.0.1 and its node on Docker, with
+        the namespace of infra/eks and the Secret the jobs' `secretKeyRef`s read."""
+        cluster = KubernetesApi(KubeletSetup(
+            launcher=launcher, shipper=shipper, workdir=self._workdir / "pods", sidecar=sidecar,
+            sandbox_id=self.sandbox_id, stop_grace=self._stop_grace))
+        job_settings = EksJobSettings(workspace_bucket="", workspace_image="")
+        cluster.put_secret(job_settings.namespace, job_settings.secrets_name, self._secrets)
+        return cluster
 
     def _observe(self, operation: str, parameters: Mapping[str, Any]) -> None:
         """Every call moto answered, from any thread: what the pump should know of."""
@@ -237,7 +269,13 @@ class AwsSandbox:
     def _in_flight(self, run_id: str) -> list[str]:
         assert self._watcher is not None
         return [*(f"task {arn}" for arn in self._agent.live_tasks(run_id)),
+                *(f"Kubernetes Job {name}" for name in self._jobs_of(run_id)),
                 *(f"execution {arn}" for arn in self._watcher.running(run_id))]
+
+    def _jobs_of(self, run_id: str) -> list[str]:
+        """The run's Kubernetes Jobs the EKS check has not judged and removed yet."""
+        return [str(job["metadata"]["name"]) for job in self._kubernetes.jobs()
+                if (job["metadata"].get("annotations") or {}).get(RUN_LABEL) == run_id]
 
     def _still_running(self, run: RunRecord, timeout: float) -> str:
         jobs = [f"{job.name} ({job.status})" for job in self.services.store.list_jobs(run.id)

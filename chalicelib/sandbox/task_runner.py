@@ -25,12 +25,11 @@ reason given to StopTask when it was stopped, `TaskFailedToStart` when it never 
 
 from __future__ import annotations
 
-import io
 import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -38,7 +37,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.cloud.events import JOB_CONTAINER, RESTORE_CONTAINER, SAVE_CONTAINER, attempt_of_group
-from chalicelib.domain.protocol import LineAssembler
 from chalicelib.errors import ContainerOpsError, ImageNotFound, LaunchError
 from chalicelib.launch.base import (
     ContainerExit,
@@ -46,7 +44,6 @@ from chalicelib.launch.base import (
     ContainerSpec,
     Launcher,
     MountSpec,
-    OutputChunk,
 )
 from chalicelib.sandbox.aws_events import (
     ESSENTIAL_CONTAINER_EXITED,
@@ -58,6 +55,7 @@ from chalicelib.sandbox.aws_events import (
     task_state_change,
 )
 from chalicelib.sandbox.awslogs import LogShipper
+from chalicelib.sandbox.container_io import in_volumes, run_sidecar, ship_output, ship_text
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -216,7 +214,7 @@ class TaskRun:
             self._stop_container(container)
         try:
             try:
-                self._ship_output(self._stream(definition), started.output)
+                ship_output(self._setup.shipper, self._stream(definition), started.output)
             finally:
                 started.close()
             finished = self._setup.launcher.wait(container)
@@ -229,39 +227,13 @@ class TaskRun:
 
     def _run_sidecar(self, definition: Mapping[str, Any], volumes: Mapping[str, Path]) -> int:
         """A workspace sidecar, in-process: its exit code; its lines to its own stream."""
-        env = self._environment(definition)
         mounted = {point["containerPath"]: volumes[point["sourceVolume"]]
                    for point in definition.get("mountPoints") or []}
-        for name, value in env.items():
-            for inside, outside in mounted.items():
-                if value == inside or value.startswith(inside.rstrip("/") + "/"):
-                    env[name] = str(outside) + value[len(inside.rstrip("/")):]
-        said = io.StringIO()
-        try:
-            code = self._setup.sidecar([str(part) for part in self._command(definition) or []], env, said)
-        except Exception as exc:  # as a container that crashed
-            log.exception("sidecar %s of task %s failed", definition["name"], self.arn)
-            said.write(f"the sidecar crashed: {exc}\n")
-            code = 1
-        stream = self._stream(definition)
-        self._setup.shipper.open(stream)
-        try:
-            self._setup.shipper.add(stream, *said.getvalue().splitlines())
-        finally:
-            self._setup.shipper.close(stream)
+        env = in_volumes(self._environment(definition), mounted)
+        argv = [str(part) for part in self._command(definition) or []]
+        code, said = run_sidecar(self._setup.sidecar, argv, env, f"{definition['name']} of task {self.arn}")
+        ship_text(self._setup.shipper, self._stream(definition), said)
         return code
-
-    def _ship_output(self, stream: str, output: Iterator[OutputChunk]) -> None:
-        shipper = self._setup.shipper
-        shipper.open(stream)
-        assemblers = {"stdout": LineAssembler(), "stderr": LineAssembler()}
-        try:
-            for chunk in output:
-                shipper.add(stream, *(line.text for line in assemblers[chunk.stream].feed("", chunk.data)))
-            for assembler in assemblers.values():
-                shipper.add(stream, *(line.text for line in assembler.flush()))
-        finally:
-            shipper.close(stream)
 
     def _ended(self, finished: ContainerExit | None) -> TaskEnded:
         with self._lock:

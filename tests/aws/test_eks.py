@@ -17,6 +17,7 @@ from chalicelib.aws.eks_status import STOP_ANNOTATION
 from chalicelib.errors import LaunchError, ServiceUnavailable
 from tests.aws.ecs_builders import task_request
 
+SCHEDULER_SAYS = "0/2 nodes are available: 2 Insufficient memory."
 SETTINGS = EksJobSettings(workspace_bucket="workspaces", workspace_image="containerops/workspace:1")
 
 
@@ -170,10 +171,10 @@ def test_a_job_never_scheduled_reads_the_schedulers_events_for_its_pods_only(api
     api.events = [
         {"involvedObject": {"name": "co-other-1-0000000000-zzzzz"}, "message": "not this one",
          "lastTimestamp": "2026-12-01T10:00:02Z"},
-        {"involvedObject": {"name": f"{name}-abcde"}, "message": "0/2 nodes are available: 2 Insufficient memory.",
+        {"involvedObject": {"name": f"{name}-abcde"}, "message": SCHEDULER_SAYS,
          "lastTimestamp": "2026-12-01T10:00:03Z"}]
     [ended] = tasks.ended()
-    assert ended.waiting_reason == "the pod was never scheduled: 0/2 nodes are available: 2 Insufficient memory."
+    assert ended.waiting_reason == f"the pod was never scheduled: {SCHEDULER_SAYS}"
 
 
 def test_a_job_the_cluster_no_longer_has_ended_without_a_start(api: AnsweringApi) -> None:

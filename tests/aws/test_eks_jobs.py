@@ -248,3 +248,10 @@ def test_the_sidecars_know_the_bucket_and_the_attempt_whose_layer_they_keep() ->
 
 def test_each_container_logs_to_a_stream_naming_its_attempt() -> None:
     assert eks_stream("job", "r1", "build", 2) == "eks/job/r1/build/2"
+
+
+def test_every_dollar_is_doubled_so_kubernetes_expands_no_name_in_the_command_or_variables() -> None:
+    request = task_request(command=["sh", "-c", "echo $(HOME) $$"], env={"PRICE": "$(X) $5"})
+    container = kubernetes_job(request, SETTINGS)["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["sh", "-c", "echo $$(HOME) $$$$"]
+    assert {"name": "PRICE", "value": "$$(X) $$5"} in container["env"]

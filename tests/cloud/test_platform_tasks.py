@@ -69,7 +69,8 @@ def test_a_job_naming_eks_without_a_cluster_fails_to_launch_saying_so(fargate: R
         PlatformTasks(fargate, None, Platform.FARGATE).run(on("eks"))
 
 
-def test_stops_and_ends_go_to_the_platform_the_ref_names(fargate: RecordingTasks, eks: RecordingTasks) -> None:
+def test_stops_and_ends_go_to_the_platform_the_ref_names(
+        fargate: RecordingTasks, eks: RecordingTasks) -> None:
     tasks = PlatformTasks(fargate, eks, Platform.FARGATE)
     tasks.stop("eks:containerops/co-build-1-ab", "cancelled")
     tasks.end_of("arn:aws:ecs:us-east-1:1:task/c/feed")

@@ -4,7 +4,8 @@
   a SQLite store, as `containerops run` runs a workflow;
 - `SandboxBackend`: the serverless path in-process (chalicelib/sandbox: moto's DynamoDB,
   Step Functions, SQS, ECS and CloudWatch Logs, our handlers driven with the events AWS
-  would send, each ECS task's container on the same Docker engine).
+  would send, each ECS task's container on the same Docker engine), or with every job on
+  EKS (the sandbox's Kubernetes harness, each pod's containers on the same engine).
 
 A backend runs a workflow to its end and gives back its `Outcome` (tests/conformance/
 outcome.py); it re-runs a run from failure; it cancels a run once the run has come to a
@@ -211,17 +212,22 @@ class Sandbox(Protocol):
 
 
 class SandboxBackend:
-    """The serverless path in-process: AwsSandbox (chalicelib/sandbox)."""
+    """The serverless path in-process: AwsSandbox (chalicelib/sandbox). With `platform`, every
+    job of a workflow runs there (`spec.platform`): `eks`, Kubernetes Jobs on the sandbox's
+    harness, rather than ECS tasks on Fargate."""
 
-    name = "aws-sandbox"
-
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, *, platform: str | None = None) -> None:
         self.sandbox = sandbox
+        self.platform = platform
+        self.name = f"aws-sandbox-{platform}" if platform else "aws-sandbox"
 
     def _start(self, workflow: Workflow, components: Sequence[Component],
                params: Mapping[str, str] | None) -> str:
         for component in components:
             self.sandbox.put_component(component)
+        if self.platform is not None:
+            workflow = workflow.model_copy(update={"spec": workflow.spec.model_copy(
+                update={"platform": self.platform})})
         version = self.sandbox.save_workflow(workflow)
         metadata = workflow.metadata
         return self.sandbox.start_run(metadata.namespace, metadata.name, dict(params or {}),

@@ -40,3 +40,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory,
         with AwsSandbox(tmp_path_factory.mktemp("sandbox"), secrets=SECRETS,
                         container_user=default_container_user()) as running:
             yield SandboxBackend(running)
+
+
+@pytest.fixture(scope="module")
+def eks(sandbox: SandboxBackend) -> SandboxBackend:
+    """The same sandbox with every job on EKS: Kubernetes Jobs on its harness."""
+    return SandboxBackend(sandbox.sandbox, platform="eks")

@@ -119,3 +119,22 @@ def normalised(outcome: Outcome, run: RunRecord, attempts: Iterable[AttemptRecor
                key: str, value: str) -> Outcome:
     """`outcome` with an observation made of this run, normalised like its reasons."""
     return outcome.observed(key, Normaliser.for_run(run, attempts)(value))
+
+
+def with_stopped_exit_codes_unknown(outcome: Outcome) -> Outcome:
+    """The outcome as EKS can tell it: an attempt stopped by ContainerOps (a cancel, another
+    job's failure) or by its deadline has no exit code, because Kubernetes removes the pod
+    of a Job it stops, and its containers' exit status with it (README, "Jobs on EKS"). Its
+    state and reason are the same."""
+
+    def stopped(attempt: AttemptOutcome) -> bool:
+        return attempt.status == "cancelled" or attempt.reason.startswith("timeout")
+
+    jobs = {}
+    for name, job in outcome.jobs.items():
+        attempts = tuple(replace(attempt, exit_code=None) if stopped(attempt) else attempt
+                         for attempt in job.attempt_outcomes)
+        last_stopped = bool(job.attempt_outcomes) and stopped(job.attempt_outcomes[-1])
+        jobs[name] = replace(job, attempt_outcomes=attempts,
+                             exit_code=None if last_stopped else job.exit_code)
+    return replace(outcome, jobs=jobs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
-from tests.conformance.outcome import AttemptOutcome, outcome_of
+from tests.conformance.outcome import AttemptOutcome, outcome_of, with_stopped_exit_codes_unknown
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/containerops/0123456789abcdef0123456789abcdef"
 DOCKER_ID = "f" * 64
@@ -66,3 +66,12 @@ def test_an_observation_counts_like_the_records() -> None:
 
     assert base.observed("last line", "a") == base.observed("last line", "a")
     assert base.observed("last line", "a") != base.observed("last line", "b")
+
+
+def test_on_eks_only_the_exit_codes_of_stopped_attempts_are_unknown() -> None:
+    timed_out = outcome_of(run(), [job("timeout")], [attempt(DOCKER_ID, "timeout")])
+    exited = outcome_of(run(), [job("container exited with code 1")], [attempt(DOCKER_ID, "exited")])
+
+    [stopped] = with_stopped_exit_codes_unknown(timed_out).jobs.values()
+    assert (stopped.exit_code, stopped.attempt_outcomes[0].exit_code) == (None, None)
+    assert with_stopped_exit_codes_unknown(exited) == exited

@@ -7,7 +7,12 @@ reads afterwards (the token secret, the log cursor key and the designer's distri
 made through their services' own APIs on the same moto, and every reference to them is
 replaced by what those calls return; the others nothing reads back, and they are checked by
 cfn-lint and tests/infra instead. moto also wants a REST API's `Name`, which AWS takes from
-the imported definition's title: the title is given as the name."""
+the imported definition's title: the title is given as the name.
+
+moto 5.2.5 keeps a resource whose `Condition` is false as an empty entry of the stack, which
+breaks its DescribeStackResource and ListStackResources; so the resources (and outputs) whose
+condition is false for the stack's parameters are left out here, as CloudFormation leaves
+them out (the EKS resources of a stack without `EksClusterName`)."""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from typing import Any
 
 from samtranslator.translator.transform import transform
 
+from tests.infra.templates import conditions
+
 Template = dict[str, Any]
 
 MOTO_CANNOT_CREATE = {
@@ -31,6 +38,10 @@ MOTO_CANNOT_CREATE = {
     "AWS::Lambda::EventInvokeConfig": "no CloudFormation model in moto (checked by tests/infra)",
     "AWS::Logs::SubscriptionFilter": "no CloudFormation model in moto (and a moto subscription would run the"
                                      " function on Docker: AWS-TESTING.md)",
+    "AWS::EKS::AccessEntry": "no CloudFormation model in moto, nor access entries in its EKS (only with an"
+                             " EKS cluster; checked by tests/infra)",
+    "AWS::EKS::PodIdentityAssociation": "no CloudFormation model in moto (only with an EKS cluster;"
+                                        " checked by tests/infra)",
 }
 # moto has a model for this one, but its RestApi model ignores `Body` (Chalice's swagger), so the
 # API has no methods and moto refuses to deploy an API without methods.
@@ -62,10 +73,18 @@ class MotoStandIns:
     clients: Any
     stack: str
     made: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id → {"Ref": ..., attr: ...}
+    parameters: dict[str, str] = field(default_factory=dict)  # the stack's, for its conditions
 
     def prepare(self, template: Template) -> Template:
         result = expanded(template)
         resources: dict[str, Any] = result["Resources"]
+        holds = conditions(result, self.parameters)
+        absent = {name for name, body in resources.items() if not holds.get(body.get("Condition", ""), True)}
+        for name in absent:
+            del resources[name]
+        outputs: dict[str, Any] = result.get("Outputs", {})
+        for name in [n for n, output in outputs.items() if not holds.get(output.get("Condition", ""), True)]:
+            del outputs[name]
         dropped = {name for name, body in resources.items() if body["Type"] in LEFT_OUT}
         for name in sorted(dropped):
             if name not in self.made:
@@ -80,8 +99,8 @@ class MotoStandIns:
         for body in resources.values():
             depends = body.get("DependsOn")
             if isinstance(depends, list):
-                body["DependsOn"] = [d for d in depends if d not in dropped]
-            elif isinstance(depends, str) and depends in dropped:
+                body["DependsOn"] = [d for d in depends if d not in dropped | absent]
+            elif isinstance(depends, str) and depends in dropped | absent:
                 del body["DependsOn"]
         replaced: Template = _replace(result, {k: v for k, v in self.made.items() if k in dropped})
         left = [name for name in dropped if f'"{name}"' in json.dumps(replaced["Resources"])]

@@ -1,6 +1,7 @@
 """`make deploy` and `make destroy` against a moto server on 127.0.0.1: the stack is created,
 the designer is uploaded with a config.json naming the API, the first token is made once,
-a second deploy updates without a new token, and destroy removes the stack."""
+a second deploy updates without a new token, a deploy naming an EKS cluster checks it first
+and says what is left to do on it, and destroy removes the stack."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.aws.api_tokens import token_admin, token_checker
+from chalicelib.config import ConfigurationError
 from chalicelib.deploy.deploy import AwsClients, Deployed, deploy, destroy
 from chalicelib.deploy.images import RegistryLogin
+from chalicelib.deploy.main import summary
 from chalicelib.deploy.settings import DeploySettings, DestroySettings
 from chalicelib.deploy.stack import Stacks
+from chalicelib.deploy.template import stack_parameters
 from chalicelib.domain.api_tokens import TokenRecord
+from chalicelib.domain.platforms import Platform
 from chalicelib.errors import DeployFailed
 from tests.deploy.conftest import REGION
 from tests.deploy.moto_stack import MotoStandIns
@@ -34,6 +39,7 @@ def run_deploy(clients: AwsClients, settings: DeploySettings) -> Callable[..., D
     stand_ins = MotoStandIns(clients, settings.stack)
 
     def run(chosen: DeploySettings = settings, pusher: RecordingPusher | None = None) -> Deployed:
+        stand_ins.parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack_parameters(chosen, "-")}
         return deploy(chosen, clients, pusher or RecordingPusher(), say=lambda _: None,
                       prepare=stand_ins.prepare, stacks=Stacks(clients.cloudformation, sleep=lambda _: None),
                       clock=lambda: 1_700_000_000.0)
@@ -174,3 +180,61 @@ def test_a_stack_whose_creation_failed_must_be_destroyed_first(
     with pytest.raises(DeployFailed, match=r"ROLLBACK_COMPLETE.*make destroy STACK=containerops-test"):
         deploy(settings, clients, RecordingPusher(), say=lambda _: None,
                stacks=RolledBack(clients.cloudformation, sleep=lambda _: None))
+
+
+def stack_parameters_of(clients: AwsClients, stack: str) -> dict[str, str]:
+    described = clients.cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+
+
+def resources_of(clients: AwsClients, stack: str) -> set[str]:
+    listed = clients.cloudformation.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    return {r["LogicalResourceId"] for r in listed}
+
+
+def test_a_deploy_without_a_cluster_makes_nothing_for_eks(run_deploy: Callable[..., Deployed],
+                                                          clients: AwsClients) -> None:
+    result = run_deploy()
+    assert result.eks is None and "kubectl" not in summary(result)
+    assert stack_parameters_of(clients, "containerops-test")["EksClusterName"] == ""
+    made = resources_of(clients, "containerops-test")
+    assert {"CheckEksJobs", "FluentBitRole", "EksClusterPolicy"} & made == set()
+
+
+def test_a_deploy_with_a_cluster_makes_the_eks_check_and_says_what_is_left_on_the_cluster(
+        run_deploy: Callable[..., Deployed], clients: AwsClients, settings: DeploySettings) -> None:
+    clients.eks.create_cluster(name="ci", version="1.33", roleArn="arn:aws:iam::123456789012:role/eks",
+                               resourcesVpcConfig={})
+    said: list[str] = []
+    with_a_cluster = replace(settings, eks_cluster="ci", default_platform=Platform.EKS)
+    result = deploy(with_a_cluster, clients, RecordingPusher(), say=said.append,
+                    prepare=_stand_ins(clients, settings, "ci"),
+                    stacks=Stacks(clients.cloudformation, sleep=lambda _: None),
+                    clock=lambda: 1_700_000_000.0)
+
+    assert "EKS cluster ci: Kubernetes 1.33, authentication mode ?; jobs run in namespace containerops, by" \
+           " default on eks" in said
+    parameters = stack_parameters_of(clients, "containerops-test")
+    assert (parameters["EksClusterName"], parameters["EksNamespace"], parameters["DefaultPlatform"]) == (
+        "ci", "containerops", "eks")
+    assert {"CheckEksJobs", "CheckEksJobsRole", "FluentBitRole", "EksClusterPolicy"} <= resources_of(
+        clients, "containerops-test")
+    assert result.eks is not None
+    assert result.eks.log_group == physical(clients, "JobLogGroup") and result.eks.region == REGION
+    assert result.eks.fluent_bit_role.endswith(physical(clients, "FluentBitRole"))
+    printed = summary(result)
+    assert "kubectl apply -f infra/eks/" in printed
+    assert f'"log_group": "{result.eks.log_group}", "region": "{REGION}"' in printed
+
+
+def test_a_deploy_naming_a_cluster_that_is_not_there_stops_before_the_stack(
+        clients: AwsClients, settings: DeploySettings) -> None:
+    with pytest.raises(ConfigurationError, match="there is no EKS cluster gone in region us-east-1"):
+        deploy(replace(settings, eks_cluster="gone"), clients, RecordingPusher(), say=lambda _: None,
+               prepare=_stand_ins(clients, settings, "gone"),
+               stacks=Stacks(clients.cloudformation, sleep=lambda _: None))
+    assert clients.cloudformation.list_stacks()["StackSummaries"] == []
+
+
+def _stand_ins(clients: AwsClients, settings: DeploySettings, cluster: str) -> Callable[..., dict]:  # type: ignore[type-arg]
+    return MotoStandIns(clients, settings.stack, parameters={"EksClusterName": cluster}).prepare

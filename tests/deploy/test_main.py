@@ -1,9 +1,10 @@
-"""The command line says in words what is missing: credentials, region, subnets."""
+"""The command line says in words what is missing: credentials, region, subnets, an EKS cluster."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
 import pytest
 from click.testing import CliRunner
 from moto import mock_aws
@@ -58,3 +59,28 @@ def test_the_preflight_checks_settings_and_credentials_before_anything_is_built(
                                           "--subnets", "subnet-0a1", "--security-groups", "sg-0b2"])
     assert answer.exit_code == 0, answer.output
     assert "deploying containerops as account 123456789012 in us-east-1" in answer.output
+
+
+PREFLIGHT = ["deploy", "--preflight", "--stack", "containerops", "--subnets", "subnet-0a1",
+             "--security-groups", "sg-0b2"]
+
+
+def test_the_preflight_refuses_eks_as_the_default_platform_without_a_cluster(tmp_path: Path) -> None:
+    unbuilt = ["--package-dir", str(tmp_path / "none"), "--designer-dir", str(tmp_path / "none")]
+    with mock_aws():
+        answer = CliRunner().invoke(cli, [*PREFLIGHT, *unbuilt], env={"DEFAULT_PLATFORM": "eks"})
+    assert answer.exit_code == 2
+    assert "DEFAULT_PLATFORM=eks needs EKS_CLUSTER=name" in answer.output
+
+
+def test_the_preflight_looks_the_cluster_up(tmp_path: Path) -> None:
+    unbuilt = ["--package-dir", str(tmp_path / "none"), "--designer-dir", str(tmp_path / "none")]
+    with mock_aws():
+        boto3.client("eks").create_cluster(name="ci", version="1.31", resourcesVpcConfig={},
+                                           roleArn="arn:aws:iam::123456789012:role/eks")
+        found = CliRunner().invoke(cli, [*PREFLIGHT, *unbuilt, "--eks-cluster", "ci"])
+        missing = CliRunner().invoke(cli, [*PREFLIGHT, *unbuilt], env={"EKS_CLUSTER": "other"})
+    assert found.exit_code == 0, found.output
+    assert "EKS cluster ci: Kubernetes 1.31" in found.output
+    assert missing.exit_code == 2
+    assert "there is no EKS cluster other in region us-east-1" in missing.output

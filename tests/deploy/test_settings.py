@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.config import ConfigurationError
 from chalicelib.deploy.settings import deploy_settings, destroy_settings, split_list
+from chalicelib.domain.platforms import Platform
 
 
 def given(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -74,6 +75,36 @@ def test_an_unbuilt_package_or_designer_says_which_make_target_builds_it(tmp_pat
         deploy_settings(**values)
     assert "run `make package` first" in str(caught.value)
     assert "run `make frontend` first" in str(caught.value)
+
+
+def test_without_eks_settings_there_is_no_cluster_and_jobs_default_to_fargate(tmp_path: Path) -> None:
+    settings = deploy_settings(**given(tmp_path))
+    assert (settings.eks_cluster, settings.eks_namespace, settings.default_platform) == (
+        "", "containerops", Platform.FARGATE)
+
+
+def test_an_eks_cluster_may_be_the_default_platform(tmp_path: Path) -> None:
+    settings = deploy_settings(**given(tmp_path, eks_cluster="ci", eks_namespace="builds",
+                                       default_platform="EKS"))
+    assert (settings.eks_cluster, settings.eks_namespace, settings.default_platform) == (
+        "ci", "builds", Platform.EKS)
+
+
+def test_eks_as_the_default_platform_without_a_cluster_is_refused_in_words(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="DEFAULT_PLATFORM=eks needs EKS_CLUSTER=name"):
+        deploy_settings(**given(tmp_path, default_platform="eks"))
+
+
+def test_a_platform_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="DEFAULT_PLATFORM=lambda is not a platform: write fargate"):
+        deploy_settings(**given(tmp_path, default_platform="lambda"))
+
+
+def test_names_eks_and_kubernetes_refuse_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        deploy_settings(**given(tmp_path, eks_cluster="my cluster", eks_namespace="Builds"))
+    assert "EKS_CLUSTER=my cluster is not an EKS cluster name" in str(caught.value)
+    assert "EKS_NAMESPACE=Builds is not a Kubernetes namespace name" in str(caught.value)
 
 
 def test_destroy_needs_a_stack_and_a_region() -> None:

@@ -22,6 +22,7 @@ MERGE_TEMPLATE = ROOT / "infra" / "template.json"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 
 Template = dict[str, Any]
+NO_VALUE = {"Ref": "AWS::NoValue"}
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 ROLE = "AWS::IAM::Role"
@@ -82,6 +83,7 @@ def package_without_dependencies(workdir: Path) -> Template:
 class Statement:
     owner: str  # logical id of the resource whose policy holds the statement
     body: dict[str, Any]
+    condition: str | None = None  # the stack condition it exists under (an Fn::If around it)
 
     @property
     def sid(self) -> str:
@@ -115,12 +117,22 @@ def _statements_in(owner: str, node: Any) -> Iterator[Statement]:
         found = node.get("Statement")
         if isinstance(found, (list, dict)):
             for body in as_list(found):
-                yield Statement(owner, body)
+                yield from _conditional_statement(owner, body)
         for value in node.values():
             yield from _statements_in(owner, value)
     elif isinstance(node, list):
         for value in node:
             yield from _statements_in(owner, value)
+
+
+def _conditional_statement(owner: str, body: Any) -> Iterator[Statement]:
+    """A statement, or the one an `Fn::If [condition, statement, AWS::NoValue]` holds."""
+    if isinstance(body, dict) and set(body) == {"Fn::If"}:
+        condition, present, absent = body["Fn::If"]
+        assert absent == NO_VALUE, f"{owner}: a conditional statement must be absent otherwise"
+        yield Statement(owner, present, condition)
+    else:
+        yield Statement(owner, body)
 
 
 def permission_statements(template: Template) -> list[Statement]:
@@ -239,3 +251,40 @@ def log_group_of(template: Template, function: str) -> str:
     logging = template["Resources"][function]["Properties"]["LoggingConfig"]
     (group,) = referenced_resources(logging["LogGroup"])
     return group
+
+
+def conditions(template: Template, parameters: dict[str, str] | None = None) -> dict[str, bool]:
+    """Each of the template's conditions as CloudFormation evaluates it for these parameter
+    values (the others at their defaults). Only what the template's conditions use is known:
+    Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition, and Refs of parameters."""
+    values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+    values.update(parameters or {})
+    declared: dict[str, Any] = template.get("Conditions", {})
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and set(node) == {"Ref"}:
+            return values[node["Ref"]]
+        if isinstance(node, dict) and len(node) == 1:
+            (function, argument), = node.items()
+            if function == "Fn::Equals":
+                return value(argument[0]) == value(argument[1])
+            if function == "Fn::Not":
+                return not value(argument[0])
+            if function == "Fn::And":
+                return all(value(a) for a in argument)
+            if function == "Fn::Or":
+                return any(value(a) for a in argument)
+            if function == "Condition":
+                return value(declared[argument])
+        if isinstance(node, str):
+            return node
+        raise AssertionError(f"a condition the tests cannot evaluate: {node!r}")
+
+    return {name: bool(value(body)) for name, body in declared.items()}
+
+
+def existing(template: Template, parameters: dict[str, str] | None = None) -> set[str]:
+    """The logical ids of the resources CloudFormation makes for these parameter values."""
+    holds = conditions(template, parameters)
+    return {name for name, resource in template.get("Resources", {}).items()
+            if holds.get(resource.get("Condition", ""), True)}

@@ -8,7 +8,14 @@ from __future__ import annotations
 import pytest
 
 import app
-from chalicelib.config import AWS_VARIABLES, BACKEND_VARIABLE, Backend
+from chalicelib.config import (
+    AWS_VARIABLES,
+    BACKEND_VARIABLE,
+    DEFAULT_PLATFORM_VARIABLE,
+    EKS_CLUSTER_VARIABLE,
+    EKS_NAMESPACE_VARIABLE,
+    Backend,
+)
 from tests.infra.templates import (
     ROLE,
     Template,
@@ -35,9 +42,15 @@ FUNCTIONS = {
     "ReferenceChanged": "app.reference_changed",
     "StartScheduledRuns": "app.start_scheduled_runs",
     "ApiToken": "app.api_token",
+    "CheckEksJobs": "app.check_eks_jobs",
 }
+# The platform settings every function reads beside AWS_VARIABLES (chalicelib.config: the
+# cluster is empty without one; CONTAINEROPS_EKS_ENDPOINT is the sandbox's alone).
+PLATFORM_VARIABLES = {EKS_CLUSTER_VARIABLE, EKS_NAMESPACE_VARIABLE, DEFAULT_PLATFORM_VARIABLE}
 
 OWN_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# The functions that end attempts, and so write the engine's notes into the attempts' logs.
+NOTE_WRITERS = {"LaunchJobs", "TaskStopped", "SweepRunningJobs", "CheckEksJobs"}
 STORE = {  # chalicelib/store/dynamodb, which every handler builds on
     "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
     "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
@@ -55,15 +68,18 @@ WORKSPACES = {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"
 # Lambda keeps an event an asynchronously invoked function failed on (FailedEventsQueue),
 # sending it as the function's role.
 FAILED_EVENTS = {"sqs:SendMessage"}
+# The EKS cluster's endpoint and certificate authority (chalicelib/aws/eks.py eks_tasks), for
+# the functions that create, stop, read or delete Kubernetes Jobs; only with a cluster.
+EKS = {"eks:DescribeCluster"}
 # What each function may do: what the code its handler runs calls, and nothing more.
 GRANTS = {
     # The routes: the store, runs started and cancelled (the dispatcher), logs read and masked.
-    "APIHandler": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS | SECRETS | {
+    "APIHandler": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS | SECRETS | EKS | {
         "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"},
     # chalicelib/cloud/launcher.py: a launch message consumed, its task started (Tasks.run:
     # ListTasks by startedBy, the definition described or registered, RunTask with tags and
-    # the task roles) or its job state answered at once.
-    "LaunchJobs": OWN_LOGS | STORE | ANSWERS | {
+    # the task roles; or the Kubernetes Job created) or its job state answered at once.
+    "LaunchJobs": OWN_LOGS | STORE | ANSWERS | EKS | {
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
         "sqs:ChangeMessageVisibility",
         "ecs:ListTasks", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
@@ -75,12 +91,12 @@ GRANTS = {
     "TaskStopped": OWN_LOGS | STORE | SECRETS | ANSWERS | FAILED_EVENTS | {"logs:GetLogEvents"},
     # chalicelib/cloud/run_end.py: the run ended, its tasks stopped, its workspace removed when
     # it succeeded, the next queued run started (the dispatcher).
-    "ExecutionEnded": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS | FAILED_EVENTS,
+    "ExecutionEnded": OWN_LOGS | STORE | RUNS | WORKSPACES | STOP_TASKS | FAILED_EVENTS | EKS,
     # chalicelib/cloud/sweep.py: the running runs' attempts read, tasks past their time stopped,
     # a stopped task whose event was lost described and judged (as task_stopped does), a run
     # whose execution's end was lost described and ended (as execution_ended does).
     "SweepRunningJobs": OWN_LOGS | STORE | STOP_TASKS | SECRETS | ANSWERS | RUNS | WORKSPACES
-    | FAILED_EVENTS | {"ecs:DescribeTasks", "logs:GetLogEvents", "states:DescribeExecution"},
+    | FAILED_EVENTS | EKS | {"ecs:DescribeTasks", "logs:GetLogEvents", "states:DescribeExecution"},
     # chalicelib/services/event_triggers.py and schedules.py: the trigger index read, the event
     # claimed or the tick marked, the run recorded and submitted (the dispatcher: its machine
     # made current, its execution started, stopped if a cancel came first).
@@ -89,6 +105,9 @@ GRANTS = {
     "StartScheduledRuns": OWN_LOGS | STORE | RUNS | FAILED_EVENTS,
     # chalicelib/api/authorizer.py: the API token hashes read (chalicelib/aws/api_tokens.py).
     "ApiToken": OWN_LOGS | SECRETS,
+    # chalicelib/cloud/eks_check.py: the ended Kubernetes Jobs found, each judged as TaskStopped
+    # judges a stopped task (verdict.py), then deleted.
+    "CheckEksJobs": OWN_LOGS | STORE | SECRETS | ANSWERS | FAILED_EVENTS | {"logs:GetLogEvents"} | EKS,
 }
 
 
@@ -111,13 +130,14 @@ def test_each_function_runs_the_aws_backend_with_every_aws_variable(
         packaged_template: Template, function: str) -> None:
     environment = function_environment(packaged_template, function)
     assert environment[BACKEND_VARIABLE] == Backend.AWS.value
-    assert set(AWS_VARIABLES) - set(environment) == set()
+    assert (set(AWS_VARIABLES) | PLATFORM_VARIABLES) - set(environment) == set()
 
 
 def test_the_aws_variables_are_set_in_one_place_for_every_function(any_template: Template) -> None:
-    assert set(global_environment(any_template)) == set(AWS_VARIABLES)
+    assert set(global_environment(any_template)) == set(AWS_VARIABLES) | PLATFORM_VARIABLES
     for function in set(FUNCTIONS) & set(any_template["Resources"]):
-        assert set(own_environment(any_template, function)) & set(AWS_VARIABLES) == set(), function
+        own = set(own_environment(any_template, function))
+        assert own & (set(AWS_VARIABLES) | PLATFORM_VARIABLES) == set(), function
 
 
 def test_each_function_runs_as_a_role_of_its_own_that_only_lambda_assumes(
@@ -149,25 +169,35 @@ def test_each_function_logs_to_a_group_of_its_own_that_expires(
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_each_function_writes_only_its_own_log_group(packaged_template: Template, function: str) -> None:
+def test_each_function_writes_its_own_log_group_and_only_an_attempts_judge_writes_the_job_logs(
+        packaged_template: Template, function: str) -> None:
+    (job_logs,) = referenced_resources(function_environment(packaged_template)["CONTAINEROPS_LOG_GROUP"])
     writes = [s for s in role_statements(packaged_template, function_role(packaged_template, function))
               if OWN_LOGS & set(s.actions)]
-    assert [set(s.actions) for s in writes] == [OWN_LOGS]
-    assert referenced_resources(writes[0].resources) == {log_group_of(packaged_template, function)}
+    written = [referenced_resources(s.resources) for s in writes]
+    assert all(set(s.actions) == OWN_LOGS for s in writes)
+    # The engine's notes on an attempt ([containerops] lines: why it could not start, a
+    # timeout, a workspace not saved) go into its log (cloud/attempt_end.py): the functions
+    # that end attempts write them.
+    notes = [{job_logs}] if function in NOTE_WRITERS else []
+    assert written == [{log_group_of(packaged_template, function)}, *notes]
 
 
-def test_the_verdict_reads_the_job_logs_and_writes_none_of_them(packaged_template: Template) -> None:
+@pytest.mark.parametrize("function", ["TaskStopped", "CheckEksJobs"])
+def test_the_verdict_reads_the_job_logs_and_writes_only_its_notes_there(packaged_template: Template,
+                                                                       function: str) -> None:
     (job_logs,) = referenced_resources(function_environment(packaged_template)["CONTAINEROPS_LOG_GROUP"])
-    role = function_role(packaged_template, "TaskStopped")
+    role = function_role(packaged_template, function)
     on_job_logs = {a for s in role_statements(packaged_template, role)
                    if job_logs in referenced_resources(s.resources) for a in s.actions}
-    assert on_job_logs == {"logs:GetLogEvents"}
+    assert on_job_logs == {"logs:GetLogEvents"} | OWN_LOGS
 
 
+@pytest.mark.parametrize("function", ["TaskStopped", "CheckEksJobs"])
 def test_the_verdict_has_five_minutes_and_a_gigabyte_to_read_a_whole_stream(
-        packaged_template: Template) -> None:
+        packaged_template: Template, function: str) -> None:
     # A stopped task's stream is read from the head, past the 16 MiB cap too, before judging.
-    properties = packaged_template["Resources"]["TaskStopped"]["Properties"]
+    properties = packaged_template["Resources"][function]["Properties"]
     assert properties["Timeout"] >= 300
     assert properties["MemorySize"] >= 1024
 
@@ -208,7 +238,7 @@ def test_each_functions_log_group_is_an_output(merge_template: Template, package
 
 
 ASYNCHRONOUS = ("IngestLogs", "TaskStopped", "ExecutionEnded", "SweepRunningJobs",
-                "ObjectCreated", "ReferenceChanged", "StartScheduledRuns")
+                "ObjectCreated", "ReferenceChanged", "StartScheduledRuns", "CheckEksJobs")
 
 
 @pytest.mark.parametrize("function", ASYNCHRONOUS)

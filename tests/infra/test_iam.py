@@ -16,6 +16,7 @@ from chalicelib.aws.stepfunctions import MACHINE_PREFIX
 from chalicelib.aws.task_definitions import FAMILY_PREFIX, SECRET_NAME_PREFIX
 from tests.infra.templates import (
     NAME_PREFIXES,
+    NO_VALUE,
     ROLE,
     Template,
     permission_statements,
@@ -150,9 +151,13 @@ def test_only_the_stacks_own_roles_are_passed(any_template: Template) -> None:
 
 
 def test_roles_attach_only_the_stacks_own_managed_policies(any_template: Template) -> None:
-    # An AWS managed policy (AWSLambdaBasicExecutionRole and the like) grants on "*".
+    # An AWS managed policy (AWSLambdaBasicExecutionRole and the like) grants on "*". One of the
+    # stack's may be attached only under a condition (Fn::If [condition, Ref, AWS::NoValue]).
     for name, resource in any_template["Resources"].items():
         for arn in resource.get("Properties", {}).get("ManagedPolicyArns", []):
+            if isinstance(arn, dict) and set(arn) == {"Fn::If"}:
+                _, arn, absent = arn["Fn::If"]
+                assert absent == NO_VALUE, f"{name} attaches another policy otherwise"
             assert isinstance(arn, dict) and set(arn) == {"Ref"}, f"{name} attaches {arn!r}"
             assert any_template["Resources"][arn["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy"
 

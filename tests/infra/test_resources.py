@@ -64,7 +64,8 @@ def test_the_state_machine_role_may_only_send_to_the_launch_queue(merge_template
 def test_the_task_role_grants_only_the_runs_workspace_layers(merge_template: Template) -> None:
     role, resource = resource_for_variable(merge_template, "CONTAINEROPS_TASK_ROLE_ARN")
     bucket, _ = resource_for_variable(merge_template, "CONTAINEROPS_WORKSPACE_BUCKET")
-    assert trusted_services(merge_template, role) == {"ecs-tasks.amazonaws.com"}
+    # EKS Pod Identity too, with a cluster only (tests/infra/test_eks_stack.py)
+    assert trusted_services(merge_template, role) == {"ecs-tasks.amazonaws.com", "pods.eks.amazonaws.com"}
     assert granted(merge_template, role) == [({"s3:ListBucket"}, {bucket}),
                                              ({"s3:GetObject", "s3:PutObject"}, {bucket})]
     by_sid = {s.sid: s for s in permission_statements(merge_template) if s.owner == role}
