@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from chalicelib.aws.eks_jobs import ATTEMPT_LABEL, JOB_LABEL, RUN_LABEL
@@ -34,6 +33,7 @@ from chalicelib.cloud.events import (
     SAVE_CONTAINER,
     TaskStopped,
     eks_ref,
+    seconds_of,
     task_group,
 )
 from chalicelib.cloud.verdict import TIMEOUT_STOP_REASON
@@ -64,12 +64,13 @@ def job_ended(job: Obj, pods: Iterable[Obj], scheduler_messages: Iterable[str] =
         task_arn=eks_ref(str(metadata.get("namespace") or ""), str(metadata.get("name") or "")),
         group=_group(annotations), exit_code=_exit_code(job_state), stop_code="", stopped_reason="",
         container_reason="", stopped_at=None,
-        started_at=_seconds(terminated.get("startedAt") or (job_state.get("running") or {}).get("startedAt")),
+        started_at=seconds_of(terminated.get("startedAt")
+                              or (job_state.get("running") or {}).get("startedAt")),
         restore_exit_code=_exit_code(statuses.get(RESTORE_CONTAINER)),
         save_exit_code=_exit_code(statuses.get(SAVE_CONTAINER)))
     condition = _final_condition(status)
     if condition is not None:
-        ended_at = _seconds(condition.get("lastTransitionTime")) or _seconds(status.get("completionTime"))
+        ended_at = seconds_of(condition.get("lastTransitionTime")) or seconds_of(status.get("completionTime"))
         if condition.get("reason") == DEADLINE_EXCEEDED:
             started = bool(terminated or job_state.get("running"))
             return replace(base, stop_code=DEADLINE_EXCEEDED, stopped_reason=TIMEOUT_STOP_REASON,
@@ -79,12 +80,12 @@ def job_ended(job: Obj, pods: Iterable[Obj], scheduler_messages: Iterable[str] =
                        stopped_reason=str(condition.get("message") or condition.get("type") or ""),
                        container_reason=str(terminated.get("reason") or ""),
                        oom_killed=terminated.get("reason") == "OOMKilled",
-                       stopped_at=_seconds(terminated.get("finishedAt")) or ended_at)
+                       stopped_at=seconds_of(terminated.get("finishedAt")) or ended_at)
     stop_reason = str(annotations.get(STOP_ANNOTATION) or "")
     if stop_reason and not status.get("active") and (pod is None or _is_over(pod)):
         suspended = _condition(status, "Suspended") or {}
         return replace(base, stop_code=STOPPED_BY_US, stopped_reason=stop_reason,
-                       stopped_at=_seconds(suspended.get("lastTransitionTime")))
+                       stopped_at=seconds_of(suspended.get("lastTransitionTime")))
     for name in (RESTORE_CONTAINER, JOB_CONTAINER):
         waiting = (statuses.get(name) or {}).get("waiting") or {}
         if waiting.get("reason") in CANNOT_START:
@@ -144,12 +145,3 @@ def _group(annotations: Obj) -> str:
 def _exit_code(state: Obj | None) -> int | None:
     code = ((state or {}).get("terminated") or {}).get("exitCode")
     return code if isinstance(code, int) and not isinstance(code, bool) else None
-
-
-def _seconds(value: object) -> float | None:
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None

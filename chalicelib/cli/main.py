@@ -53,6 +53,7 @@ from chalicelib.cli.run_output import finish_run, show_run_result, show_runs
 from chalicelib.cli.tokens import tokens
 from chalicelib.domain.loading import kind_of, parse_document
 from chalicelib.domain.models import dump_definition
+from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
 from chalicelib.domain.states import RunState
 from chalicelib.engine.records import JobRecord, RunRecord
 from chalicelib.errors import ContainerOpsError, InvalidDefinition, NotFound, Problem
@@ -173,9 +174,12 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--backend", type=click.Choice(["local", "aws-sandbox"]), default="local",
               show_default=True,
               help="aws-sandbox: run it the way AWS would (moto in-process, jobs on Docker).")
+@click.option("--platform", type=click.Choice(["fargate", "eks"]), default=None,
+              help="With aws-sandbox: where jobs that name no platform run (fargate: ECS tasks,"
+                   " eks: Kubernetes Jobs on the sandbox's cluster). Default: fargate.")
 @server_option
 def run(file: Path, component_files: tuple[Path, ...], params: tuple[str, ...], output: str,
-        backend: str, server: str | None) -> None:
+        backend: str, platform: str | None, server: str | None) -> None:
     """Run a workflow file on the local Docker engine, showing live progress.
 
     With --server URL the component files are published to that server (a version it
@@ -185,15 +189,19 @@ def run(file: Path, component_files: tuple[Path, ...], params: tuple[str, ...], 
 
     With --backend aws-sandbox it runs through the serverless path on this machine
     (Step Functions, SQS, ECS, CloudWatch Logs played by moto, the jobs on Docker), with
-    the same progress, summary and exit code; nothing is kept after it ends.
+    the same progress, summary and exit code; nothing is kept after it ends. --platform eks
+    runs its jobs as Kubernetes Jobs there (a cluster's API played on 127.0.0.1).
     """
     if backend == "aws-sandbox":
         if server is not None:
             raise Abort("--backend aws-sandbox runs here; it cannot be combined with --server")
         from chalicelib.cli.sandbox_run import run_in_sandbox
 
-        run_in_sandbox(file, component_files, parse_params(params), output)
+        run_in_sandbox(file, component_files, parse_params(params), output,
+                       platform=Platform(platform or DEFAULT_PLATFORM))
         return
+    if platform is not None:
+        raise Abort("--platform is for --backend aws-sandbox: locally every job runs on Docker")
     if server is not None:
         run_on_server(ApiClient(server), file, component_files, params, output)
         return

@@ -35,6 +35,7 @@ from chalicelib.cli.run_output import show_run_result
 from chalicelib.config import ConfigurationError, secrets_from_environment
 from chalicelib.domain.catalog import InMemoryCatalog
 from chalicelib.domain.cloud_rules import cloud_problems
+from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
 from chalicelib.domain.states import JobState
 from chalicelib.errors import InvalidDefinition
 from chalicelib.sandbox import AwsSandbox
@@ -46,7 +47,7 @@ WORKDIR_PREFIX = "containerops-sandbox-"
 
 
 def run_in_sandbox(file: Path, component_files: Sequence[Path], params: Mapping[str, str],
-                   output: str) -> None:
+                   output: str, *, platform: Platform = DEFAULT_PLATFORM) -> None:
     """Register, run and follow the workflow of `file` in an AWS sandbox; exits as `run` does."""
     try:
         require_moto()
@@ -58,7 +59,8 @@ def run_in_sandbox(file: Path, component_files: Sequence[Path], params: Mapping[
         report_invalid([InvalidDefinition(problems, f"{file} (on AWS)")])
         raise Abort("")
     with (tempfile.TemporaryDirectory(prefix=WORKDIR_PREFIX) as workdir, translated_errors(),
-          AwsSandbox(Path(workdir), secrets=secrets_from_environment()) as sandbox):
+          AwsSandbox(Path(workdir), secrets=secrets_from_environment(),
+                     default_platform=platform) as sandbox):
         for _, component in loaded.components:
             sandbox.put_component(component)
         version = sandbox.save_workflow(workflow)

@@ -148,8 +148,8 @@ def task_stopped(event: Mapping[str, Any], container_name: str = JOB_CONTAINER) 
         stopped_reason=str(detail.get("stoppedReason") or ""),
         container_reason=str(job.get("reason") or "") if job is not None else "",
         oom_killed=job is not None and "OutOfMemory" in str(job.get("reason") or ""),
-        started_at=_seconds(detail.get("startedAt")),
-        stopped_at=_seconds(detail.get("stoppedAt")),
+        started_at=seconds_of(detail.get("startedAt")),
+        stopped_at=seconds_of(detail.get("stoppedAt")),
         restore_exit_code=_exit_code(containers.get(RESTORE_CONTAINER)),
         save_exit_code=_exit_code(containers.get(SAVE_CONTAINER)),
     )
@@ -182,7 +182,7 @@ def execution_ended(event: Mapping[str, Any]) -> ExecutionEnded | None:
     if not isinstance(name, str) or not name:
         raise InvalidRequest("an execution status change names its execution (detail.name)")
     return ExecutionEnded(name, str(status), str(detail.get("error") or ""),
-                          str(detail.get("cause") or ""), _seconds(detail.get("stopDate")))
+                          str(detail.get("cause") or ""), seconds_of(detail.get("stopDate")))
 
 
 def _detail(event: Mapping[str, Any], source: str) -> Mapping[str, Any]:
@@ -194,8 +194,9 @@ def _detail(event: Mapping[str, Any], source: str) -> Mapping[str, Any]:
     return detail
 
 
-def _seconds(value: object) -> float | None:
-    """ECS's events give ISO 8601 times, its API datetimes; Step Functions gives milliseconds."""
+def seconds_of(value: object) -> float | None:
+    """A time of an event or an API answer, in Unix seconds. ECS's events (and Kubernetes)
+    give ISO 8601 times, its API datetimes; Step Functions gives milliseconds."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -93,9 +93,12 @@ class TaskFinaliser:
             ingest.read_events(chunk)  # as accept(cut_line(m)) for each, in bulk
         end = attempt_end(stopped, run_cancelled=loaded.run.cancel_requested)
         outcome = attempt_outcome(plan, end, ingest)
+        started_at = attempt.started_at or stopped.started_at
+        finished_at = stopped.stopped_at
+        if started_at is not None and finished_at is not None:
+            finished_at = max(finished_at, started_at)  # Kubernetes keeps whole seconds
         read = replace(attempt, container_id=attempt.container_id or stopped.task_arn,
-                       started_at=attempt.started_at or stopped.started_at,
-                       finished_at=stopped.stopped_at)
+                       started_at=started_at, finished_at=finished_at)
         ingest.state.save_into(read)
         if not self._ender.end(plan, read, end, outcome, stop_reason=stop_reason_of_run(loaded.run)):
             return Verdict.DUPLICATE

@@ -148,3 +148,4 @@ def test_a_job_without_our_annotations_names_no_attempt() -> None:
     job["metadata"]["annotations"] = {}
     ended = job_ended(job, [a_pod("Succeeded", terminated(0))])
     assert ended is not None and ended.attempt_key is None
+

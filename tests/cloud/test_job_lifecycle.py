@@ -87,7 +87,7 @@ class Cloud:
             group=task_group(run.id, job_name, attempt), exit_code=exit_code,
             stop_code=fields.pop("stop_code", "EssentialContainerExited"),
             stopped_reason=fields.pop("stopped_reason", "Essential container in task exited"),
-            container_reason=container_reason, started_at=10.0, stopped_at=20.0,
+            container_reason=container_reason, started_at=10.0, stopped_at=fields.pop("stopped_at", 20.0),
             oom_killed="OutOfMemory" in container_reason,  # as ECS's event is read (events.task_stopped)
             # The workspace sidecars ran and succeeded, unless a test says otherwise.
             restore_exit_code=fields.pop("restore_exit_code", 0),
@@ -521,3 +521,14 @@ def test_a_launch_message_for_a_job_that_already_ended_changes_nothing(cloud: Cl
     cloud.stop(run, "build")
     assert cloud.launch(run, "build") is Launched.DUPLICATE
     assert len(cloud.executions.answers) == 1 and len(cloud.tasks.requests) == 1
+
+
+def test_an_attempt_never_ends_before_it_started_though_kubernetes_times_are_whole_seconds(
+        cloud: Cloud) -> None:
+    run = cloud.start(two_stages())
+    cloud.launch(run, "build")
+    started = cloud.store.get_attempt(run.id, "build", 1).started_at
+    assert started is not None
+    cloud.stop(run, "build", stopped_at=float(int(started)))  # the pod's finishedAt, cut to the second
+    ended = cloud.store.get_attempt(run.id, "build", 1)
+    assert ended.finished_at == started

@@ -69,3 +69,43 @@ def test_the_sandbox_cannot_be_combined_with_a_server(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "cannot be combined with --server" in result.stderr
+
+
+WHERE_AM_I = """\
+apiVersion: containerops/v1
+kind: Workflow
+metadata: {namespace: tests, name: where}
+spec:
+  stages:
+    - name: s
+      actions:
+        - name: a
+          jobs:
+            - name: where
+              image: containerops/busybox:1
+              command: [sh, -c, 'echo "[COUT] CLUSTER = ${KUBERNETES_SERVICE_HOST:-none}"']
+              outputs: [CLUSTER]
+"""
+
+
+@pytest.mark.docker
+def test_a_run_on_the_sandbox_with_platform_eks_runs_its_jobs_in_pods(
+    tmp_path: Path, docker_engine: docker.DockerClient
+) -> None:
+    workflow = tmp_path / "where.yaml"
+    workflow.write_text(WHERE_AM_I, encoding="utf-8")
+    on = {platform: containerops(tmp_path, "run", str(workflow), "--backend", "aws-sandbox",
+                                 "--platform", platform, "--output", "json")
+          for platform in ("eks", "fargate")}
+
+    assert [result.returncode for result in on.values()] == [0, 0], on["eks"].stderr + on["fargate"].stderr
+    cluster = {platform: json.loads(result.stdout)["jobs"][0]["outputs"]["CLUSTER"]
+               for platform, result in on.items()}
+    assert cluster["fargate"] == "none" and cluster["eks"] != "none"  # a pod is told its cluster's API
+
+
+def test_a_platform_is_refused_for_a_local_run_saying_why(tmp_path: Path) -> None:
+    result = containerops(tmp_path, "run", str(EXAMPLES / "workflows/hello.yaml"), "--platform", "eks")
+
+    assert result.returncode == 2
+    assert "--platform is for --backend aws-sandbox" in result.stderr
