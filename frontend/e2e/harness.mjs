@@ -21,7 +21,9 @@ import { chromium } from "playwright-core";
 
 export const FRONTEND_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const REPO_DIR = path.resolve(FRONTEND_DIR, "..");
-export const DIST_DIR = path.join(FRONTEND_DIR, "dist");
+// The designer's build the tests serve: frontend/dist (`npm run build`), or another build
+// folder (CONTAINEROPS_E2E_DIST), so that two builds being tested do not overwrite each other.
+export const DIST_DIR = process.env.CONTAINEROPS_E2E_DIST || path.join(FRONTEND_DIR, "dist");
 export const RESULTS_DIR = path.join(FRONTEND_DIR, "test-results");
 const PYTHON = path.join(REPO_DIR, ".venv", "bin", "python");
 const CLI = ["-m", "chalicelib.cli.main"];
