@@ -7,7 +7,7 @@ BUILD := .build
 SAMPLE_REPO := $(BUILD)/sample.git
 RELEASES := $(BUILD)/releases
 
-.PHONY: run test setup docker images sample frontend lint typecheck package package-check bench bench-api bench-designer clean
+.PHONY: run test machine setup docker images sample frontend lint typecheck package package-check bench bench-api bench-designer clean
 
 setup: $(STAMP)
 
@@ -17,10 +17,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-docker:
-	@bash scripts/require-docker.sh
+# The Debian packages and the Docker engine both commands need (as root, installed and started
+# here; otherwise one sentence says what to install): scripts/prepare-machine.sh.
+machine:
+	@bash scripts/prepare-machine.sh
 
-images: docker
+docker: machine
+
+images: machine
 	bash examples/build-images.sh
 
 sample: $(SAMPLE_REPO)
@@ -51,7 +55,7 @@ PORT ?= 8080
 
 # The main job: load the examples into the registry, run the example CI workflow live on
 # real containers, then serve the API and the designer (Ctrl-C stops; nothing is lost).
-run: setup images sample frontend
+run: machine setup images sample frontend
 	mkdir -p $(RELEASES) && chmod 777 $(RELEASES)
 	$(BIN)/containerops load examples/components examples/workflows
 	$(BIN)/containerops run examples/workflows/ci.yaml \
@@ -133,7 +137,7 @@ asl-check: setup $(ASL_STAMP)
 
 # The designer's checks come after the Python suite: types, unit tests (vitest), then the
 # browser tests (a real `containerops serve` on Docker and headless Chromium).
-test: setup lint typecheck package-check asl-check images frontend
+test: machine setup lint typecheck package-check asl-check images frontend
 	CONTAINEROPS_DATA_DIR=$(CURDIR)/$(BUILD)/test-data $(BIN)/pytest -q
 	cd $(FRONTEND) && npm run typecheck
 	cd $(FRONTEND) && npm test
