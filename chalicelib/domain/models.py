@@ -21,6 +21,18 @@ SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 JOB_NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})$"
 KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
 VERSION_PATTERN = r"^\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$"
+ABSOLUTE_PATH_PATTERN = r"^/"
+# What each pattern allows, in words: what a validation problem says instead of the pattern
+# (domain/validation.py), so the API, the CLI and the designer never show a regular expression.
+PATTERN_IN_WORDS = {
+    SLUG_PATTERN: "use lower-case letters, digits and '-' (not first or last), at most 63 characters",
+    JOB_NAME_PATTERN: ("use letters, digits, '_' and '-', starting with a letter or a digit, at most"
+                       " 63 characters"),
+    KEY_PATTERN: ("use letters, digits, '_' and '-', starting with a letter or '_', at most 128"
+                  " characters"),
+    VERSION_PATTERN: "write a version such as 1.2.0 (one to three numbers, then maybe -rc.1 or +build.5)",
+    ABSOLUTE_PATH_PATTERN: "write an absolute path inside the container, starting with '/'",
+}
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, description="lower-case letters, digits, '-'")]
 Key = Annotated[str, Field(pattern=KEY_PATTERN, description="letters, digits, '_' and '-'")]
@@ -263,7 +275,7 @@ class Mount(Strict):
     """A host folder mounted into the job's container (local driver only)."""
 
     source: str = Field(description="absolute host path; may use ${{ params.* }}")
-    target: str = Field(pattern=r"^/", description="absolute path inside the container")
+    target: str = Field(pattern=ABSOLUTE_PATH_PATTERN, description="absolute path inside the container")
     read_only: bool = True
 
 

@@ -23,7 +23,7 @@ from chalicelib.domain.expressions import (
     parse_template,
     references_in,
 )
-from chalicelib.domain.models import Component, Workflow
+from chalicelib.domain.models import PATTERN_IN_WORDS, Component, Workflow
 from chalicelib.domain.outline import JobOutline, WorkflowOutline, outline_workflow
 from chalicelib.domain.protocol import RESERVED_VARIABLES, variable_for_key
 from chalicelib.domain.schedule import cron_problem
@@ -98,6 +98,10 @@ def _problem_from_pydantic(error: Any, document: Any) -> Problem:
         return Problem(format_path(location[:-1]), f"unknown field '{location[-1]}'")
     if kind == "missing":
         return Problem(format_path(location[:-1]), f"required field '{location[-1]}' is missing")
+    if kind == "string_pattern_mismatch":
+        words = PATTERN_IN_WORDS.get(str((error.get("ctx") or {}).get("pattern")))
+        if words is not None:
+            return Problem(format_path(location), f"{error.get('input')!r} is not allowed here: {words}")
     message = str(error["msg"]).removeprefix("Value error, ")
     return Problem(format_path(location), message[0].lower() + message[1:] if message else kind)
 

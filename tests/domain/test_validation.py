@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.catalog import InMemoryCatalog
+from chalicelib.domain.models import PATTERN_IN_WORDS
 from chalicelib.domain.validation import check_component, check_workflow
 from chalicelib.errors import Problem
 from tests.builders import (
@@ -24,6 +27,7 @@ from tests.builders import (
     workflow_doc,
 )
 
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 TOOL = "demo/tool@1.0.0"
 BUILDER = "demo/builder@1.0.0"
 
@@ -688,3 +692,31 @@ def test_component_with_duplicate_input_names_is_rejected() -> None:
         component_doc(inputs=[required_input("url"), optional_input("url", "x")])
     )
     assert [problem.path for problem in checked.problems] == ["spec.inputs[1].name"]
+
+
+# --- names in words (issue: no raw regular expressions) ---------------------------------
+
+def test_a_name_that_is_not_allowed_says_what_is_allowed_not_the_pattern() -> None:
+    document = single_job_doc(name="build me!")
+    document["metadata"]["name"] = "Bad_Name"
+    problems = problems_of(document)
+    assert messages_at(problems, "metadata.name") == [
+        "'Bad_Name' is not allowed here: use lower-case letters, digits and '-' (not first or last),"
+        " at most 63 characters"]
+    assert messages_at(problems, f"{JOB_PATH}.name") == [
+        "'build me!' is not allowed here: use letters, digits, '_' and '-', starting with a letter or a"
+        " digit, at most 63 characters"]
+    assert not any("pattern" in problem.message or "^" in problem.message for problem in problems)
+
+
+def test_every_pattern_of_the_definitions_has_words() -> None:
+    def patterns(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+            return found.union(*(patterns(value) for value in node.values()))
+        if isinstance(node, list):
+            return set().union(*(patterns(value) for value in node))
+        return set()
+
+    used = patterns([json.loads(path.read_text(encoding="utf-8")) for path in SCHEMAS.glob("*.schema.json")])
+    assert used and used <= set(PATTERN_IN_WORDS)
