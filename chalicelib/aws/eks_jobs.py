@@ -187,6 +187,10 @@ def _pod_spec(request: TaskRequest, settings: EksJobSettings) -> dict[str, Any]:
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,  # the environment is the job's, not the namespace's services
         "hostNetwork": False, "hostPID": False, "hostIPC": False,
+        # The pod's pause process is PID 1 (as Docker's --init locally, initProcessEnabled on
+        # Fargate): a stop's SIGTERM reaches the job's process even when it is a shell, which
+        # as PID 1 would ignore it. The pod's containers are ContainerOps's and the job's own.
+        "shareProcessNamespace": True,
         "terminationGracePeriodSeconds": settings.save_grace_seconds,
         "securityContext": {
             "runAsNonRoot": True, "runAsUser": JOB_UID, "runAsGroup": JOB_GID, "fsGroup": JOB_GID,

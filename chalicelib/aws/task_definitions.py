@@ -83,6 +83,9 @@ class TaskDefinition:
             "image": self.image,
             "essential": False,  # the save after it is; see the module's docstring
             "user": JOB_USER,
+            # An init as PID 1 (as locally: Docker's --init), so a stop's SIGTERM reaches the
+            # job's own process even when it is a shell that ignores it as PID 1.
+            "linuxParameters": {"initProcessEnabled": True},
             # What Fargate reserves for each container adds up to the task's memory (moto
             # cannot run a task whose containers reserve none); none has a limit of its own,
             # so the job may use all of the task's while the sidecars are not running.

@@ -255,3 +255,7 @@ def test_every_dollar_is_doubled_so_kubernetes_expands_no_name_in_the_command_or
     container = kubernetes_job(request, SETTINGS)["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["sh", "-c", "echo $$(HOME) $$$$"]
     assert {"name": "PRICE", "value": "$$(X) $$5"} in container["env"]
+
+
+def test_the_pods_pause_process_is_pid_1_so_a_stop_reaches_a_shell() -> None:
+    assert pod(kubernetes_job(task_request(), SETTINGS))["shareProcessNamespace"] is True

@@ -201,3 +201,7 @@ def test_the_cache_keeps_only_the_latest_families(ecs: ScriptedEcs) -> None:
     assert ecs.operations() == []
     definitions.ensure(definition(resources=memory("1Gi")))
     assert ecs.operations() == ["describe_task_definition"]
+
+
+def test_the_job_runs_under_an_init_so_a_stop_reaches_a_shell() -> None:
+    assert job_container()["linuxParameters"] == {"initProcessEnabled": True}
