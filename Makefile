@@ -29,6 +29,18 @@ images: machine
 
 sample: $(SAMPLE_REPO)
 
+# The output relay every local job runs under, so its stdout and stderr lines are stored in
+# the order it printed them (tools/co-relay/co-relay.c, chalicelib/launch/docker_relay.py):
+# a static binary, mounted into containers of any image.
+RELAY := $(BUILD)/co-relay
+
+.PHONY: relay
+relay: $(RELAY)
+
+$(RELAY): tools/co-relay/co-relay.c
+	@mkdir -p $(BUILD)
+	cc -std=c11 -O2 -Wall -Wextra -Werror -static -o $@ $<
+
 $(SAMPLE_REPO):
 	bash examples/make-sample-repo.sh $(SAMPLE_REPO)
 
@@ -55,12 +67,14 @@ PORT ?= 8080
 
 # The main job: load the examples into the registry, run the example CI workflow live on
 # real containers, then serve the API and the designer (Ctrl-C stops; nothing is lost).
-run: machine setup images sample frontend
+# The server lets jobs mount only the two folders examples/workflows/ci.yaml mounts.
+run: machine setup relay images sample frontend
 	mkdir -p $(RELEASES) && chmod 777 $(RELEASES)
 	$(BIN)/containerops load examples/components examples/workflows
 	$(BIN)/containerops run examples/workflows/ci.yaml \
 	    --param repo-dir=$(CURDIR)/$(SAMPLE_REPO) --param release-dir=$(CURDIR)/$(RELEASES)
-	$(BIN)/containerops serve --port $(PORT)
+	$(BIN)/containerops serve --port $(PORT) \
+	    --allow-mount $(CURDIR)/$(SAMPLE_REPO) --allow-mount $(CURDIR)/$(RELEASES)
 
 lint: setup
 	$(BIN)/ruff check chalicelib app.py tests bench
@@ -137,13 +151,13 @@ asl-check: setup $(ASL_STAMP)
 
 # The designer's checks come after the Python suite: types, unit tests (vitest), then the
 # browser tests (a real `containerops serve` on Docker and headless Chromium).
-test: machine setup lint typecheck package-check asl-check images frontend
+test: machine setup relay lint typecheck package-check asl-check images frontend
 	CONTAINEROPS_DATA_DIR=$(CURDIR)/$(BUILD)/test-data $(BIN)/pytest -q
 	cd $(FRONTEND) && npm run typecheck
 	cd $(FRONTEND) && npm test
 	cd $(FRONTEND) && npm run e2e
 
-bench: setup images
+bench: setup relay images
 	$(BIN)/python bench/overhead.py
 
 bench-api: setup

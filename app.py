@@ -112,7 +112,7 @@ def openapi() -> Response:
 
 @app.route("/api/namespaces", methods=["GET"])
 def list_namespaces() -> Response:
-    return answer(lambda: namespace_list(current().store))
+    return answer(lambda: namespace_list(current().store, _query().get("holding")))
 
 
 # --- components (the registry) -------------------------------------------------------------
@@ -214,7 +214,8 @@ def _registry() -> ComponentRegistry:
 def _workflows() -> WorkflowService:
     context = current()
     return WorkflowService(context.store, context.catalog, cloud=context.cloud,
-                           on_saved=context.on_workflow_saved, platforms=context.platforms)
+                           on_saved=context.on_workflow_saved, platforms=context.platforms,
+                           mounts=context.mounts)
 
 
 def _request() -> Request:

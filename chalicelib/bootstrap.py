@@ -16,10 +16,12 @@ from chalicelib.config import (
     ConfigurationError,
     backend,
     default_data_dir,
+    own_account_mounts,
     secrets_from_environment,
     warm_start_enabled,
 )
 from chalicelib.domain.catalog import ComponentCatalog, InMemoryCatalog, LayeredCatalog
+from chalicelib.domain.host_mounts import MountPolicy
 from chalicelib.launch.base import Launcher
 from chalicelib.local.driver import LocalDriver
 from chalicelib.logs.base import LogStore
@@ -34,6 +36,9 @@ class Services:
     store: Store
     logs: LogStore
     extra_components: InMemoryCatalog = field(default_factory=InMemoryCatalog)
+    # What jobs may mount from this host: what this account can open (`containerops run`),
+    # unless `containerops serve` narrows it to its --allow-mount roots (`allow_mounts`).
+    mounts: MountPolicy = field(default_factory=own_account_mounts)
     _launcher: Launcher | None = None
     _driver: LocalDriver | None = None
 
@@ -62,12 +67,19 @@ class Services:
             self._launcher = DockerLauncher.from_environment()
         return self._launcher
 
+    def allow_mounts(self, policy: MountPolicy) -> None:
+        """Use `policy` for host mounts; before the driver is made, which keeps its policy."""
+        if self._driver is not None:
+            raise RuntimeError("the driver exists already: set the mount policy before using it")
+        self.mounts = policy
+
     @property
     def driver(self) -> LocalDriver:
         if self._driver is None:
             self._driver = LocalDriver(
                 self.store, self.launcher, self.catalog, self.data_dir, logs=self.logs,
                 secrets=secrets_from_environment(), warm_start=warm_start_enabled(),
+                mounts=self.mounts,
             )
         return self._driver
 

@@ -12,11 +12,12 @@ need and nothing is shared between calls.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from chalicelib.domain.host_mounts import MountPolicy
 from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
 from chalicelib.errors import ContainerOpsError
 
@@ -24,6 +25,8 @@ BACKEND_VARIABLE = "CONTAINEROPS_BACKEND"
 DATA_DIR_VARIABLE = "CONTAINEROPS_DATA_DIR"
 SECRET_PREFIX = "CONTAINEROPS_SECRET_"
 WARM_START_VARIABLE = "CONTAINEROPS_WARM_START"
+# The folders `containerops serve` lets jobs mount when --allow-mount is not given.
+ALLOW_MOUNTS_VARIABLE = "CONTAINEROPS_ALLOW_MOUNTS"
 LAUNCH_QUEUE_URL_VARIABLE = "CONTAINEROPS_LAUNCH_QUEUE_URL"
 # Optional (not in AWS_VARIABLES, read by `default_platform` alone): the platform of the jobs
 # whose definition names none.
@@ -59,6 +62,35 @@ def default_data_dir() -> Path:
 def warm_start_enabled() -> bool:
     """Warm start is on unless CONTAINEROPS_WARM_START is 0, false, no or off."""
     return os.environ.get(WARM_START_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def engine_sockets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The engine's own socket when DOCKER_HOST names one (a rootless engine's, say), which
+    no job may mount either (besides the usual paths: chalicelib/domain/host_mounts.py)."""
+    host = (os.environ if environ is None else environ).get("DOCKER_HOST", "").strip()
+    return (host.removeprefix("unix://"),) if host.startswith("unix:///") else ()
+
+
+def served_mounts(folders: Iterable[str | Path] = (),
+                  environ: Mapping[str, str] | None = None) -> MountPolicy:
+    """What `containerops serve` lets definitions mount: the folders of `--allow-mount`, else
+    those of CONTAINEROPS_ALLOW_MOUNTS (separated by os.pathsep, empty parts skipped, as in
+    PATH); the command line replaces the variable, as --token does. None: no host mount."""
+    env = os.environ if environ is None else environ
+    given = list(folders)
+    source = "--allow-mount"
+    if not given:
+        given = [part for part in env.get(ALLOW_MOUNTS_VARIABLE, "").split(os.pathsep) if part.strip()]
+        source = ALLOW_MOUNTS_VARIABLE
+    try:
+        return MountPolicy.allowing(given, engine_sockets(env))
+    except ValueError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from None
+
+
+def own_account_mounts() -> MountPolicy:
+    """What a job run on one's own machine (`containerops run`) may mount."""
+    return MountPolicy.own_account(engine_sockets())
 
 
 def secrets_from_environment() -> dict[str, str]:

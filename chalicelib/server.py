@@ -50,6 +50,7 @@ from chalicelib.api.errors import error_response
 from chalicelib.api.openapi import allowed_methods
 from chalicelib.api.requests import MAX_BODY_BYTES
 from chalicelib.bootstrap import Services
+from chalicelib.domain.host_mounts import NO_HOST_MOUNTS, MountPolicy
 from chalicelib.errors import ContainerOpsError
 from chalicelib.local.dispatcher import LocalDispatcher
 from chalicelib.local.schedules import ScheduleLoop
@@ -358,14 +359,21 @@ def public_url(host: str, port: int) -> str:
 
 
 def serve(services: Services, host: str, port: int, token: str | None,
-          static_dir: Path = STATIC_DIR, announce: Callable[[str], None] = print) -> None:
-    """Serve until SIGINT or SIGTERM; then stop taking work and close the store."""
+          static_dir: Path = STATIC_DIR, announce: Callable[[str], None] = print,
+          mounts: MountPolicy = NO_HOST_MOUNTS) -> None:
+    """Serve until SIGINT or SIGTERM; then stop taking work and close the store.
+
+    `mounts`: the host folders definitions may mount (`--allow-mount`): whoever can call
+    the API may not reach the rest of this machine through a job (DESIGN §6)."""
     check_binding(host, token)
+    services.allow_mounts(mounts)
     server, admission = _listening(host, port, token, static_dir)
     url = public_url(host, server.server_address[1])
     dispatcher = LocalDispatcher(services.driver, services.store)
     configure(ApiContext(services.store, services.logs,
-                         SteppingOutDispatcher(dispatcher, admission), url, sleep=admission.sleep))
+                         SteppingOutDispatcher(dispatcher, admission), url, sleep=admission.sleep,
+                         mounts=mounts))
+    log.info("%s", mounts.describe())
     schedules = ScheduleLoop(services.store, RunService(services.store, dispatcher).start, time.time)
 
     def start() -> None:

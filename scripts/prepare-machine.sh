@@ -9,11 +9,12 @@
 #   git                        the sample repository the example CI clones
 #   chromium fonts-dejavu-core the designer's browser tests (and a font to render text with)
 #   python3-venv               the project's virtualenv (.venv)
+#   gcc libc6-dev              the output relay jobs run under (make relay: a static binary)
 #   nodejs npm                 the designer's build and tests, unless a Node.js is installed
 set -euo pipefail
 
 need=()
-for package in docker.io busybox-static debootstrap git chromium fonts-dejavu-core python3-venv; do
+for package in docker.io busybox-static debootstrap git chromium fonts-dejavu-core python3-venv gcc libc6-dev; do
     dpkg -s "$package" > /dev/null 2>&1 || need+=("$package")
 done
 command -v node > /dev/null 2>&1 || need+=(nodejs npm)

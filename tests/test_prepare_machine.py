@@ -12,7 +12,8 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "prepare-machine.sh"
 
 
-def fake_commands(folder: Path, *, missing: set[str], uid: int, docker_answers: bool = True) -> dict[str, str]:
+def fake_commands(folder: Path, *, missing: set[str], uid: int,
+                  docker_answers: bool = True) -> dict[str, str]:
     """A PATH whose dpkg knows every package but `missing`, whose id says `uid`, and whose
     docker answers (or not); node and npm are the machine's own."""
     folder.mkdir()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.cloud_rules import ALL_PLATFORMS
+from chalicelib.domain.host_mounts import NO_HOST_MOUNTS, MountPolicy
 from chalicelib.domain.platforms import Platform
 from chalicelib.logs.base import LogSource
 from chalicelib.services.dispatch import RunDispatcher
@@ -31,6 +32,8 @@ class ApiContext:
     on_workflow_saved: Callable[[str, str, int], object] | None = None  # namespace, name, version
     sleep: Callable[[float], None] = time.sleep  # a long poll's pause between looks
     platforms: frozenset[Platform] = ALL_PLATFORMS  # what the deployment runs jobs on
+    # What a definition may mount from the host (`serve --allow-mount`); none unless told.
+    mounts: MountPolicy = NO_HOST_MOUNTS
 
     @property
     def catalog(self) -> ComponentCatalog:

@@ -48,7 +48,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/health", "Is the service up", 200, "Health", errors=()),
     Route("GET", "/api/openapi.json", "This description", 200, "Any", errors=()),
     Route("GET", "/api/namespaces", "Namespaces holding a component or a workflow", 200,
-          "NamespaceList", errors=()),
+          "NamespaceList", query={"holding": {"enum": ["components"]}}, errors=(400,)),
     # components
     Route("GET", f"{NS}/components", "List components", 200, "ComponentList",
           query={"name": SLUG, "include_deprecated": {"type": "boolean"}}, errors=(400,)),
@@ -114,6 +114,7 @@ _RUN_SUMMARY = {
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
         "reason": {"type": "string"}, "params": _OBJECT, "rerun_of": {"type": ["string", "null"]},
         "created_at": {"type": "number"}, "started_at": _TIME, "finished_at": _TIME,
+        "cancel_requested": {"type": "boolean"},
     },
 }
 SCHEMAS: dict[str, Any] = {
@@ -150,7 +151,13 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {"enabled": {"type": "boolean"}}},
     "WorkflowSummary": {"type": "object", "required": ["namespace", "name", "version", "enabled"],
                         "properties": {"namespace": {"type": "string"}, "name": {"type": "string"},
-                                       "version": {"type": "integer"}, "enabled": {"type": "boolean"}}},
+                                       "version": {"type": "integer"}, "enabled": {"type": "boolean"},
+                                       "description": {"type": "string"},
+                                       # in lists: the workflow's newest run, null for none
+                                       "last_run": {"type": ["object", "null"],
+                                                    "required": ["id", "status"],
+                                                    "properties": {"id": {"type": "string"},
+                                                                   "status": {"type": "string"}}}}},
     "WorkflowList": {"type": "object", "required": ["workflows"],
                      "properties": {"workflows": {"type": "array", "items": _ref("WorkflowSummary")}}},
     "WorkflowVersion": {"type": "object", "required": ["namespace", "name", "version", "definition"],
@@ -172,12 +179,19 @@ SCHEMAS: dict[str, Any] = {
                                "next_cursor": {"type": ["string", "null"]}}},
     "RunDocument": {"allOf": [_ref("RunSummary"), {
         "type": "object", "required": ["jobs"],
-        "properties": {"jobs": {"type": "array", "items": _OBJECT}}}]},
+        "properties": {"jobs": {"type": "array", "items": {
+            "type": "object",
+            # A reused job's origin: the run and attempt that did its work (null otherwise).
+            "properties": {"reused_from": {
+                "type": ["object", "null"], "required": ["run", "attempt"],
+                "properties": {"run": {"type": "string"},
+                               "attempt": {"type": "integer", "minimum": 1}}}}}}}}]},
     "LogPage": {"type": "object", "required": ["lines", "next_after", "done"],
                 "properties": {"lines": {"type": "array", "items": {
-                    "type": "object", "required": ["seq", "time", "text", "cout"],
+                    "type": "object", "required": ["seq", "time", "text", "cout", "stream"],
                     "properties": {"seq": {"type": "integer"}, "time": {"type": "number"},
-                                   "text": {"type": "string"}, "cout": {"type": "boolean"}}}},
+                                   "text": {"type": "string"}, "cout": {"type": "boolean"},
+                                   "stream": {"enum": ["stdout", "stderr", ""]}}}},
                                "next_after": {"type": "integer"}, "done": {"type": "boolean"},
                                "cursor": {"type": "string"}}},
 }

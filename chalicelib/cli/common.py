@@ -18,7 +18,8 @@ from chalicelib.bootstrap import Services
 from chalicelib.cli.remote import TOKEN_VARIABLE
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.models import Workflow
-from chalicelib.errors import ContainerOpsError, InvalidDefinition
+from chalicelib.engine.records import RunRecord
+from chalicelib.errors import ContainerOpsError, InvalidDefinition, NotFound
 from chalicelib.services.definitions import DefinitionSet, read_definitions
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
@@ -37,15 +38,15 @@ class Abort(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         if self.message:
-            err.print(Text(self.message, style="red"))
+            err.print(Text(self.message, style="red"), soft_wrap=True)
 
 
 def report_invalid(failures: list[InvalidDefinition]) -> None:
     for failure in failures:
         err.print(Text(f"{failure.source or 'definition'}: {len(failure.problems)} problem(s)",
-                       style="bold red"))
-        for problem in failure.problems:
-            err.print(Text(f"  {problem.path or '(document)'}: {problem.message}"))
+                       style="bold red"), soft_wrap=True)
+        for problem in failure.problems:  # one line each, whatever the width: grep finds it
+            err.print(Text(f"  {problem.path or '(document)'}: {problem.message}"), soft_wrap=True)
 
 
 def read_workflow_file(
@@ -113,6 +114,30 @@ def pass_services(command: Callable[Concatenate[Services, P], R]) -> Callable[P,
         return command(local_services(), *args, **kwargs)
 
     return with_services
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise Abort(f"--param '{pair}' should look like name=value")
+        params[key] = value
+    return params
+
+
+def local_run(run: RunRecord, namespace: str | None) -> RunRecord:
+    """The run, unless --namespace names another one than its own."""
+    if namespace is not None and run.namespace != namespace:
+        raise NotFound(f"run {run.id} not found in namespace {namespace}")
+    return run
+
+
+def required_namespace(namespace: str | None) -> str:
+    if not namespace:
+        raise Abort("with --server, give the run's namespace with --namespace NS: "
+                    "the API keeps runs per namespace")
+    return namespace
 
 
 server_option = click.option(

@@ -1,7 +1,9 @@
 """The `containerops` command: validate, run, inspect and import workflows; build components.
 
-`run`, `runs`, `logs` and `cancel` take `--server URL` to drive a running `containerops
-serve` instead of the local engine and data directory (token from $CONTAINEROPS_API_TOKEN).
+`run`, `rerun`, `runs`, `logs`, `cancel` and `resume` take `--server URL` to drive a running
+`containerops serve` instead of the local engine and data directory (token from
+$CONTAINEROPS_API_TOKEN); their work there is in `on_server`. Global options (`--data-dir`)
+go before or after the command (`global_options`).
 
 Exit codes: 0 success; 1 the run failed or was cancelled; 2 bad input (invalid
 definitions, unknown ids) or no container engine or server; 130 left running by a second
@@ -11,9 +13,6 @@ Ctrl-C.
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,57 +21,59 @@ import yaml
 from rich.text import Text
 
 from chalicelib.bootstrap import Services
+from chalicelib.cli.cancel import cancel
 from chalicelib.cli.common import (
-    EXIT_INTERRUPTED,
-    FOLLOW_SECONDS,
-    PATIENCE_SECONDS,
-    POLL_SECONDS,
     Abort,
-    LocalData,
     err,
+    local_run,
     local_services,
     namespace_option,
     out,
+    parse_params,
     pass_services,
     read_workflow_file,
     report_invalid,
+    required_namespace,
     server_option,
     translated_errors,
 )
 from chalicelib.cli.compile import compile_command
+from chalicelib.cli.global_options import accept_everywhere, global_options, local_data
 from chalicelib.cli.load import load, register
-from chalicelib.cli.progress import LineProgress, progress_for, state_text
+from chalicelib.cli.on_server import (
+    logs_on_server,
+    rerun_on_server,
+    resume_on_server,
+    run_on_server,
+    runs_on_server,
+)
+from chalicelib.cli.progress import LineProgress
 from chalicelib.cli.remote import (
     ApiClient,
-    ServerUnreachable,
-    identity,
-    job_records,
-    run_record,
 )
-from chalicelib.cli.run_output import finish_run, show_run_result, show_runs
+from chalicelib.cli.run_output import finish_run, show_resumed, show_runs
 from chalicelib.cli.tokens import tokens
-from chalicelib.domain.loading import kind_of, parse_document
+from chalicelib.config import ALLOW_MOUNTS_VARIABLE, served_mounts
+from chalicelib.domain.loading import parse_document
 from chalicelib.domain.models import dump_definition
 from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
 from chalicelib.domain.states import RunState
-from chalicelib.engine.records import JobRecord, RunRecord
-from chalicelib.errors import ContainerOpsError, InvalidDefinition, NotFound, Problem
+from chalicelib.errors import InvalidDefinition, NotFound
 from chalicelib.services.definitions import read_definitions, save_workflow_if_changed
 from chalicelib.store.base import RunFilter
 
 
 @click.group()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where runs and definitions are kept (default ~/.containerops, "
-                   "or $CONTAINEROPS_DATA_DIR).")
+@global_options
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path | None) -> None:
+def main(ctx: click.Context, /, **options: Any) -> None:
     """ContainerOps: DevOps workflows built from containers.
 
-    run, runs, logs and cancel also drive a running `containerops serve` with
-    --server URL (token from $CONTAINEROPS_API_TOKEN).
+    run, rerun, runs, logs, cancel and resume also drive a running `containerops serve` with
+    --server URL (token from $CONTAINEROPS_API_TOKEN). Global options (--data-dir)
+    may come before or after the command: `containerops serve --data-dir D`.
     """
-    local = LocalData(data_dir)
+    local = local_data(options)
     ctx.call_on_close(local.close)
     ctx.obj = local
 
@@ -154,16 +155,6 @@ def component_build(services: Services, directory: Path) -> None:
 
 # --- runs ----------------------------------------------------------------------------
 
-def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise Abort(f"--param '{pair}' should look like name=value")
-        params[key] = value
-    return params
-
-
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("-c", "--component", "component_files", multiple=True,
@@ -222,10 +213,20 @@ def run(file: Path, component_files: tuple[Path, ...], params: tuple[str, ...], 
 @main.command()
 @click.argument("run_id")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
-@pass_services
-def rerun(services: Services, run_id: str, output: str) -> None:
-    """Re-run a failed run: jobs that succeeded are reused, the rest run again."""
+@server_option
+@namespace_option
+def rerun(run_id: str, output: str, server: str | None, namespace: str | None) -> None:
+    """Re-run a failed run: jobs that succeeded are reused, the rest run again.
+
+    With --server URL (and the run's --namespace), the server re-runs it; progress,
+    summary and exit code are the same as here, and Ctrl-C cancels the new run there.
+    """
+    if server is not None:
+        rerun_on_server(ApiClient(server), required_namespace(namespace), run_id, output)
+        return
+    services = local_services()
     with translated_errors():
+        local_run(services.store.get_run(run_id), namespace)
         services.launcher.ping()
         record = services.driver.rerun_from_failure(run_id)
     finish_run(services, record.id, output)
@@ -303,43 +304,25 @@ def logs(run_id: str, job: str | None, attempt: int | None, follow: bool, server
 
 
 @main.command()
-@click.argument("run_id")
 @server_option
-@namespace_option
-def cancel(run_id: str, server: str | None, namespace: str | None) -> None:
-    """Cancel a run: its containers are stopped, jobs not yet run are skipped.
+@click.option("--namespace", metavar="NS", default=None,
+              help="With --server: follow only this namespace's runs (default: every one).")
+def resume(server: str | None, namespace: str | None) -> None:
+    """Finish runs a stopped process left behind: re-attach to their containers.
 
-    With --server URL (and the run's --namespace), the server that executes it cancels it.
+    With --server URL, follow that server's unfinished runs to their end (a server takes
+    up what it left behind itself, as it starts again), showing the same lines.
     """
     if server is not None:
-        client, where = ApiClient(server), required_namespace(namespace)
-        with translated_errors():
-            summary = client.cancel(where, run_id)
-        out.print(Text(f"run {run_id}: cancel requested; now {summary['status']}"))
+        resume_on_server(ApiClient(server), namespace)
         return
+    if namespace is not None:
+        raise Abort("--namespace is for --server: locally, resume finishes every unfinished run")
     services = local_services()
     with translated_errors():
-        if namespace is not None:
-            local_run(services.store.get_run(run_id), namespace)
-        services.driver.cancel(run_id)
-        try:
-            services.driver.execute(run_id)  # finishes it here if no live process holds it
-        except ContainerOpsError:
-            pass  # another process executes it and will record the cancel
-        run = services.store.get_run(run_id)
-    out.print(Text(f"run {run_id}: cancel requested; now {run.status}"))
-
-
-@main.command()
-@pass_services
-def resume(services: Services) -> None:
-    """Finish runs a stopped process left behind: re-attach to their containers."""
-    with translated_errors():
-        finished = services.driver.resume(LineProgress(out))
+        finished = services.driver.resume(LineProgress(out, show_run=True))
     for run in finished:
-        line = Text(f"run {run.id} ")
-        line.append_text(state_text(run.status))
-        out.print(line)
+        show_resumed(run)
     if not finished:
         out.print("no unfinished runs")
 
@@ -359,8 +342,13 @@ def resume(services: Services) -> None:
                    " nothing is kept.")
 @click.option("--load", "load_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="With aws-sandbox: component and workflow files or folders to register first.")
+@click.option("--allow-mount", "allow_mounts", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help=f"A host folder jobs may mount (repeatable; default: ${ALLOW_MOUNTS_VARIABLE},"
+                   " folders separated like PATH). No other host path is mounted; none given: no"
+                   " host mount at all (aws-sandbox: none ever).")
 def serve(host: str, port: int, token: str | None, static_dir: Path | None, backend: str,
-          load_paths: tuple[Path, ...]) -> None:
+          load_paths: tuple[Path, ...], allow_mounts: tuple[Path, ...]) -> None:
     """Serve the API and the designer, execute runs and start scheduled ones here."""
     import logging
 
@@ -380,189 +368,14 @@ def serve(host: str, port: int, token: str | None, static_dir: Path | None, back
     services = local_services()
     with translated_errors():
         serve_until_stopped(services, host, port, token, static_dir=static_dir or STATIC_DIR,
-                            announce=click.echo)
+                            announce=click.echo, mounts=served_mounts(allow_mounts))
 
 
-# --- against a server (--server URL) ----------------------------------------------------
-
-def local_run(run: RunRecord, namespace: str | None) -> RunRecord:
-    """The run, unless --namespace names another one than its own."""
-    if namespace is not None and run.namespace != namespace:
-        raise NotFound(f"run {run.id} not found in namespace {namespace}")
-    return run
-
-
-def required_namespace(namespace: str | None) -> str:
-    if not namespace:
-        raise Abort("with --server, give the run's namespace with --namespace NS: "
-                    "the API keeps runs per namespace")
-    return namespace
-
-
-@contextmanager
-def checked_by(client: ApiClient, source: str) -> Iterator[None]:
-    """Problems the server found in a definition, reported against the file they came from."""
-    try:
-        yield
-    except InvalidDefinition as exc:
-        raise InvalidDefinition(exc.problems, f"{source} (checked by {client.base_url})") from exc
-
-
-def read_documents(paths: list[Path]) -> list[tuple[str, dict[str, Any]]]:
-    """Each file's document; exits 2 listing every file that cannot be read or parsed."""
-    documents, failures = [], []
-    for path in paths:
-        try:
-            documents.append((str(path), parse_document(path.read_text(encoding="utf-8"),
-                                                         str(path))))
-        except InvalidDefinition as exc:
-            failures.append(exc)
-        except OSError as exc:
-            failures.append(InvalidDefinition([Problem("", exc.strerror or str(exc))], str(path)))
-    if failures:
-        report_invalid(failures)
-        raise Abort("")
-    return documents
-
-
-def run_on_server(client: ApiClient, file: Path, component_files: tuple[Path, ...],
-                  params: tuple[str, ...], output: str) -> None:
-    """Publish, save and start on the server (which checks everything), then follow."""
-    documents = read_documents([*component_files, file])
-    workflows = [(source, d) for source, d in documents if kind_of(d) != "Component"]
-    if not workflows:
-        raise Abort(f"{file} holds no workflow")
-    source, workflow = workflows[-1]
-    with translated_errors():
-        for component_source, document in documents:
-            if kind_of(document) == "Component":
-                with checked_by(client, component_source):
-                    client.publish_component(document)
-        with checked_by(client, source):
-            namespace, name = identity(workflow)
-            client.save_workflow(workflow)
-            started = client.start_run(namespace, name, parse_params(params))
-    follow_run_on_server(client, namespace, str(started["id"]), output)
-
-
-def follow_run_on_server(client: ApiClient, namespace: str, run_id: str, output: str) -> None:
-    """Poll the run document, show its jobs' changes; Ctrl-C cancels, a second one leaves."""
-    with translated_errors():
-        document = client.run(namespace, run_id)
-        version = int(document["workflow_version"])
-        definition = client.workflow(namespace, run_record(document).workflow, version)
-    stage_names = [str(stage.get("name", "")) for stage in definition["spec"]["stages"]]
-    if output == "text":
-        err.print(Text(f"run {run_id} of {document['workflow']} v{version} on {client.base_url}",
-                       style="bold"))
-    progress = progress_for(output, out, job_records(document), stage_names)
-
-    def leave() -> None:
-        err.print(f"left run {run_id} running on {client.base_url}")
-        sys.exit(EXIT_INTERRUPTED)
-
-    cancelling = False
-    lost_since: float | None = None  # a restarting server loses nothing: wait for it a while
-    with progress, translated_errors():
-        while True:
-            try:
-                for job in job_records(document):
-                    progress.job_changed(job)
-                if RunState(document["status"]).is_final:
-                    break
-                time.sleep(POLL_SECONDS)
-                try:
-                    document = client.run(namespace, run_id)
-                    lost_since = None
-                except ServerUnreachable:
-                    if lost_since is None:
-                        lost_since = time.monotonic()
-                        err.print(f"{client.base_url} does not answer; asking again for "
-                                  f"{PATIENCE_SECONDS} s")
-                    elif time.monotonic() - lost_since > PATIENCE_SECONDS:
-                        raise
-            except KeyboardInterrupt:
-                if cancelling:
-                    leave()
-                cancelling = True
-                err.print("cancelling the run on the server (Ctrl-C again to leave it running)")
-                try:
-                    client.cancel(namespace, run_id)
-                except KeyboardInterrupt:
-                    leave()
-    final = document
-    show_run_result(run_record(final), job_records(final), lambda: final, output)
-
-
-def runs_on_server(client: ApiClient, namespace: str | None, workflow: str | None,
-                   status: tuple[str, ...], limit: int) -> list[RunRecord]:
-    """Up to `limit` runs of one namespace, newest first, page after page."""
-    workflow_namespace, _, name = (workflow or "").rpartition("/")
-    if namespace and workflow_namespace and namespace != workflow_namespace:
-        raise Abort(f"--namespace {namespace} and --workflow {workflow} disagree")
-    namespace = required_namespace(namespace or workflow_namespace)
-    records: list[RunRecord] = []
-    cursor = ""
-    with translated_errors():
-        while len(records) < limit:
-            page = client.runs_page(namespace, workflow=name, status=",".join(status),
-                                    limit=min(limit - len(records), 500), cursor=cursor)
-            records.extend(run_record(summary) for summary in page["runs"])
-            cursor = page.get("next_cursor") or ""
-            if not cursor or not page["runs"]:
-                break
-    return records[:limit]
-
-
-def logs_on_server(client: ApiClient, namespace: str, run_id: str, job: str | None,
-                   attempt: int | None, follow: bool) -> None:
-    with translated_errors():
-        jobs = job_records(client.run(namespace, run_id))
-        if job is not None and job not in {j.name for j in jobs}:
-            raise NotFound(f"run {run_id} has no job '{job}'")
-        for record in jobs:
-            if job is None or record.name == job:
-                print_job_logs(client, namespace, run_id, record, attempt, follow,
-                               header=job is None)
-
-
-def print_job_logs(client: ApiClient, namespace: str, run_id: str, record: JobRecord,
-                   attempt: int | None, follow: bool, *, header: bool) -> None:
-    """One job's lines (its last attempt unless told); with follow, every attempt to come."""
-    if follow and not attempt:
-        record = wait_for_attempt(client, namespace, run_id, record, 1)
-    number = attempt or record.attempts
-    while number:
-        if header:
-            out.print(Text(f"== {record.name} (attempt {number}, {record.status})", style="bold"))
-        after = 0
-        while True:
-            page = client.logs(namespace, run_id, record.name, number, after,
-                               follow=FOLLOW_SECONDS if follow else 0)
-            for line in page["lines"]:
-                click.echo(line["text"])
-            after = int(page["next_after"])
-            if page["done"] or not (page["lines"] or follow):
-                break
-        if not follow or attempt:
-            return
-        record = wait_for_attempt(client, namespace, run_id, record, number + 1)
-        number = number + 1 if record.attempts > number else 0
-
-
-def wait_for_attempt(client: ApiClient, namespace: str, run_id: str, record: JobRecord,
-                     number: int) -> JobRecord:
-    """The job once it has attempt `number` or can have no more (polling the run)."""
-    while record.attempts < number and not record.status.is_final:
-        time.sleep(POLL_SECONDS)
-        jobs = {j.name: j for j in job_records(client.run(namespace, run_id))}
-        record = jobs[record.name]
-    return record
-
-
+main.add_command(cancel)
 main.add_command(load)
 main.add_command(compile_command)
 main.add_command(tokens)
+accept_everywhere(main)  # last: every command is there now
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,8 @@
-"""Live progress of a run on a terminal, and plain progress lines elsewhere (CI logs)."""
+"""Live progress of a run on a terminal, and plain progress lines elsewhere (CI logs).
+
+Once a run is asked to stop (`run_changed` with `cancel_requested` while it still runs), its
+running jobs show as "cancelling…" until their containers are gone and they end.
+"""
 
 from __future__ import annotations
 
@@ -33,11 +37,25 @@ def duration(started: float | None, finished: float | None, now: float | None = 
     return f"{minutes}m{rest:02d}s"
 
 
+CANCELLING = "cancelling…"
+
+
 def state_text(state: JobState | RunState) -> Text:
     return Text(str(state), style=STATE_STYLES.get(state, ""))
 
 
-def jobs_table(jobs: list[JobRecord], stage_names: list[str]) -> Table:
+def job_state_text(job: JobRecord, cancelling: bool) -> Text:
+    """The job's state; a running job of a run being cancelled is "cancelling…"."""
+    if cancelling and job.status is JobState.RUNNING:
+        return Text(CANCELLING, style=STATE_STYLES[JobState.CANCELLED])
+    return state_text(job.status)
+
+
+def is_cancelling(run: RunRecord) -> bool:
+    return run.cancel_requested and not run.status.is_final
+
+
+def jobs_table(jobs: list[JobRecord], stage_names: list[str], cancelling: bool = False) -> Table:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("stage", "job", "status", "attempt", "time", "reason"):
         table.add_column(column)
@@ -45,7 +63,7 @@ def jobs_table(jobs: list[JobRecord], stage_names: list[str]) -> Table:
         table.add_row(
             Text(stage_names[job.stage] if job.stage < len(stage_names) else str(job.stage)),
             Text(job.name),
-            state_text(job.status),
+            job_state_text(job, cancelling),
             str(job.attempts or ""),
             duration(job.started_at, job.finished_at) if job.status is not JobState.PENDING else "",
             Text(job.reason, overflow="fold"),
@@ -60,6 +78,7 @@ class LiveProgress:
         self._jobs = {job.name: job for job in jobs}
         self._order = [job.name for job in jobs]
         self._stages = stage_names
+        self._cancelling = False
         self._live = Live(self._render(), console=console, refresh_per_second=4,
                           get_renderable=self._render)
 
@@ -75,39 +94,57 @@ class LiveProgress:
         self._jobs[job.name] = job
 
     def run_changed(self, run: RunRecord) -> None:
-        pass
+        self._cancelling = is_cancelling(run)
 
     def _render(self) -> Table:
-        return jobs_table([self._jobs[name] for name in self._order], self._stages)
+        return jobs_table([self._jobs[name] for name in self._order], self._stages,
+                          self._cancelling)
 
 
 class LineProgress:
     """One line per job state change: readable in a CI log or a pipe."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, show_run: bool = False) -> None:
         self._console = console
-        self._seen: dict[str, tuple[JobState, int]] = {}
+        self._show_run = show_run  # several runs at once (`resume`): say whose job it is
+        self._seen: dict[tuple[str, str], tuple[str, int]] = {}
+        self._jobs: dict[tuple[str, str], JobRecord] = {}
+        self._cancelling: set[str] = set()  # run ids
 
     def job_changed(self, job: JobRecord) -> None:
-        key = (job.status, job.attempts)
-        if self._seen.get(job.name) == key:
+        self._jobs[(job.run_id, job.name)] = job
+        self._show(job)
+
+    def run_changed(self, run: RunRecord) -> None:
+        if not is_cancelling(run) or run.id in self._cancelling:
             return
-        self._seen[job.name] = key
+        self._cancelling.add(run.id)
+        for (run_id, _), job in list(self._jobs.items()):
+            if run_id == run.id:
+                self._show(job)
+
+    def _show(self, job: JobRecord) -> None:
+        """A line when what it says changes. A running job is on its first attempt before
+        the attempt is recorded too (the driver marks the job running, then counts the
+        attempt): one change, one line; a retry (attempt 2 on) is a line of its own."""
+        state = job_state_text(job, job.run_id in self._cancelling)
+        attempt = max(job.attempts, 1)
+        key = (state.plain, attempt)
+        if self._seen.get((job.run_id, job.name)) == key:
+            return
+        self._seen[(job.run_id, job.name)] = key
         stamp = datetime.now().strftime("%H:%M:%S")
-        line = Text(f"{stamp} ")
+        line = Text(f"{stamp} {job.run_id} " if self._show_run else f"{stamp} ")
         line.append(job.name, style="bold")
         line.append(" ")
-        line.append_text(state_text(job.status))
-        if job.status is JobState.RUNNING and job.attempts:
-            line.append(f" (attempt {job.attempts})")
+        line.append_text(state)
+        if job.status is JobState.RUNNING and attempt > 1:
+            line.append(f" (attempt {attempt})")
         if job.status.is_final:
             line.append(f" in {duration(job.started_at, job.finished_at)}")
         if job.reason:
             line.append(f": {job.reason}")
-        self._console.print(line, highlight=False, markup=False)
-
-    def run_changed(self, run: RunRecord) -> None:
-        pass
+        self._console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     def __enter__(self) -> LineProgress:
         return self

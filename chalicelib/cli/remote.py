@@ -92,6 +92,13 @@ class ApiClient:
     def cancel(self, namespace: str, run_id: str) -> dict[str, Any]:
         return self.call("POST", f"{_ns(namespace)}/runs/{_q(run_id)}/cancel")
 
+    def rerun(self, namespace: str, run_id: str) -> dict[str, Any]:
+        """Start a re-run of a finished run; the new run's summary."""
+        return self.call("POST", f"{_ns(namespace)}/runs/{_q(run_id)}/rerun")
+
+    def namespaces(self) -> list[str]:
+        return [str(name) for name in self.call("GET", "/api/namespaces")["namespaces"]]
+
     def logs(self, namespace: str, run_id: str, job: str, attempt: int, after: int = 0,
              follow: float = 0) -> dict[str, Any]:
         return self.call(
@@ -176,7 +183,7 @@ def run_record(document: dict[str, Any]) -> RunRecord:
         status=RunState(document["status"]), created_at=float(document.get("created_at") or 0),
         params=dict(document.get("params") or {}), started_at=document.get("started_at"),
         finished_at=document.get("finished_at"), reason=str(document.get("reason") or ""),
-        rerun_of=document.get("rerun_of"),
+        rerun_of=document.get("rerun_of"), cancel_requested=bool(document.get("cancel_requested")),
     )
 
 

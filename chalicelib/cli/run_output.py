@@ -11,15 +11,16 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from chalicelib.bootstrap import Services
 from chalicelib.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, Abort, err, out
 from chalicelib.cli.progress import duration, progress_for, state_text
+from chalicelib.cli.tables import print_table
 from chalicelib.domain.states import RunState
 from chalicelib.engine.records import JobRecord, RunRecord
 from chalicelib.errors import ContainerOpsError
+from chalicelib.services.reuse_origins import reuse_origins
 from chalicelib.services.run_views import run_document, run_summary
 
 
@@ -66,8 +67,8 @@ def print_run_result(services: Services, run_id: str, output: str) -> None:
     store = services.store
     run = store.get_run(run_id)
     jobs = store.list_jobs(run_id)
-    show_run_result(run, jobs, lambda: run_document(run, jobs, store.list_attempts(run_id)),
-                    output)
+    show_run_result(run, jobs, lambda: run_document(run, jobs, store.list_attempts(run_id),
+                                                     reuse_origins(store, run, jobs)), output)
 
 
 def show_run_result(run: RunRecord, jobs: list[JobRecord],
@@ -81,7 +82,7 @@ def show_run_result(run: RunRecord, jobs: list[JobRecord],
         summary.append(f" in {duration(run.started_at, run.finished_at)}")
         if run.reason:
             summary.append(f": {run.reason}")
-        out.print(summary)
+        out.print(summary, soft_wrap=True)
         for job in jobs:
             if job.outputs:
                 for key, value in job.outputs.items():
@@ -90,17 +91,27 @@ def show_run_result(run: RunRecord, jobs: list[JobRecord],
         sys.exit(EXIT_FAILED)
 
 
+def show_resumed(run: RunRecord) -> None:
+    """How a run `resume` took up ended: one line."""
+    line = Text(f"run {run.id} ")
+    line.append_text(state_text(run.status))
+    if run.reason and run.reason != str(run.status):
+        line.append(f": {run.reason}")
+    out.print(line, soft_wrap=True)
+
+
+RUNS_COLUMNS = ("run", "workflow", "version", "status", "created", "time", "reason")
+
+
 def show_runs(records: list[RunRecord], output: str) -> None:
+    """The history as JSON, or as a table of whole values (see `tables`)."""
     if output == "json":
         click.echo(json.dumps([run_summary(r) for r in records], indent=2))
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("run", "workflow", "version", "status", "started", "time"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("reason")
-    for r in records:
-        started = datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(r.id, f"{r.namespace}/{r.workflow}", str(r.workflow_version),
-                      state_text(r.status), started, duration(r.started_at, r.finished_at),
-                      Text(r.reason, overflow="fold"))
-    out.print(table)
+    rows = [
+        (r.id, f"{r.namespace}/{r.workflow}", str(r.workflow_version), state_text(r.status),
+         datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+         duration(r.started_at, r.finished_at), r.reason)
+        for r in records
+    ]
+    print_table(out, RUNS_COLUMNS, rows)

@@ -40,6 +40,7 @@ from chalicelib.domain.states import JobState
 from chalicelib.errors import InvalidDefinition
 from chalicelib.sandbox import AwsSandbox
 from chalicelib.sandbox.environment import require_moto
+from chalicelib.services.reuse_origins import reuse_origins
 from chalicelib.services.run_views import run_document
 
 POLL_SECONDS = 0.2
@@ -97,4 +98,5 @@ def _follow(sandbox: AwsSandbox, run_id: str, stage_names: list[str], output: st
     run = store.get_run(run_id)
     jobs = store.list_jobs(run_id)
     attempts = store.list_attempts(run_id)
-    show_run_result(run, jobs, lambda: run_document(run, jobs, attempts), output)
+    show_run_result(run, jobs, lambda: run_document(run, jobs, attempts,
+                                                     reuse_origins(store, run, jobs)), output)

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from rich.table import Table
 
 from chalicelib.cli.common import Abort, err, out, translated_errors
+from chalicelib.cli.tables import print_table
 from chalicelib.config import API_TOKENS_SECRET_VARIABLE
 from chalicelib.domain.api_tokens import TokenRecord
 from chalicelib.domain.quantities import parse_duration
@@ -80,10 +80,10 @@ def list_tokens(secret: str, output: str) -> None:
     if not records:
         err.print("no tokens: `containerops tokens create --name NAME` makes one")
         return
-    table = Table("id", "name", "created", "expires")
-    for record in records:
-        table.add_row(record.id, record.name, _when(record.created_at), _when(record.expires_at))
-    out.print(table)
+    print_table(out, ("id", "name", "created", "expires"), [
+        (record.id, record.name, _when(record.created_at), _when(record.expires_at))
+        for record in records
+    ])
 
 
 @tokens.command()

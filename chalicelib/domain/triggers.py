@@ -13,10 +13,20 @@ as `trigger.*` is `fields()` of the event.
 `index_keys` says under which (kind, source) a store files a workflow, so that an event
 finds the workflows it may start without reading every workflow: an S3 bucket, a
 CodeCommit repository, and one key for every workflow that has a schedule.
+
+`schedule_key` is a schedule trigger's identity, under which a store keeps the last tick acted
+on for it (its mark): what the trigger is (its cron, spaces aside, and any other field it
+has but its type), not where it stands in `spec.triggers`, so that a new version that
+reorders the triggers, or adds one before it, neither skips a tick nor runs one again. Two
+identical triggers of one workflow are one schedule (one run a tick, as an event matching two
+triggers starts one run); a trigger whose cron changes is a new schedule, which owes nothing
+from before its version was saved.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -51,6 +61,29 @@ def index_keys(workflow: Workflow) -> frozenset[IndexKey]:
         elif isinstance(trigger, ScheduleTrigger):
             found.add(IndexKey(TriggerKind.SCHEDULE, EVERY_SCHEDULE))
     return frozenset(found)
+
+
+# A key longer than this is kept as its digest: a DynamoDB sort key holds 1 KiB at most.
+MAX_SCHEDULE_KEY_CHARS = 200
+
+
+def schedule_key(trigger: ScheduleTrigger) -> str:
+    """The trigger's identity, as readable text: `{"cron":"0 3 * * *"}`."""
+    fields = trigger.model_dump(mode="json", exclude={"type"})
+    fields["cron"] = " ".join(trigger.cron.split())
+    key = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    if len(key) > MAX_SCHEDULE_KEY_CHARS:
+        return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key
+
+
+def schedules_of(workflow: Workflow) -> dict[str, ScheduleTrigger]:
+    """The workflow's schedules by their keys, each once, in the order first written."""
+    found: dict[str, ScheduleTrigger] = {}
+    for trigger in workflow.spec.triggers:
+        if isinstance(trigger, ScheduleTrigger):
+            found.setdefault(schedule_key(trigger), trigger)
+    return found
 
 
 # --- S3 --------------------------------------------------------------------------------

@@ -86,3 +86,7 @@ class LogLine(NamedTuple):
     text: str
     is_cout: bool = False
     source_time: str = ""  # the container engine's own timestamp, to re-attach without gaps
+    # "stdout" or "stderr" when the log source records which stream the container wrote it
+    # to; "" for a note of ContainerOps's own and for sources that keep no streams
+    # (CloudWatch Logs: the awslogs driver sends the text alone).
+    stream: str = ""

@@ -10,10 +10,11 @@ functions over definitions and records: no store, no containers, no clock of the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.expressions import ExpressionError
+from chalicelib.domain.host_mounts import MountPolicy, MountRefused
 from chalicelib.domain.models import Job, Workflow
 from chalicelib.domain.quantities import parse_duration
 from chalicelib.domain.states import AttemptState, JobState, RunState
@@ -31,7 +32,8 @@ from chalicelib.engine.engine import (
 from chalicelib.engine.records import AttemptRecord, RunRecord
 from chalicelib.errors import ContainerOpsError
 
-REUSED_REASON = "succeeded in the run re-run from"
+# The run and attempt it succeeded in are the run document's `reused_from`.
+REUSED_REASON = "reused: it succeeded in the run this one re-runs"
 
 
 # --- a job that is ready -------------------------------------------------------------
@@ -60,16 +62,32 @@ ReadyDecision = Reuse | FailJob | Skip | Launch
 
 def decide_ready_job(
     workflow: Workflow, job: Job, catalog: ComponentCatalog, context: RunContext,
-    reuse: Mapping[str, Mapping[str, str]],
+    reuse: Mapping[str, Mapping[str, str]], mounts: MountPolicy | None = None,
 ) -> ReadyDecision:
-    """What to do with a job whose predecessors are done: reuse, fail, skip, or launch."""
+    """What to do with a job whose predecessors are done: reuse, fail, skip, or launch.
+
+    `mounts`: what the driver lets a job mount from its host (the local driver's policy; None
+    where jobs have no host, on AWS, whose validation refuses host mounts). A refused mount
+    fails the job before anything starts; an admitted one is launched from its real path."""
     if job.name in reuse:
         return Reuse(dict(reuse[job.name]))
     try:
         planned = plan_job(workflow, job, component_of(job, catalog), context)
     except (ContainerOpsError, ExpressionError) as exc:
         return FailJob(str(exc))
-    return planned if isinstance(planned, Skip) else Launch(planned)
+    if isinstance(planned, Skip):
+        return planned
+    return Launch(planned) if mounts is None else _admitted(planned, mounts)
+
+
+def _admitted(plan: JobPlan, policy: MountPolicy) -> Launch | FailJob:
+    admitted = []
+    for index, mount in enumerate(plan.mounts):
+        verdict = policy.judge(mount.source, read_only=mount.read_only)
+        if isinstance(verdict, MountRefused):
+            return FailJob(f"host mount refused (mounts[{index}], at {mount.target}): {verdict.reason}")
+        admitted.append(replace(mount, source=verdict.source))
+    return Launch(replace(plan, mounts=tuple(admitted)))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,15 @@ waits for it and removes it. It never pulls: an image that is not on the engine 
 the project's hierarchy (chalicelib/errors.py): an unreachable engine is `EngineUnavailable`,
 a container that vanished is `NotFound`, anything else the engine refuses is `LaunchError`.
 
+Every container runs under the engine's init process (Docker's `--init`, tini). The kernel
+delivers no signal to a PID 1 that has not installed a handler for it, so without one a job's
+`sh` loop ignored the SIGTERM of a stop and ran on until the grace period's SIGKILL (a
+cancelled job could even finish its work first). Under the init the job's process is PID 2:
+a stop ends it at once (exit 143) unless it traps SIGTERM itself, and the grace period is
+still there for one that does. The init also moves the failure of a command that cannot be
+executed from the start to the container's end (exit 126 or 127, the init's message on
+stderr): `wait` recognises that message and reports it as the exit's `error`.
+
 What following output means on this engine (measured on Docker 20.10, json-file driver):
 
 * One frame is one log message. The engine cuts a line longer than 16 KiB into partial
@@ -25,9 +34,10 @@ What following output means on this engine (measured on Docker 20.10, json-file 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-import posixpath
+import re
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -40,6 +50,7 @@ import docker.errors
 import requests
 from docker.types import LogConfig, Mount
 
+from chalicelib.domain.host_mounts import exposes_engine_socket
 from chalicelib.errors import EngineUnavailable, ImageNotFound, LaunchError, NotFound
 from chalicelib.launch.base import (
     HELD_LABEL,
@@ -59,6 +70,14 @@ from chalicelib.launch.docker_gate import (
     find_static_busybox,
     gate_entrypoint,
     release_line,
+)
+from chalicelib.launch.docker_relay import (
+    RELAY_LABEL,
+    RELAY_MOUNT,
+    decoded,
+    find_relay,
+    is_relayed,
+    relay_entrypoint,
 )
 from chalicelib.launch.docker_stream import (
     STDERR,
@@ -84,15 +103,19 @@ DEFAULT_PIDS_LIMIT = 1024
 # faster than it is read can be lost, and a resumed follow cannot reach rotated-away files.
 DEFAULT_LOG_MAX_SIZE = "256m"
 DEFAULT_LOG_MAX_FILES = 2
-# Paths on the engine's host that hold its API socket: a bind mount of any of them, or of a
-# folder above them, would hand the container the whole host.
-ENGINE_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 _DEFAULT_ENGINE_ADDRESS = "unix:///var/run/docker.sock"
 _ATTACH_READ_BYTES = 64 * 1024
 _CATCH_UP_SLACK = 64  # frames the follow may have missed before a full re-read is needed
 _CPU_SHARES_PER_CPU = 1024
 _MIN_CPU_SHARES = 2  # the kernel's minimum cpu.shares
 _STILL_RUNNING_STATES = frozenset({"running", "paused", "restarting"})
+# The codes and message of the engine's init (tini) when it cannot exec the job's command:
+# `[FATAL tini (7)] exec /no/such/binary failed: No such file or directory`.
+_EXEC_FAILED_CODES = frozenset({126, 127})
+_INIT_FATAL = re.compile(r"^\[FATAL tini \(\d+\)\] (exec .* failed: .*)$")
+# The output relay's words for the same (chalicelib/launch/docker_relay.py).
+_RELAY_FATAL = re.compile(r"^co-relay: (exec .* failed: .*)$")
+_log = logging.getLogger("containerops.launch")
 
 class DockerLauncher(Launcher):
     def __init__(
@@ -103,10 +126,12 @@ class DockerLauncher(Launcher):
         log_max_size: str = DEFAULT_LOG_MAX_SIZE,
         log_max_files: int = DEFAULT_LOG_MAX_FILES,
         gate_binary: str | None = None,
+        relay_binary: str | None = None,
     ) -> None:
         self._api = client.api
         self._pids_limit = pids_limit
         self._gate_binary = gate_binary
+        self._relay_binary = relay_binary  # stdout and stderr in write order (docker_relay)
         self._log_config = LogConfig(
             type=LogConfig.types.JSON,
             config={"max-size": log_max_size, "max-file": str(log_max_files)},
@@ -128,7 +153,13 @@ class DockerLauncher(Launcher):
                 f"cannot reach the Docker engine at {address}: is dockerd running? "
                 "(install docker.io and start dockerd)"
             ) from exc
-        return cls(client, gate_binary=find_static_busybox())
+        relay = find_relay()
+        if relay is None:
+            _log.warning(
+                "the output relay is not built (make relay): a job's stdout and stderr lines"
+                " are stored in the order the engine delivers them, not always as printed"
+            )
+        return cls(client, gate_binary=find_static_busybox(), relay_binary=relay)
 
     # -- held containers (see docker_gate) --------------------------------------------------
 
@@ -140,18 +171,15 @@ class DockerLauncher(Launcher):
             raise LaunchError("no static busybox on this host to hold containers with")
         for mount in spec.mounts:
             _refuse_engine_socket(mount)
-        with _engine_errors(f"inspecting image {spec.image}", image=spec.image):
-            image: dict[str, Any] = self._api.inspect_image(spec.image)  # type: ignore[no-untyped-call]
-            config = image.get("Config") or {}
-        command = [*(config.get("Entrypoint") or []), *(spec.command or config.get("Cmd") or [])]
-        if not command:
-            raise LaunchError(f"image {spec.image} has no command to run")
+        command = self._image_command(spec)
         gate = MountSpec(self._gate_binary, GATE_MOUNT, read_only=True)
         labels = {**spec.labels, MANAGED_LABEL: "true", HELD_LABEL: "true"}
+        held = replace(spec, mounts=(*spec.mounts, gate))
+        entrypoint, spec = self._relayed(gate_entrypoint(), held, labels)
         with _engine_errors(f"creating a container from {spec.image}", image=spec.image):
             created = self._api.create_container(
                 spec.image,
-                entrypoint=gate_entrypoint(),
+                entrypoint=entrypoint,
                 command=command,
                 environment=spec.env,
                 labels=labels,
@@ -160,7 +188,7 @@ class DockerLauncher(Launcher):
                 # the container's stdin closes and the output streams stay attached.
                 detach=False,
                 stdin_open=True,
-                host_config=self._host_config(replace(spec, mounts=(*spec.mounts, gate))),
+                host_config=self._host_config(spec),
             )
         return self._started(created["Id"], spec.image, labels)
 
@@ -180,7 +208,8 @@ class DockerLauncher(Launcher):
             _close_attached(attached)
             raise LaunchError(f"releasing container {container.id[:12]}: {exc}") from exc
         return Started(
-            container, self._attached_output(container.id, attached), lambda: _close_attached(attached)
+            container, self._job_output(container, self._attached_output(container.id, attached)),
+            lambda: _close_attached(attached),
         )
 
     def ping(self) -> None:
@@ -196,11 +225,16 @@ class DockerLauncher(Launcher):
         for mount in spec.mounts:
             _refuse_engine_socket(mount)
         labels = {**spec.labels, MANAGED_LABEL: "true"}
+        entrypoint, command = None, spec.command
+        if self._relay_binary is not None:
+            entrypoint, spec = self._relayed(self._image_command(spec), spec, labels)
+            command = None  # all of it is in the entrypoint: the relay's arguments
         host_config = self._host_config(spec)
         with _engine_errors(f"creating a container from {spec.image}", image=spec.image):
             created = self._api.create_container(
                 spec.image,
-                command=spec.command,
+                entrypoint=entrypoint,
+                command=command,
                 environment=spec.env,
                 labels=labels,
                 user=spec.user,
@@ -221,8 +255,36 @@ class DockerLauncher(Launcher):
             _close_attached(attached)
             raise
         return Started(
-            container, self._attached_output(container.id, attached), lambda: _close_attached(attached)
+            container, self._job_output(container, self._attached_output(container.id, attached)),
+            lambda: _close_attached(attached),
         )
+
+    def _image_command(self, spec: ContainerSpec) -> list[str]:
+        """The whole argv the container would run: the image's entrypoint, then the spec's
+        command or else the image's."""
+        with _engine_errors(f"inspecting image {spec.image}", image=spec.image):
+            image: dict[str, Any] = self._api.inspect_image(spec.image)  # type: ignore[no-untyped-call]
+            config = image.get("Config") or {}
+        command = [*(config.get("Entrypoint") or []), *(spec.command or config.get("Cmd") or [])]
+        if not command:
+            raise LaunchError(f"image {spec.image} has no command to run")
+        return command
+
+    def _relayed(
+        self, command: list[str], spec: ContainerSpec, labels: dict[str, str]
+    ) -> tuple[list[str], ContainerSpec]:
+        """The entrypoint that runs `command` under the output relay (when it is built), the
+        spec with the relay's mount, and the label that says to decode its output."""
+        if self._relay_binary is None:
+            return command, spec
+        labels[RELAY_LABEL] = "true"
+        relay = MountSpec(self._relay_binary, RELAY_MOUNT, read_only=True)
+        return relay_entrypoint(command), replace(spec, mounts=(*spec.mounts, relay))
+
+    @staticmethod
+    def _job_output(container: ContainerRef, chunks: Iterator[OutputChunk]) -> Iterator[OutputChunk]:
+        """The job's own stdout and stderr: the relay's records decoded, when it ran under it."""
+        return decoded(chunks) if is_relayed(container.labels) else chunks
 
     def _started(self, container_id: str, image: str, labels: dict[str, str]) -> ContainerRef:
         try:
@@ -275,7 +337,8 @@ class DockerLauncher(Launcher):
                 yield chunk
             yield from self._missed_by_follow(container.id, "", followed)
 
-        yield from skip_consumed(everything(), skip)
+        # Skipped after decoding: the offsets count the job's bytes of each stream.
+        yield from skip_consumed(self._job_output(container, everything()), skip)
 
     def wait(self, container: ContainerRef, timeout: float | None = None) -> ContainerExit | None:
         if timeout is not None and timeout <= 0:
@@ -340,6 +403,7 @@ class DockerLauncher(Launcher):
                 for m in spec.mounts
             ],
             log_config=self._log_config,
+            init=True,  # signals reach the job's process (see the module's docstring)
             # The driver removes a container only once its output is stored.
             auto_remove=False,
             **resources,
@@ -429,13 +493,26 @@ class DockerLauncher(Launcher):
             # The engine stamps StartedAt after the start call returns; a process that
             # ends at once has finished (by < 1 ms) before it "started" (seen 3 runs of 6).
             started_at = finished_at
+        exit_code = int(state.get("ExitCode", -1))
         return ContainerExit(
-            exit_code=int(state.get("ExitCode", -1)),
+            exit_code=exit_code,
             started_at=started_at,
             finished_at=finished_at,
             oom_killed=bool(state.get("OOMKilled", False)),
-            error=str(state.get("Error") or ""),
+            error=str(state.get("Error") or "") or self._exec_failure(container_id, exit_code),
         )
+
+    def _exec_failure(self, container_id: str, exit_code: int) -> str:
+        """Why the init could not run the command, when that is how the container ended."""
+        if exit_code not in _EXEC_FAILED_CODES:
+            return ""
+        try:
+            last = list(self._read_output(container_id, follow=False, since="", tail=1))
+        except (LaunchError, EngineUnavailable, NotFound):
+            return ""
+        text = b"".join(c.data for c in last if c.stream == "stderr").decode("utf-8", "replace")
+        said = _INIT_FATAL.match(text.strip()) or _RELAY_FATAL.match(text.strip())
+        return f"the container's command could not be run: {said.group(1)}" if said else ""
 
     def _discard(self, container_id: str, *, quietly: bool = True) -> None:
         """Force-remove a container (and its anonymous volumes); one already gone is fine."""
@@ -505,25 +582,11 @@ def _raise_for_status(response: requests.Response) -> None:
 
 
 def _refuse_engine_socket(mount: MountSpec) -> None:
-    if _exposes_engine_socket(mount.source, on_host=True) or _exposes_engine_socket(
+    """The backstop of the mount policy's socket rule (chalicelib/domain/host_mounts.py)."""
+    if exposes_engine_socket(mount.source, on_host=True) or exposes_engine_socket(
         mount.target, on_host=False
     ):
         raise LaunchError(
             f"refusing to mount {mount.source} at {mount.target}: "
             "a container never gets the Docker engine's socket"
         )
-
-
-def _exposes_engine_socket(path: str, *, on_host: bool) -> bool:
-    candidates = {posixpath.normpath(path)}
-    if on_host:  # /var/run is usually a link to /run
-        candidates.add(os.path.realpath(path))
-    for candidate in candidates:
-        if posixpath.basename(candidate) == "docker.sock" or candidate in ENGINE_SOCKET_PATHS:
-            return True
-        folder = candidate.rstrip("/") + "/"
-        if on_host and any(socket.startswith(folder) for socket in ENGINE_SOCKET_PATHS):
-            return True
-    return False
-
-

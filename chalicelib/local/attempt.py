@@ -148,6 +148,9 @@ class Attempt:
             timed_out=self._timed_out,
             cancelled=bool(stop_reason),
             oom_killed=bool(exit_info and exit_info.oom_killed),
+            # The engine's word for a container that never ran its command (one it could not
+            # exec, one created but never started): the reason, rather than a bare exit code.
+            launch_error=exit_info.error if exit_info is not None and not stop_reason else "",
             stop_reason=stop_reason,
         )
         if exit_info is not None:

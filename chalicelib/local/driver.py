@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.host_mounts import MountPolicy, mount_problems
 from chalicelib.domain.states import AttemptState, RunState
 from chalicelib.engine.engine import succeeded_outputs
 from chalicelib.engine.records import RunRecord
-from chalicelib.errors import ContainerOpsError
+from chalicelib.errors import ContainerOpsError, InvalidDefinition
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, AttemptSettings
 from chalicelib.local.run_execution import QuietObserver, RunExecution, RunObserver
@@ -53,8 +54,11 @@ class LocalDriver:
         secrets: Mapping[str, str] | None = None,
         max_stored_log_bytes: int | None = None,
         warm_start: bool = True,
+        mounts: MountPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`mounts`: what jobs may mount from this host; default, what this account could
+        open itself (`containerops run`); `containerops serve` gives its --allow-mount roots."""
         self.store = store
         self.logs = logs
         self.launcher = launcher
@@ -66,6 +70,7 @@ class LocalDriver:
             **({"max_stored_log_bytes": max_stored_log_bytes} if max_stored_log_bytes else {}),
         )
         self._secrets = dict(secrets or {})
+        self.mounts = mounts or MountPolicy.own_account()
         self._clock = clock
         self._recorder = RunRecorder(store, clock=clock)
 
@@ -80,9 +85,15 @@ class LocalDriver:
         trigger: Mapping[str, Any] | None = None,
         rerun_of: str | None = None,
     ) -> RunRecord:
-        return self._recorder.record(self._recorder.plan(
+        """InvalidDefinition, and no run, when a mount the definition writes out in full is
+        refused here (those built by expressions are judged at launch)."""
+        new = self._recorder.plan(
             namespace, workflow, params, version=version, trigger=trigger, rerun_of=rerun_of,
-        ))
+        )
+        problems = mount_problems(new.workflow, self.mounts)
+        if problems:
+            raise InvalidDefinition(problems, f"workflow {namespace}/{workflow}")
+        return self._recorder.record(new)
 
     def rerun_from_failure(self, run_id: str) -> RunRecord:
         """Conflict unless the run failed or was cancelled."""
@@ -91,9 +102,16 @@ class LocalDriver:
     # --- executing --------------------------------------------------------------------
     def execute(self, run_id: str, observer: RunObserver | None = None) -> RunRecord:
         """Execute (or finish) a run in this thread; returns it when it has ended."""
+        finished = self.execute_if_free(run_id, observer)
+        if finished is None:
+            raise ContainerOpsError(f"run {run_id} is being executed by another process")
+        return finished
+
+    def execute_if_free(self, run_id: str, observer: RunObserver | None = None) -> RunRecord | None:
+        """Like `execute`, but None when another live process executes the run."""
         with RunLock(self._locks, run_id) as lock:
             if not lock.acquire():
-                raise ContainerOpsError(f"run {run_id} is being executed by another process")
+                return None
             return self._execute_locked(run_id, observer or QuietObserver())
 
     def _execute_locked(self, run_id: str, observer: RunObserver) -> RunRecord:
@@ -106,7 +124,7 @@ class LocalDriver:
             store=self.store, logs=self.logs, launcher=self.launcher, catalog=self.catalog,
             run_id=run_id,
             workspace=str(workspace), settings=self._settings, secrets=self._secrets,
-            reuse=reuse, observer=observer, clock=self._clock,
+            reuse=reuse, observer=observer, mounts=self.mounts, clock=self._clock,
         ).execute()
         if finished.status is RunState.SUCCEEDED:
             self._workspaces.discard(run_id)

@@ -10,6 +10,12 @@ the container prints: one line per stream at most is held, a batch is flushed at
 time, and past the per-attempt storage cap lines are only read. A line is stored within
 FLUSH_SECONDS of its arrival even when the container then falls silent (a timer flushes it),
 so followers see live output.
+
+Lines are stored in the order they end, each marked with the stream it came from. That order
+is the container's own only when its output arrives in write order: the engine interleaves
+stdout and stderr by scheduling, so local containers run under the output relay
+(`launch/docker_relay.py`), which hands them on in the order the job wrote them; nothing
+here reorders anything.
 """
 
 from __future__ import annotations
@@ -90,7 +96,7 @@ class LogWriter:
     def note(self, text: str) -> None:
         """A line from ContainerOps itself (not the container), stored even past the cap."""
         with self._lock:
-            self._keep(note(text), "")
+            self._keep(note(text), "", "")
             self.flush()
 
     def flush(self) -> None:
@@ -109,13 +115,13 @@ class LogWriter:
         self._consumed[stream] += line.raw_bytes
         kept = self.ingest.accept(line.text)
         for one in kept:
-            self._keep(one, line.source_time)
+            self._keep(one, line.source_time, stream)
         if any(one.is_note for one in kept):
             self.flush()  # the cap's note is stored at once, like any note
         elif len(self._pending) >= FLUSH_LINES:
             self.flush()
 
-    def _keep(self, kept: Kept, source_time: str) -> None:
-        self._pending.append(LogEntry(
-            self._clock(), kept.text, kept.is_cout, "" if kept.is_note else source_time
-        ))
+    def _keep(self, kept: Kept, source_time: str, stream: str) -> None:
+        if kept.is_note:  # ContainerOps's words, not the container's
+            source_time, stream = "", ""
+        self._pending.append(LogEntry(self._clock(), kept.text, kept.is_cout, source_time, stream))

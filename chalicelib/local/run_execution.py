@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.host_mounts import NO_HOST_MOUNTS, MountPolicy
 from chalicelib.domain.states import JobState, RunState
 from chalicelib.engine.engine import RunContext
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
@@ -34,7 +35,8 @@ from chalicelib.engine.rules import (
     run_end,
     unfinished_job_end,
 )
-from chalicelib.launch.base import Launcher
+from chalicelib.errors import ContainerOpsError
+from chalicelib.launch.base import ContainerRef, Launcher
 from chalicelib.local.attempt import AttemptSettings, attempt_labels, container_spec
 from chalicelib.local.held import HeldContainers
 from chalicelib.local.job_worker import AttemptStarted, JobEnded, JobWorker, Resumption
@@ -70,6 +72,7 @@ class RunExecution:
     settings: AttemptSettings
     secrets: Mapping[str, str] = field(default_factory=dict)
     reuse: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    mounts: MountPolicy = NO_HOST_MOUNTS  # what jobs may mount from this host
     observer: RunObserver = field(default_factory=QuietObserver)
     clock: Callable[[], float] = time.time
 
@@ -123,8 +126,11 @@ class RunExecution:
 
     def _check_cancel_and_deadline(self, deadline: float | None) -> None:
         if self.halt is None:
-            halt = halt_requested(self.store.get_run(self.run_id), deadline, self.clock())
+            current = self.store.get_run(self.run_id)
+            halt = halt_requested(current, deadline, self.clock())
             if halt is not None:
+                if current.cancel_requested:  # told first: stopping the jobs takes a while
+                    self.observer.run_changed(current)
                 self._halt(halt)
 
     def _halt(self, halt: Halt) -> None:
@@ -138,9 +144,14 @@ class RunExecution:
         record = self.jobs[name]
         job = self.workflow.job_named(name)
         assert job is not None  # the scheduler only knows the workflow's jobs
-        decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), self.reuse)
+        decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), self.reuse,
+                                    self.mounts)
         if not isinstance(decision, Launch):
             self.held.discard(name)
+            if resumption is not None and resumption.container is not None:
+                # Started by a previous process, now refused (the roots it may mount from
+                # were narrowed since, say): it must not go on unwatched.
+                self._remove(resumption.container)
             self._conclude(record, end_without_launch(decision))
             return
         plan = decision.plan
@@ -167,11 +178,19 @@ class RunExecution:
             self.considered_for_holding.add(name)
             job = self.workflow.job_named(name)
             assert job is not None
-            decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), {})
+            decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), {},
+                                        self.mounts)
             if isinstance(decision, Launch):  # anything else is acted on when the job is due
                 record = AttemptRecord(run_id=self.run_id, job=name, number=1)
                 spec = container_spec(decision.plan, record, self.workspace, self.settings)
                 self.held.hold(name, spec)
+
+    def _remove(self, container: ContainerRef) -> None:
+        try:
+            self.launcher.stop(container)
+            self.launcher.remove(container)
+        except ContainerOpsError:
+            pass  # gone already
 
     def _context(self) -> RunContext:
         """What the run's expressions see: rebuilt from the job records as they stand."""

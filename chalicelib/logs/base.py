@@ -35,6 +35,7 @@ class LogEntry(NamedTuple):
     text: str
     is_cout: bool = False
     source_time: str = ""  # the container engine's own timestamp, if it gave one
+    stream: str = ""  # "stdout", "stderr", or "" (a note; see LogLine.stream)
 
 
 @dataclass(frozen=True)
@@ -86,4 +87,5 @@ class LogStore(LogSink, LogSource, ABC):
 
 def entries_of(lines: Sequence[LogLine]) -> list[LogEntry]:
     """The entries that stored `lines` (to append lines read elsewhere, renumbered)."""
-    return [LogEntry(line.time, line.text, line.is_cout, line.source_time) for line in lines]
+    return [LogEntry(line.time, line.text, line.is_cout, line.source_time, line.stream)
+            for line in lines]

@@ -1,10 +1,12 @@
 """Reading a job attempt's log by cursor, and following it by long-poll.
 
 A page holds the lines after a cursor (the last `seq` the client has, `after`), each marked
-when it is a `[COUT]` line, and `done` once the attempt has finished and no line is left to
-send. The page also carries `cursor`, an opaque token of the log source (empty for SQLite;
-CloudWatch's position in the stream): a client that sends it back with `after` is answered
-without the source seeking from the start. `after` alone is always enough.
+when it is a `[COUT]` line and with the stream it was written to (`stream`: "stdout",
+"stderr", or "" where the source does not say: a note of ContainerOps's own, CloudWatch),
+and `done` once the attempt has finished and no line is left to send. The page also carries
+`cursor`, an opaque token of the log source (empty for SQLite; CloudWatch's position in the
+stream): a client that sends it back with `after` is answered without the source seeking
+from the start. `after` alone is always enough.
 With `follow`, a reader that is up to date with a running attempt (or one about to start)
 waits for the next line: the store is polled every `poll_interval` seconds, up to `follow`
 seconds (at most `MAX_FOLLOW_SECONDS`), and the page is answered as soon as a line arrives
@@ -59,7 +61,8 @@ class LogPage:
     def as_document(self) -> dict[str, Any]:
         return {
             "lines": [
-                {"seq": line.seq, "time": line.time, "text": line.text, "cout": line.is_cout}
+                {"seq": line.seq, "time": line.time, "text": line.text, "cout": line.is_cout,
+                 "stream": line.stream}
                 for line in self.lines
             ],
             "next_after": self.next_after,

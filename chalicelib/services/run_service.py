@@ -26,6 +26,7 @@ from chalicelib.engine.engine import resolve_params
 from chalicelib.engine.records import JobRecord, RunRecord
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.services.dispatch import RunDispatcher
+from chalicelib.services.reuse_origins import reuse_origins
 from chalicelib.services.run_views import run_document
 from chalicelib.store.base import RunFilter, RunPage, Store
 
@@ -167,7 +168,9 @@ class RunService:
 
     def detail(self, namespace: str, run_id: str) -> dict[str, Any]:
         run = self.get(namespace, run_id)
-        return run_document(run, self.store.list_jobs(run_id), self.store.list_attempts(run_id))
+        jobs = self.store.list_jobs(run_id)
+        return run_document(run, jobs, self.store.list_attempts(run_id),
+                            reuse_origins(self.store, run, jobs))
 
     def list_runs(self, namespace: str, query: RunQuery) -> RunPage:
         run_filter = query.to_filter(namespace)

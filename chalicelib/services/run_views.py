@@ -1,10 +1,16 @@
-"""The run record as a document: what `run --output json` prints and the API answers."""
+"""The run record as a document: what `run --output json` prints and the API answers.
+
+A reused job says where it did its work (`reused_from`: the run and attempt, found by
+`reuse_origins`; null for every other job, and for a reused one whose origin is gone).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.services.reuse_origins import ReuseOrigin
 
 
 def run_summary(run: RunRecord) -> dict[str, Any]:
@@ -19,22 +25,29 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "created_at": run.created_at,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        # Asked to stop: while the status is still `running`, its containers are being
+        # stopped (what the run view and the CLI show as "cancelling…").
+        "cancel_requested": run.cancel_requested,
     }
 
 
 def run_document(
-    run: RunRecord, jobs: list[JobRecord], attempts: list[AttemptRecord]
+    run: RunRecord, jobs: list[JobRecord], attempts: list[AttemptRecord],
+    reused_from: Mapping[str, ReuseOrigin] | None = None,
 ) -> dict[str, Any]:
     by_job: dict[str, list[AttemptRecord]] = {}
     for attempt in attempts:
         by_job.setdefault(attempt.job, []).append(attempt)
+    origins = reused_from or {}
     return {
         **run_summary(run),
-        "jobs": [_job_document(job, by_job.get(job.name, [])) for job in jobs],
+        "jobs": [_job_document(job, by_job.get(job.name, []), origins.get(job.name)) for job in jobs],
     }
 
 
-def _job_document(job: JobRecord, attempts: list[AttemptRecord]) -> dict[str, Any]:
+def _job_document(
+    job: JobRecord, attempts: list[AttemptRecord], origin: ReuseOrigin | None
+) -> dict[str, Any]:
     return {
         "name": job.name,
         "stage": job.stage,
@@ -46,6 +59,7 @@ def _job_document(job: JobRecord, attempts: list[AttemptRecord]) -> dict[str, An
         "outputs": job.outputs,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "reused_from": origin.as_document() if origin is not None else None,
         "attempt_history": [
             {
                 "number": a.number,

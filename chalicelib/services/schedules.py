@@ -12,7 +12,9 @@ servers on one data directory) exactly one moves the mark and starts the run; a 
 between the mark and the start loses that one run rather than starting it twice. Ticks of
 a disabled workflow are marked without a run, so enabling it again does not start a run
 for a tick that passed while it was off. A run that cannot start (a required param with
-no default) is logged and its tick stays marked: the next tick tries again.
+no default) is logged and its tick stays marked: the next tick tries again. A mark is kept
+under the trigger's identity (`domain.triggers.schedule_key`), not its position, so a new
+version that reorders the triggers carries every mark over.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.models import ScheduleTrigger
 from chalicelib.domain.schedule import due_tick
-from chalicelib.domain.triggers import TriggerKind
+from chalicelib.domain.triggers import TriggerKind, schedules_of
 from chalicelib.services.run_refusals import CANNOT_START, why_not
 from chalicelib.store.base import Store, TriggeredWorkflow
 
@@ -46,20 +47,20 @@ class ScheduleService:
         now = self._clock()
         started = 0
         for found in self._store.workflows_triggered_by(TriggerKind.SCHEDULE):
-            for index, trigger in enumerate(found.stored.workflow.spec.triggers):
-                if isinstance(trigger, ScheduleTrigger) and not stopping():
-                    started += self._check(found, index, trigger.cron, now)
+            for key, trigger in schedules_of(found.stored.workflow).items():
+                if not stopping():
+                    started += self._check(found, key, trigger.cron, now)
         return started
 
-    def _check(self, found: TriggeredWorkflow, index: int, cron: str, now: float) -> int:
+    def _check(self, found: TriggeredWorkflow, key: str, cron: str, now: float) -> int:
         metadata = found.stored.workflow.metadata
         namespace, name = metadata.namespace, metadata.name
-        mark = self._store.get_schedule_mark(namespace, name, index)
+        mark = self._store.get_schedule_mark(namespace, name, key)
         tick = due_tick(cron, mark, now, found.stored.created_at)
         if tick is None:
             return 0
         moment = datetime.fromtimestamp(tick, UTC).isoformat()
-        if not self._store.advance_schedule_mark(namespace, name, index, mark, tick):
+        if not self._store.advance_schedule_mark(namespace, name, key, mark, tick):
             log.info("schedule '%s' of %s/%s: the tick of %s was taken by another check",
                      cron, namespace, name, moment)
             return 0

@@ -22,9 +22,11 @@ import yaml
 from chalicelib.asl import Target, compile_workflow
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.cloud_rules import ALL_PLATFORMS, cloud_problems
+from chalicelib.domain.host_mounts import NO_HOST_MOUNTS, MountPolicy, mount_problems
 from chalicelib.domain.models import Workflow, dump_definition
 from chalicelib.domain.platforms import Platform
 from chalicelib.domain.validation import check_workflow
+from chalicelib.engine.records import RunRecord
 from chalicelib.errors import InvalidDefinition, NotFound, Problem
 from chalicelib.services.registry import namespace_problems
 from chalicelib.store.base import Store, StoredWorkflow
@@ -39,12 +41,16 @@ SavedHook = Callable[[str, str, int], object]  # namespace, name, version
 class WorkflowService:
     def __init__(self, store: Store, catalog: ComponentCatalog, *, cloud: bool = False,
                  on_saved: SavedHook | None = None,
-                 platforms: Collection[Platform] = ALL_PLATFORMS) -> None:
+                 platforms: Collection[Platform] = ALL_PLATFORMS,
+                 mounts: MountPolicy = NO_HOST_MOUNTS) -> None:
         """`cloud`: the workflows run on AWS, so what only the local driver can do (host
         mounts, secrets inside longer values) and a state machine over Step Functions'
         limits are refused too. `on_saved` is told of each new version (on AWS: its state
         machine is made then, so its first run finds it ready). `platforms`: what the
-        deployment runs jobs on (a workflow naming another is refused on AWS)."""
+        deployment runs jobs on (a workflow naming another is refused on AWS). `mounts`:
+        the host folders the local driver lets jobs mount (`serve --allow-mount`); a mount
+        written out in full elsewhere is refused here, one built by expressions at launch."""
+        self._mounts = mounts
         self._platforms = frozenset(platforms)
         self._store = store
         self._catalog = catalog
@@ -95,14 +101,19 @@ class WorkflowService:
         return yaml.safe_dump(dump_definition(stored.workflow), sort_keys=False)
 
     def list_summaries(self, namespace: str) -> dict[str, Any]:
+        """Each workflow's latest version, with its newest run (`last_run`, null for none)."""
         summaries = []
-        for stored in self._store.list_workflows(namespace):
+        listed = self._store.list_workflows(namespace)
+        latest = self._store.latest_runs(namespace, [s.workflow.metadata.name for s in listed])
+        for stored in listed:
             metadata = stored.workflow.metadata
             try:
                 enabled = self._store.get_workflow_settings(namespace, metadata.name).enabled
             except NotFound:
                 continue  # deleted since the list was read
-            summaries.append(_summary(stored, enabled))
+            last = latest.get(metadata.name)
+            summaries.append({**_summary(stored, enabled),
+                              "last_run": _last_run(last) if last is not None else None})
         return {"workflows": summaries}
 
     # --- helpers -------------------------------------------------------------------
@@ -130,8 +141,11 @@ class WorkflowService:
         self, namespace: str, document: Any, extra: list[Problem]
     ) -> tuple[Workflow | None, list[Problem]]:
         checked = check_workflow(document, self._catalog)
-        cloud = self._cloud_problems(checked.model) if self._cloud and checked.model is not None else []
-        return checked.model, checked.problems + namespace_problems(document, namespace) + extra + cloud
+        backend: list[Problem] = []
+        if checked.model is not None:
+            backend = (self._cloud_problems(checked.model) if self._cloud
+                       else mount_problems(checked.model, self._mounts))
+        return checked.model, checked.problems + namespace_problems(document, namespace) + extra + backend
 
     def _cloud_problems(self, workflow: Workflow) -> list[Problem]:
         problems = cloud_problems(workflow, self._platforms)
@@ -174,6 +188,12 @@ def _version_document(stored: StoredWorkflow, enabled: bool) -> dict[str, Any]:
         "created_at": stored.created_at,
         "definition": dump_definition(stored.workflow),
     }
+
+
+def _last_run(run: RunRecord) -> dict[str, Any]:
+    return {"id": run.id, "status": str(run.status), "reason": run.reason,
+            "created_at": run.created_at, "started_at": run.started_at,
+            "finished_at": run.finished_at}
 
 
 def _summary(stored: StoredWorkflow, enabled: bool) -> dict[str, Any]:

@@ -22,6 +22,10 @@ interface (`chalicelib/logs/base.py`). Rules every implementation keeps:
   triggers (`workflows_triggered_by`), kept in the same write as the version it comes
   from, never by reading every workflow; a schedule mark moves only from the mark its
   checker read (`advance_schedule_mark`), so of two checkers of one tick one acts on it;
+  a mark is kept under its trigger's identity (`domain.triggers.schedule_key`);
+- an event claim (a webhook delivery, an EventBridge event) holds for
+  EVENT_CLAIM_RETENTION_SECONDS and is then pruned: the table of claims does not grow
+  without end (DynamoDB's TTL deletes them; the SQLite store with each new claim);
 - an attempt is found by its container (`find_attempt_by_container`) right after the write
   that gave it one, by the whole id or by the task id alone (`container_task_id`);
 - the texts of errors and the page limits come from `messages`, so stores say the same.
@@ -39,6 +43,11 @@ from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.domain.triggers import EVERY_SCHEDULE, TriggerKind
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.store import messages
+
+# A claimed event id is kept 14 days: SQS keeps a message at most 14 days and EventBridge
+# retries a delivery for 24 hours, so no duplicate of an event arrives later than that; a
+# webhook sender's manual redelivery of one older than that starts its run again.
+EVENT_CLAIM_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 def container_task_id(container_id: str) -> str:
@@ -124,6 +133,11 @@ class Store(ABC):
         each once. Namespaces are not stored on their own: one exists while it holds
         something."""
 
+    def component_namespaces(self) -> list[str]:
+        """Every namespace holding a component (deprecated or not), sorted, each once: the
+        registry's. Read from every entry here; a store may know them more cheaply."""
+        return sorted({entry.component.metadata.namespace for entry in self.list_component_entries()})
+
     # --- components ----------------------------------------------------------------
     @abstractmethod
     def put_component(self, component: Component) -> None: ...
@@ -181,17 +195,20 @@ class Store(ABC):
     # --- triggers ------------------------------------------------------------------
     @abstractmethod
     def claim_event(self, key: str, now: float) -> bool:
-        """True the first time `key` (a delivery or event id) is claimed, False after."""
+        """True the first time `key` (a delivery or event id) is claimed, False after, for
+        EVENT_CLAIM_RETENTION_SECONDS from the claim; then the claim is gone (pruned) and
+        the key may be claimed again."""
 
     @abstractmethod
-    def get_schedule_mark(self, namespace: str, name: str, trigger: int) -> float | None:
-        """The last schedule tick acted on for a workflow's trigger, or None."""
+    def get_schedule_mark(self, namespace: str, name: str, schedule: str) -> float | None:
+        """The last tick acted on for a workflow's schedule, or None. `schedule` is the
+        trigger's identity (`domain.triggers.schedule_key`), not its position."""
 
     @abstractmethod
-    def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None: ...
+    def set_schedule_mark(self, namespace: str, name: str, schedule: str, tick: float) -> None: ...
 
     @abstractmethod
-    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+    def advance_schedule_mark(self, namespace: str, name: str, schedule: str,
                               expected: float | None, tick: float) -> bool:
         """Set the mark to `tick` only while it is still `expected` (None: no mark yet);
         False, changing nothing, when another checker moved it first. Atomic."""
@@ -238,6 +255,17 @@ class Store(ABC):
     @abstractmethod
     def list_runs(self, run_filter: RunFilter = RunFilter()) -> RunPage:
         """Newest first."""
+
+    def latest_runs(self, namespace: str, workflows: Sequence[str]) -> dict[str, RunRecord]:
+        """The newest run (by creation, as the history orders them) of each of these
+        workflows of `namespace` that has one. One indexed history query of one run per
+        workflow: cheaper than ranking every run of the namespace, on both stores."""
+        latest: dict[str, RunRecord] = {}
+        for name in dict.fromkeys(workflows):
+            page = self.list_runs(RunFilter(namespace=namespace, workflow=name, limit=1))
+            if page.runs:
+                latest[name] = page.runs[0]
+        return latest
 
     @abstractmethod
     def save_job(self, job: JobRecord, expected: JobState | None = None) -> None:

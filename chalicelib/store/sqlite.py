@@ -28,7 +28,7 @@ from chalicelib.domain.triggers import EVERY_SCHEDULE, TriggerKind
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.logs.base import LOG_START, LogBatch, LogEntry, LogPosition, LogStore
-from chalicelib.store import messages, sqlite_triggers
+from chalicelib.store import messages, sqlite_marks, sqlite_triggers
 from chalicelib.store.base import (
     RunFilter,
     RunPage,
@@ -42,7 +42,7 @@ from chalicelib.store.base import (
 )
 from chalicelib.store.messages import MAX_LOG_LINES_READ, MAX_RUNS_PAGE
 from chalicelib.store.ordering import version_order
-from chalicelib.store.sqlite_connections import ConnectionPool
+from chalicelib.store.sqlite_connections import BUSY_TIMEOUT_SECONDS, ConnectionPool
 from chalicelib.store.sqlite_schema import (
     INSERT_ATTEMPT,
     INSERT_LOG_LINE,
@@ -84,6 +84,26 @@ def open_store(data_dir: Path, clock: Clock = time.time) -> SqliteStore:
     return SqliteStore(data_dir / DB_FILENAME, clock=clock)
 
 
+WAL_SWITCH_PAUSE = 0.02
+
+
+def use_wal(conn: sqlite3.Connection, clock: Callable[[], float] = time.monotonic,
+            sleep: Callable[[float], None] = time.sleep) -> None:
+    """Put the file in WAL mode (stored in the file: once is enough). Two processes opening a
+    new file at once both find it in rollback mode and switch it, and SQLite answers the
+    switch "database is locked" at once, without waiting its busy timeout, while the other
+    one migrates: so the switch is tried again, within that timeout."""
+    deadline = clock() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or clock() >= deadline:
+                raise
+        sleep(WAL_SWITCH_PAUSE)
+
+
 class SqliteStore(Store, LogStore):
     """The store, and the log store of the same file (a log line's attempt must exist)."""
 
@@ -95,7 +115,7 @@ class SqliteStore(Store, LogStore):
         self._clock = clock
         self._connections = ConnectionPool(str(path))
         with self._connections.writer() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")  # stored in the file: once is enough
+            use_wal(conn)
             migrate(conn)
 
     def __enter__(self) -> SqliteStore:
@@ -115,6 +135,10 @@ class SqliteStore(Store, LogStore):
             f" UNION SELECT namespace FROM workflows WHERE {_NOT_DELETED}"
             " ORDER BY namespace"
         )
+        return [row["namespace"] for row in rows]
+
+    def component_namespaces(self) -> list[str]:
+        rows = self._rows("SELECT DISTINCT namespace FROM components ORDER BY namespace")
         return [row["namespace"] for row in rows]
 
     # --- components ----------------------------------------------------------------
@@ -290,28 +314,24 @@ class SqliteStore(Store, LogStore):
     def claim_event(self, key: str, now: float) -> bool:
         # The primary key decides: of two claims racing in any processes, one inserts.
         with self._write() as conn:
-            inserted: int = conn.execute(
-                "INSERT INTO events (key, claimed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (key, now),
-            ).rowcount
-        return inserted == 1
+            return sqlite_marks.claim(conn, key, now)
 
-    def get_schedule_mark(self, namespace: str, name: str, trigger: int) -> float | None:
-        row = self._row(_GET_MARK, (namespace, name, trigger))
+    def get_schedule_mark(self, namespace: str, name: str, schedule: str) -> float | None:
+        row = self._row(sqlite_marks.GET_MARK, (namespace, name, schedule))
         return None if row is None else float(row["tick"])
 
-    def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None:
+    def set_schedule_mark(self, namespace: str, name: str, schedule: str, tick: float) -> None:
         with self._write() as conn:
-            conn.execute(_SET_MARK, (namespace, name, trigger, tick))
+            conn.execute(sqlite_marks.SET_MARK, (namespace, name, schedule, tick))
 
-    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+    def advance_schedule_mark(self, namespace: str, name: str, schedule: str,
                               expected: float | None, tick: float) -> bool:
-        key = (namespace, name, trigger)
+        key = (namespace, name, schedule)
         with self._write() as conn:  # the write lock is held from the read to the write
-            row = conn.execute(_GET_MARK, key).fetchone()
+            row = conn.execute(sqlite_marks.GET_MARK, key).fetchone()
             if (None if row is None else float(row["tick"])) != expected:
                 return False
-            conn.execute(_SET_MARK, (*key, tick))
+            conn.execute(sqlite_marks.SET_MARK, (*key, tick))
         return True
 
     def workflows_triggered_by(
@@ -526,12 +546,12 @@ class SqliteStore(Store, LogStore):
                 ).fetchone()[0]
                 lines = [
                     LogLine(run_id, job, attempt, last + i, entry.time, entry.text,
-                            entry.is_cout, entry.source_time)
+                            entry.is_cout, entry.source_time, entry.stream)
                     for i, entry in enumerate(entries, start=1)
                 ]
                 conn.executemany(INSERT_LOG_LINE, [
                     (run_id, job, attempt, line.seq, line.time, line.text, int(line.is_cout),
-                     line.source_time)
+                     line.source_time, line.stream)
                     for line in lines
                 ])
         except sqlite3.IntegrityError as exc:
@@ -550,8 +570,8 @@ class SqliteStore(Store, LogStore):
         page = json.loads(row[0]) if row is not None else []
         page.sort(key=lambda values: values[0])  # the aggregate's order is not promised
         lines = [
-            LogLine(run_id, job, attempt, seq, float(at), text, bool(is_cout), source_time)
-            for seq, at, text, is_cout, source_time in page
+            LogLine(run_id, job, attempt, seq, float(at), text, bool(is_cout), source_time, stream)
+            for seq, at, text, is_cout, source_time, stream in page
         ]
         return LogBatch(lines, LogPosition(lines[-1].seq) if lines else LogPosition(after.seq))
 
@@ -625,11 +645,6 @@ def _is_missing_parent(exc: sqlite3.IntegrityError) -> bool:
     return exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
-_GET_MARK = 'SELECT tick FROM schedule_marks WHERE namespace = ? AND name = ? AND "trigger" = ?'
-_SET_MARK = (
-    'INSERT INTO schedule_marks (namespace, name, "trigger", tick) VALUES (?, ?, ?, ?)'
-    ' ON CONFLICT (namespace, name, "trigger") DO UPDATE SET tick = excluded.tick'
-)
 _SLOT_HELD = "SELECT 1 FROM run_slots WHERE namespace = ? AND workflow = ? AND run_id = ?"
 _ATTEMPT_STATUS = "SELECT status FROM attempts WHERE run_id = ? AND job = ? AND number = ?"
 
@@ -648,8 +663,9 @@ def _expect(actual: StrEnum | None, expected: StrEnum, what: str) -> None:
 # sqlite3 lets go of the GIL at every step and must win it back, so with other threads busy a
 # 1000-line page waited for the GIL a thousand times. '%!.17g' keeps every bit of the time.
 _READ_LOGS = (
-    "SELECT json_group_array(json_array(seq, printf('%!.17g', time), text, is_cout, source_time))"
-    " FROM (SELECT seq, time, text, is_cout, source_time FROM log_lines"
+    "SELECT json_group_array("
+    "json_array(seq, printf('%!.17g', time), text, is_cout, source_time, stream))"
+    " FROM (SELECT seq, time, text, is_cout, source_time, stream FROM log_lines"
     " WHERE run_id = ? AND job = ? AND attempt = ? AND seq > ? ORDER BY seq LIMIT ?)"
 )
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
 from chalicelib.store.base import StoredComponent, StoredWorkflow, WorkflowSettings
+from chalicelib.store.sqlite_marks import migrate_to_v6
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS components (
@@ -58,7 +59,8 @@ CREATE TABLE IF NOT EXISTS events (
     claimed_at REAL NOT NULL
 );
 
--- The last schedule tick acted on, per workflow trigger (its index in spec.triggers).
+-- The last schedule tick acted on, per workflow trigger (its index in spec.triggers; since
+-- V6, per schedule key instead).
 CREATE TABLE IF NOT EXISTS schedule_marks (
     namespace TEXT NOT NULL,
     name      TEXT NOT NULL,
@@ -220,8 +222,22 @@ WHERE json_extract(t.value, '$.type') IN ('s3', 'codecommit', 'schedule')
                    WHERE l.namespace = w.namespace AND l.name = w.name);
 """
 
+# Event claims indexed by when they were claimed (they are pruned after their retention)
+# and schedule marks kept by the schedule's identity, not its position: Python, because the
+# keys are `domain.triggers.schedule_key`'s (chalicelib/store/sqlite_marks.py).
+_V6 = migrate_to_v6
+
+# The stream each log line was written to ('stdout', 'stderr'; '' for notes and for lines
+# stored before streams were kept).
+_V7 = """
+ALTER TABLE log_lines ADD COLUMN stream TEXT NOT NULL DEFAULT '';
+"""
+
+# A script, or a function that runs inside the migration's transaction.
+Migration = str | Callable[[sqlite3.Connection], None]
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1. Append; never edit one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -239,8 +255,11 @@ def migrate(conn: sqlite3.Connection) -> None:
                 f"the database has schema version {current}, but this ContainerOps knows "
                 f"only up to {SCHEMA_VERSION}: upgrade ContainerOps"
             )
-        for script in MIGRATIONS[current:]:
-            for statement in _statements(script):
+        for migration in MIGRATIONS[current:]:
+            if callable(migration):
+                migration(conn)
+                continue
+            for statement in _statements(migration):
                 conn.execute(statement)
         # PRAGMA takes no bound parameters; SCHEMA_VERSION is our own integer.
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
@@ -314,8 +333,8 @@ UPSERT_JOB = _upsert_sql("jobs", JOB_COLUMNS, key=("run_id", "name"))
 UPSERT_ATTEMPT = _upsert_sql("attempts", ATTEMPT_COLUMNS, key=("run_id", "job", "number"))
 INSERT_ATTEMPT = _insert_sql("attempts", ATTEMPT_COLUMNS)
 INSERT_LOG_LINE = (
-    "INSERT INTO log_lines (run_id, job, attempt, seq, time, text, is_cout, source_time)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO log_lines (run_id, job, attempt, seq, time, text, is_cout, source_time, stream)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -423,5 +442,5 @@ def log_line_from_row(row: sqlite3.Row) -> LogLine:
     return LogLine(
         run_id=row["run_id"], job=row["job"], attempt=row["attempt"], seq=row["seq"],
         time=row["time"], text=row["text"], is_cout=bool(row["is_cout"]),
-        source_time=row["source_time"],
+        source_time=row["source_time"], stream=row["stream"],
     )

@@ -244,7 +244,8 @@ test("a job named like markup is shown as text, never run as HTML", { timeout: 1
   const name = page.getByTestId("job-name");
   await name.fill(HOSTILE);
   await name.press("Enter");
-  const renamed = page.locator('[data-testid="job-node"]').filter({ hasText: HOSTILE });
+  // By its name: the job that takes its output shows the reference, as text, on its input.
+  const renamed = page.locator('[data-testid="job-node"]').filter({ has: page.locator(".job-name", { hasText: HOSTILE }) });
   await renamed.waitFor();
   assert.equal(await renamed.locator(".job-name").textContent(), HOSTILE);
   assert.equal(await page.locator('img[src="x"]').count(), 0);

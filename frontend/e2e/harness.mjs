@@ -159,9 +159,11 @@ export async function startServer({ loadExamples = true, token, backend = "local
   try {
     const onSandbox = backend === "aws-sandbox";
     if (loadExamples && !onSandbox) await run(["--data-dir", dataDir, "load", ...EXAMPLES], env);
+    // Locally, jobs may mount only under the allowed roots: the tests' folders are made in
+    // the temporary directory (`serve --allow-mount`).
     const backendArgs = onSandbox
       ? ["--backend", "aws-sandbox", ...(loadExamples ? EXAMPLES.flatMap((dir) => ["--load", dir]) : [])]
-      : [];
+      : ["--allow-mount", os.tmpdir()];
     // The port is free when probed; another process could still take it before the
     // server binds, so a refused binding is tried again on another port.
     for (let attempt = 1; ; attempt += 1) {

@@ -34,9 +34,13 @@ function CurrentView({ route }: { route: Route }) {
         <WorkflowsView namespace={route.namespace} />
       );
     case "runs":
-      return <RunHistoryView namespace={route.namespace} workflow={route.workflow} />;
+      return (
+        <RunHistoryView namespace={route.namespace} workflow={route.workflow} status={route.status} pages={route.pages} />
+      );
     case "run":
-      return <RunView namespace={route.namespace} runId={route.runId} job={route.job} />;
+      return (
+        <RunView namespace={route.namespace} runId={route.runId} job={route.job} attempt={route.attempt} line={route.line} />
+      );
   }
 }
 

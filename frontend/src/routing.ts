@@ -1,14 +1,54 @@
 // Where the user is, as a hash route: the build works from any folder and any static host.
+// A route's options follow a `?` in the hash (`#/run/demo/<run>/build?attempt=2&line=17`), so
+// an address names exactly what is on screen and can be shared.
 export type Route =
   | { view: "home"; namespace?: string }
   | { view: "registry"; namespace?: string; name?: string; version?: string }
   | { view: "publish"; namespace?: string }
   | { view: "designer"; namespace: string; name?: string }
-  | { view: "runs"; namespace: string; workflow?: string }
-  | { view: "run"; namespace: string; runId: string; job?: string };
+  | {
+      view: "runs";
+      namespace: string;
+      workflow?: string;
+      /** One of RUN_STATES, or undefined for any. */
+      status?: string;
+      /** The history's page: the cursors of the pages before it, oldest last (none: the newest). */
+      pages?: string[];
+    }
+  | { view: "run"; namespace: string; runId: string; job?: string; attempt?: number; line?: number };
+
+/** The states the run history filters by. */
+export const RUN_STATES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+
+/** The server's run cursors are base64url: a list of them is written comma-separated. */
+const CURSOR = /^[A-Za-z0-9_-]{1,512}$/;
+
+function cursorsOf(value: string | null): string[] | undefined {
+  const cursors = (value ?? "").split(",").filter((cursor) => CURSOR.test(cursor));
+  return cursors.length ? cursors.slice(0, 100) : undefined;
+}
+
+/** A positive whole number from the address, or undefined. */
+function positive(value: string | null): number | undefined {
+  return value !== null && /^[1-9][0-9]{0,8}$/.test(value) ? Number(value) : undefined;
+}
+
+function options(values: Record<string, string | number | undefined>): string {
+  // URLSearchParams would write the cursors' commas as %2C: they are left readable.
+  const given = Object.entries(values).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  const pairs = given.map(([key, value]) => {
+    const written = encodeURIComponent(String(value)).replace(/%2C/g, ",");
+    return `${encodeURIComponent(key)}=${written}`;
+  });
+  return pairs.length ? `?${pairs.join("&")}` : "";
+}
 
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  const bare = hash.replace(/^#\/?/, "");
+  const mark = bare.indexOf("?");
+  const query = new URLSearchParams(mark < 0 ? "" : bare.slice(mark + 1));
+  const path = mark < 0 ? bare : bare.slice(0, mark);
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const [view, namespace, second, third] = parts;
   switch (view) {
     case "registry":
@@ -18,9 +58,23 @@ export function parseRoute(hash: string): Route {
     case "designer":
       return namespace ? { view: "designer", namespace, name: second } : { view: "home" };
     case "runs":
-      return namespace ? { view: "runs", namespace, workflow: second } : { view: "home" };
+      if (!namespace) return { view: "home" };
+      return {
+        view: "runs",
+        namespace,
+        workflow: second,
+        status: RUN_STATES.find((state) => state === query.get("status")),
+        pages: cursorsOf(query.get("pages")),
+      };
     case "run":
-      return namespace && second ? { view: "run", namespace, runId: second, job: third } : { view: "home" };
+      if (!namespace || !second) return { view: "home" };
+      return {
+        view: "run",
+        namespace,
+        runId: second,
+        job: third,
+        ...(third ? { attempt: positive(query.get("attempt")), line: positive(query.get("line")) } : {}),
+      };
     default:
       return { view: "home", namespace: view === "workflows" ? namespace : undefined };
   }
@@ -39,8 +93,14 @@ export function href(route: Route): string {
     case "designer":
       return encode("designer", route.namespace, route.name);
     case "runs":
-      return encode("runs", route.namespace, route.workflow);
+      return (
+        encode("runs", route.namespace, route.workflow) +
+        options({ status: route.status, pages: route.pages?.length ? route.pages.join(",") : undefined })
+      );
     case "run":
-      return encode("run", route.namespace, route.runId, route.job);
+      return (
+        encode("run", route.namespace, route.runId, route.job) +
+        (route.job ? options({ attempt: route.attempt, line: route.line }) : "")
+      );
   }
 }

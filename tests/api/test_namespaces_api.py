@@ -46,6 +46,14 @@ def test_a_namespace_with_only_deprecated_components_is_still_listed(api: Api) -
     assert api.get("/api/namespaces").json_body == {"namespaces": ["containerops"]}
 
 
+def test_the_registry_lists_only_the_namespaces_holding_components(api: Api) -> None:
+    assert api.post("/api/namespaces/containerops/components", example_component("pytest")).status_code == 201
+    assert api.post("/api/namespaces/examples/workflows", _hello_in("examples")).status_code == 201
+    assert api.get("/api/namespaces?holding=components").json_body == {"namespaces": ["containerops"]}
+    refused = api.get("/api/namespaces?holding=nothing")
+    assert refused.status_code == 400 and "holding" in refused.json_body["error"]["message"]
+
+
 def test_the_namespace_list_is_described_in_the_openapi_document(api: Api) -> None:
     document = api.get("/api/openapi.json").json_body
     answer = document["paths"]["/api/namespaces"]["get"]["responses"]["200"]

@@ -22,8 +22,9 @@ from app import app
 from chalicelib.api.context import ApiContext, configure
 from chalicelib.api.requests import MAX_BODY_BYTES
 from chalicelib.domain.models import Workflow
-from chalicelib.domain.states import AttemptState, RunState
+from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import AttemptRecord, LogLine
+from chalicelib.engine.rules import REUSED_REASON
 from chalicelib.services.dispatch import RecordingDispatcher
 from chalicelib.services.webhooks import signature_of
 from chalicelib.store.sqlite import SqliteStore
@@ -242,6 +243,21 @@ def test_re_running_a_failed_run_starts_a_new_run_that_points_back(api: Api) -> 
     assert api.dispatcher.submitted == [run_id, response.json_body["id"]]
 
 
+def test_a_reused_job_says_which_run_and_attempt_did_its_work(api: Api) -> None:
+    api.save()
+    first = api.start()["id"]
+    [job] = api.store.list_jobs(first)
+    api.store.save_job(replace(job, status=JobState.SUCCEEDED, attempts=2))
+    api.set_status(first, RunState.FAILED)
+    rerun = api.call("POST", f"{NS}/runs/{first}/rerun").json_body["id"]
+    [again] = api.store.list_jobs(rerun)
+    api.store.save_job(replace(again, status=JobState.REUSED, reason=REUSED_REASON))
+    document = api.call("GET", f"{NS}/runs/{rerun}").json_body
+    assert [(j["name"], j["reason"], j["reused_from"]) for j in document["jobs"]] == [
+        (job.name, "reused: it succeeded in the run this one re-runs", {"run": first, "attempt": 2})]
+    assert api.call("GET", f"{NS}/runs/{first}").json_body["jobs"][0]["reused_from"] is None
+
+
 # --- logs -------------------------------------------------------------------------------
 
 
@@ -251,12 +267,13 @@ def test_logs_are_read_by_cursor_with_cout_lines_marked(api: Api) -> None:
     api.store.save_attempt(AttemptRecord(run_id, "build", 1))
     append_lines(api.store, [
         LogLine(run_id, "build", 1, 1, 10.0, "building"),
-        LogLine(run_id, "build", 1, 2, 11.0, "[COUT] IMAGE = app:1", is_cout=True),
+        LogLine(run_id, "build", 1, 2, 11.0, "[COUT] IMAGE = app:1", is_cout=True, stream="stdout"),
         LogLine(run_id, "build", 1, 3, 12.0, "done"),
     ])
     path = f"{NS}/runs/{run_id}/jobs/build/attempts/1/logs"
     page = api.call("GET", path, after=1, limit=1).json_body
-    assert page == {"lines": [{"seq": 2, "time": 11.0, "text": "[COUT] IMAGE = app:1", "cout": True}],
+    assert page == {"lines": [{"seq": 2, "time": 11.0, "text": "[COUT] IMAGE = app:1", "cout": True,
+                               "stream": "stdout"}],
                     "next_after": 2, "cursor": "", "done": False}
     api.store.save_attempt(AttemptRecord(run_id, "build", 1, status=AttemptState.SUCCEEDED))
     page = api.call("GET", path, after=2, follow=20).json_body  # finished: answers at once

@@ -213,10 +213,20 @@ def test_the_list_summarises_each_workflow(api: Api, created: dict[str, Any]) ->
     summaries = response.json_body["workflows"]
     assert [s["name"] for s in summaries] == ["ci", "hello"]
     ci = summaries[0]
-    assert set(ci) == {"namespace", "name", "version", "description", "enabled", "created_at", "jobs"}
+    assert set(ci) == {"namespace", "name", "version", "description", "enabled", "created_at", "jobs",
+                       "last_run"}
     assert (ci["namespace"], ci["version"], ci["enabled"], ci["jobs"]) == ("examples", 1, True, 5)
+    assert ci["last_run"] is None  # never run
     assert ci["description"].startswith("Clone, lint, test")
     assert api.get("/api/namespaces/other/workflows").json_body == {"workflows": []}
+
+
+def test_the_list_shows_each_workflows_newest_run(api: Api, created: dict[str, Any]) -> None:
+    first = api.post(f"{NS}/workflows/ci/runs", {"params": {"repo-dir": "/r", "release-dir": "/d"}})
+    second = api.post(f"{NS}/workflows/ci/runs", {"params": {"repo-dir": "/r", "release-dir": "/d"}})
+    assert first.status_code == second.status_code == 201, first.json_body
+    [ci] = api.get(f"{NS}/workflows").json_body["workflows"]
+    assert ci["last_run"]["id"] == second.json_body["id"] and ci["last_run"]["status"] == "queued"
 
 
 # --- update ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import docker
 import yaml
 
-from tests.local.conftest import EXAMPLES, busybox_workflow, shell_job
+from tests.local.conftest import EXAMPLES, busybox_workflow, shell_job, wait_until
 
 CLI = [sys.executable, "-m", "chalicelib.cli.main"]
 
@@ -20,6 +20,12 @@ def containerops(data_dir: Path, *args: str, env: dict[str, str] | None = None,
                  ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, "--data-dir", str(data_dir), *args], capture_output=True,
                           text=True, timeout=300, env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def history(data_dir: Path) -> list[dict[str, object]]:
+    runs: list[dict[str, object]] = json.loads(
+        containerops(data_dir, "runs", "--output", "json").stdout)
+    return runs
 
 
 def write(path: Path, document: object) -> Path:
@@ -73,6 +79,17 @@ def test_run_prints_the_final_record_as_json_and_exits_0(
     assert job["outputs"] == {"GREETING": "Hello, JSON!"}
 
 
+def test_a_run_in_a_pipe_prints_each_change_of_a_job_once(
+    tmp_path: Path, docker_engine: docker.DockerClient
+) -> None:
+    result = containerops(tmp_path, "run", str(EXAMPLES / "workflows/hello.yaml"))
+
+    assert result.returncode == 0, result.stderr
+    changes = [line.split(" ", 1)[1] for line in result.stdout.splitlines()
+               if line.split(" ")[1:2] == ["hello"]]
+    assert [change.split(" in ")[0] for change in changes] == ["hello running", "hello succeeded"]
+
+
 def test_a_failed_run_exits_1_and_shows_in_history_and_logs(
     tmp_path: Path, docker_engine: docker.DockerClient
 ) -> None:
@@ -101,6 +118,34 @@ def test_unknown_runs_are_reported_not_found(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert "not found" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_cancel_shows_cancelling_until_the_runs_containers_are_gone(
+    tmp_path: Path, docker_engine: docker.DockerClient
+) -> None:
+    loop = write(tmp_path / "loop.yaml", busybox_workflow(
+        "loop", shell_job("loop", "while true; do echo tick; sleep 1; done")))
+    running = subprocess.Popen([*CLI, "--data-dir", str(tmp_path), "run", str(loop)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        [run] = wait_until(lambda: [r for r in history(tmp_path) if r["status"] == "running"])
+        wait_until(lambda: "tick" in containerops(tmp_path, "logs", run["id"], "loop").stdout)
+
+        result = containerops(tmp_path, "cancel", run["id"])
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [f"run {run['id']}: cancelling…",
+                                              f"run {run['id']} cancelled"]
+        label = {"label": f"containerops.run={run['id']}"}
+        assert docker_engine.containers.list(all=True, filters=label) == []
+        assert running.wait(timeout=60) == 1
+    finally:
+        if running.poll() is None:
+            running.kill()
+        running.communicate()
+
+    again = containerops(tmp_path, "cancel", run["id"])
+    assert again.stdout.strip() == f"run {run['id']} had already ended (cancelled): nothing to cancel"
 
 
 def test_missing_params_are_listed_before_anything_runs(

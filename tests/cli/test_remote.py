@@ -1,4 +1,5 @@
-"""`run`, `runs`, `logs` and `cancel` with `--server URL`, against a real `containerops serve`."""
+"""`run`, `rerun`, `runs`, `logs`, `cancel` and `resume` with `--server URL`, against a real
+`containerops serve`."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class RemoteCli:
 
     url: str
     client_dir: Path
+    server_dir: Path | None = None  # the server's data directory, when the test started it
 
     def args(self, *args: str) -> list[str]:
         return [*CLI, "--data-dir", str(self.client_dir), *args, "--server", self.url]
@@ -80,7 +82,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory, docker_engine: docker.Docke
         wait_until(lambda: f"serving http://127.0.0.1:{port}" in log.read_text()
                    or server.poll() is not None, deadline_seconds=30)
         assert server.poll() is None, log.read_text()
-        yield RemoteCli(f"http://127.0.0.1:{port}", top / "client")
+        yield RemoteCli(f"http://127.0.0.1:{port}", top / "client", top / "server")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -178,7 +180,8 @@ def test_logs_follow_prints_a_finished_jobs_lines_and_returns(remote: RemoteCli)
     assert "Hello, Follow!" in result.stdout
 
 
-def test_cancel_stops_a_long_run_on_the_server(remote: RemoteCli, tmp_path: Path) -> None:
+def test_cancel_stops_a_long_run_on_the_server(remote: RemoteCli, tmp_path: Path,
+                                               docker_engine: docker.DockerClient) -> None:
     running = remote.start("run", str(long_workflow(tmp_path, "long-cancel")), "--output", "json")
     started: list[subprocess.Popen[str]] = [running]
     try:
@@ -190,7 +193,10 @@ def test_cancel_stops_a_long_run_on_the_server(remote: RemoteCli, tmp_path: Path
         result = remote("cancel", run["id"], "--namespace", "tests")
 
         assert result.returncode == 0, result.stderr
-        assert f"run {run['id']}: cancel requested" in result.stdout
+        assert result.stdout.splitlines() == [f"run {run['id']}: cancelling…",
+                                              f"run {run['id']} cancelled"]
+        label = {"label": f"containerops.run={run['id']}"}
+        assert docker_engine.containers.list(all=True, filters=label) == []
         stdout, stderr = running.communicate(timeout=120)
         assert running.returncode == 1, stderr
         assert json.loads(stdout)["status"] == "cancelled"
@@ -226,12 +232,96 @@ def test_ctrl_c_cancels_the_run_on_the_server(remote: RemoteCli, tmp_path: Path)
         stop(running)
 
 
+# --- rerun and resume ------------------------------------------------------------------
+
+def flaky_workflow(tmp_path: Path, name: str) -> Path:
+    """`build` succeeds; `flaky`, in the stage after it, fails the first time only (it leaves
+    a mark in the run's workspace, which a re-run starts from a copy of)."""
+    workflow = busybox_workflow(name, shell_job("build", 'echo "[COUT] BUILT = yes"',
+                                                outputs=["BUILT"]))
+    workflow["spec"]["stages"].append({"name": "check", "actions": [{"name": "a", "jobs": [
+        shell_job("flaky", "if [ -f /workspace/tried ]; then echo second try; else "
+                           "touch /workspace/tried; echo first try; exit 1; fi"),
+    ]}]})
+    return write(tmp_path / f"{name}.yaml", workflow)
+
+
+def test_rerun_on_the_server_reuses_what_succeeded_and_runs_the_rest(
+    remote: RemoteCli, tmp_path: Path
+) -> None:
+    failed = remote("run", str(flaky_workflow(tmp_path, "flaky")), "--output", "json")
+    assert failed.returncode == 1, failed.stderr
+    first = json.loads(failed.stdout)
+
+    result = remote("rerun", first["id"], "--namespace", "tests", "--output", "json")
+
+    assert result.returncode == 0, result.stderr
+    again = json.loads(result.stdout)
+    assert (again["rerun_of"], again["status"]) == (first["id"], "succeeded")
+    assert {job["name"]: job["status"] for job in again["jobs"]} == {
+        "build": "reused", "flaky": "succeeded"}
+    assert again["jobs"][0]["outputs"] == {"BUILT": "yes"}
+
+
+def test_a_text_rerun_on_the_server_shows_progress_and_its_result(
+    remote: RemoteCli, tmp_path: Path
+) -> None:
+    first = json.loads(remote("run", str(flaky_workflow(tmp_path, "flaky-text")),
+                              "--output", "json").stdout)
+
+    result = remote("rerun", first["id"], "--namespace", "tests")
+
+    assert result.returncode == 0, result.stderr
+    assert "build reused" in result.stdout and "flaky succeeded" in result.stdout
+    assert "build.BUILT = yes" in result.stdout
+    assert remote.url in result.stderr
+
+
+def test_resume_on_the_server_follows_its_unfinished_runs_to_their_end(
+    remote: RemoteCli, tmp_path: Path
+) -> None:
+    waiting = write(tmp_path / "waits.yaml", busybox_workflow("waits", shell_job(
+        "waiter", "echo waiting; while [ ! -f /workspace/go ]; do sleep 0.2; done; echo went")))
+    starter = remote.start("run", str(waiting), "--output", "json")
+    follower: subprocess.Popen[str] | None = None
+    try:
+        [run] = wait_until(lambda: [r for r in remote.history("--workflow", "tests/waits")
+                                    if r["status"] == "running"])
+        follower = remote.start("resume", "--namespace", "tests")
+        assert follower.stdout is not None
+        shown: list[str] = []
+        reader = threading.Thread(target=lambda: shown.extend(follower.stdout or []), daemon=True)
+        reader.start()
+        wait_until(lambda: any(f"{run['id']} waiter running" in line for line in shown))
+        assert remote.server_dir is not None
+
+        (remote.server_dir / "workspaces" / run["id"] / "go").touch()
+
+        assert follower.wait(timeout=120) == 0
+        reader.join(timeout=10)
+        assert f"run {run['id']} succeeded" in shown[-1]
+        assert any(f"{run['id']} waiter succeeded" in line for line in shown)
+        assert starter.wait(timeout=120) == 0
+    finally:
+        for process in (starter, follower):
+            if process is not None:
+                stop(process)
+
+
+def test_resume_on_the_server_with_nothing_unfinished_says_so(remote: RemoteCli) -> None:
+    result = remote("resume", "--namespace", "nobody-here")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no unfinished runs"
+
+
 def test_a_wrong_server_url_exits_2_with_one_sentence(tmp_path: Path) -> None:
     nobody = RemoteCli(f"http://127.0.0.1:{free_port()}", tmp_path)
 
     for args in (["run", str(EXAMPLES / "workflows/hello.yaml")], ["runs", "--namespace", "x"],
                  ["logs", "20000101-000000-deadbeef", "--namespace", "x"],
-                 ["cancel", "20000101-000000-deadbeef", "--namespace", "x"]):
+                 ["cancel", "20000101-000000-deadbeef", "--namespace", "x"],
+                 ["rerun", "20000101-000000-deadbeef", "--namespace", "x"], ["resume"]):
         result = nobody(*args)
         assert result.returncode == 2, args
         assert result.stderr.startswith(f"cannot reach the ContainerOps server at {nobody.url}")
@@ -259,11 +349,12 @@ def test_a_bad_reference_is_listed_with_its_path_and_exits_2(
 
 
 def test_unknown_runs_and_a_missing_namespace_are_explained(remote: RemoteCli) -> None:
-    unknown = remote("logs", "20000101-000000-deadbeef", "--namespace", "examples")
-    assert unknown.returncode == 2 and "not found" in unknown.stderr
+    for command in ("logs", "rerun"):
+        unknown = remote(command, "20000101-000000-deadbeef", "--namespace", "examples")
+        assert unknown.returncode == 2 and "not found" in unknown.stderr, command
 
     for args in (["logs", "20000101-000000-deadbeef"], ["cancel", "20000101-000000-deadbeef"],
-                 ["runs"]):
+                 ["rerun", "20000101-000000-deadbeef"], ["runs"]):
         result = remote(*args)
         assert result.returncode == 2, args
         assert "--namespace" in result.stderr and "Traceback" not in result.stderr

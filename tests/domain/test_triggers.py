@@ -4,12 +4,14 @@ trigger fields of a definition are checked."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from chalicelib.domain.models import Workflow
+from chalicelib.domain.models import ScheduleTrigger, Workflow
 from chalicelib.domain.triggers import (
+    MAX_SCHEDULE_KEY_CHARS,
     IndexKey,
     ObjectCreated,
     ReferenceChanged,
@@ -17,6 +19,8 @@ from chalicelib.domain.triggers import (
     TriggerKind,
     branch_matches,
     index_keys,
+    schedule_key,
+    schedules_of,
     starts_a_run,
 )
 from chalicelib.domain.validation import check_workflow
@@ -202,3 +206,31 @@ def test_a_workflow_has_at_most_twenty_triggers() -> None:
     [problem] = problems_of(*[{"type": "s3", "bucket": f"b{i}"} for i in range(21)])
     assert problem.path == "spec.triggers"
     assert "at most 20 items" in problem.message
+
+
+# --- a schedule's identity (the key of its mark) ------------------------------------------
+
+def test_a_schedule_is_known_by_its_cron_wherever_it_stands_and_however_it_is_spaced() -> None:
+    first = workflow({"type": "schedule", "cron": "0 3 * * *"}, {"type": "schedule", "cron": "0 15 * * *"})
+    moved = workflow({"type": "api"}, {"type": "schedule", "cron": " 0 15 * *  * "},
+                     {"type": "schedule", "cron": "0 3 * * *"})
+    assert list(schedules_of(first)) == ['{"cron":"0 3 * * *"}', '{"cron":"0 15 * * *"}']
+    assert set(schedules_of(moved)) == set(schedules_of(first))
+
+
+def test_identical_schedules_of_a_workflow_are_one() -> None:
+    twice = workflow({"type": "schedule", "cron": "0 3 * * *"}, {"type": "schedule", "cron": "0  3 * * *"})
+    assert list(schedules_of(twice)) == ['{"cron":"0 3 * * *"}']
+
+
+def test_every_field_of_a_schedule_but_its_type_is_part_of_its_identity() -> None:
+    fields = set(ScheduleTrigger.model_fields) - {"type"}
+    assert set(json.loads(schedule_key(ScheduleTrigger(type="schedule", cron="0 3 * * *")))) == fields
+
+
+def test_a_very_long_schedule_is_known_by_a_digest_that_fits_any_store_key() -> None:
+    minutes = ",".join(str(m) for m in range(60))
+    long = ScheduleTrigger(type="schedule", cron=f"{minutes} {','.join(str(h) for h in range(24))} * * *")
+    key = schedule_key(long)
+    assert key.startswith("sha256:") and len(key) <= MAX_SCHEDULE_KEY_CHARS
+    assert key == schedule_key(ScheduleTrigger(type="schedule", cron=f"  {long.cron}"))

@@ -4,10 +4,12 @@ leads to, what stops a run and how it ends. Pure functions: no store, no contain
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chalicelib.domain.host_mounts import MountPolicy
 from chalicelib.domain.protocol import OutputCollector
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.engine import AttemptEnd, JobPlan, RunContext, Skip, plan_job
@@ -90,6 +92,31 @@ def test_a_job_that_can_run_is_launched_with_its_plan() -> None:
     decision = decide_ready_job(flow, flow.jobs()[0], catalog(component()), CONTEXT, {})
     assert isinstance(decision, Launch)
     assert decision.plan.data["ref"] == "main"
+
+
+def test_a_mount_built_by_expressions_outside_the_roots_fails_the_job_naming_the_path(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "allowed").mkdir()
+    flow = one_job(mounts=[{"source": "${{ params.ref }}", "target": "/src"}])
+    context = RunContext("run-1", params={"ref": f"{tmp_path}/allowed/../elsewhere"})
+    decision = decide_ready_job(flow, flow.jobs()[0], catalog(), context, {},
+                                MountPolicy.allowing([tmp_path / "allowed"]))
+    assert isinstance(decision, FailJob)
+    assert decision.reason.startswith("host mount refused (mounts[0], at /src): ")
+    assert f"{tmp_path}/allowed/../elsewhere (really {tmp_path}/elsewhere) is outside" in decision.reason
+
+
+def test_an_admitted_mount_is_launched_from_its_real_path(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    flow = one_job(mounts=[{"source": "${{ params.ref }}", "target": "/src", "read_only": False}])
+    context = RunContext("run-1", params={"ref": f"{tmp_path}/link"})
+    decision = decide_ready_job(flow, flow.jobs()[0], catalog(), context, {},
+                                MountPolicy.allowing([tmp_path]))
+    assert isinstance(decision, Launch)
+    assert [(m.source, m.target, m.read_only) for m in decision.plan.mounts] == [
+        (str(tmp_path / "real"), "/src", False)]
 
 
 # --- an attempt that ended ---------------------------------------------------------------

@@ -147,16 +147,37 @@ def test_a_missing_image_raises_image_not_found_naming_the_image(launcher, test_
     assert launcher.find({TEST_LABEL: test_id}) == []
 
 
-def test_a_command_that_cannot_start_raises_launch_error_and_leaves_no_container(launcher, test_id, start):
+def test_a_command_that_cannot_be_executed_ends_the_container_with_the_inits_reason(
+    launcher, test_id, start
+):
     broken = ContainerSpec(
         image=BUSYBOX_IMAGE, env={}, labels={TEST_LABEL: test_id}, command=["/no/such/binary"]
     )
+
+    exit_ = launcher.wait(start(broken), timeout=30)
+
+    assert exit_ is not None and exit_.exit_code == 127
+    assert exit_.error == ("the container's command could not be run: "
+                           "exec /no/such/binary failed: No such file or directory")
+
+
+def test_a_job_that_exits_127_itself_has_no_engine_error(launcher, spec, start):
+    exit_ = launcher.wait(start(spec("echo 'sh: frobnicate: not found' >&2; exit 127")), timeout=30)
+
+    assert exit_ is not None and (exit_.exit_code, exit_.error) == (127, "")
+
+
+def test_a_container_that_cannot_start_raises_launch_error_and_leaves_no_container(
+    launcher, test_id, start
+):
+    broken = ContainerSpec(image=BUSYBOX_IMAGE, env={}, labels={TEST_LABEL: test_id},
+                           command=["true"], user="no-such-user")
 
     with pytest.raises(LaunchError) as raised:
         start(broken)
 
     assert not isinstance(raised.value, ImageNotFound)
-    assert "/no/such/binary" in str(raised.value)
+    assert "no-such-user" in str(raised.value)
     assert launcher.find({TEST_LABEL: test_id}) == []
 
 
@@ -259,6 +280,23 @@ def test_wait_with_a_timeout_returns_none_while_running_and_stop_ends_it(launche
     exit_ = launcher.wait(container, timeout=30)
     assert exit_ is not None
     assert exit_.exit_code == 3
+
+
+def test_a_shell_loop_that_sets_no_trap_ends_on_the_stops_sigterm_without_the_grace(
+    launcher, spec, start, docker_engine
+):
+    # As PID 1 the loop would ignore SIGTERM and run on until the SIGKILL after the grace
+    # (exit 137, 60 s later); under the engine's init it ends on the SIGTERM itself.
+    container = start(spec("while true; do echo looping; sleep 1; done"))
+    chunks = launcher.output(container)
+    assert next(chunks).data == b"looping\n"
+
+    launcher.stop(container, grace=60)
+
+    exit_ = launcher.wait(container, timeout=30)
+    assert exit_ is not None
+    assert exit_.exit_code == 128 + 15  # ended by SIGTERM, not SIGKILL
+    assert inspect(docker_engine, container)["HostConfig"]["Init"] is True
 
 
 def test_a_container_created_but_never_started_is_reported_as_failed(launcher, docker_engine, test_id):

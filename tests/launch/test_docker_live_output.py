@@ -71,6 +71,17 @@ def test_a_released_process_finds_its_stdin_closed(launcher, spec):
     assert text_of(chunks, "stdout") == b"after-cat\n"
 
 
+def test_a_released_shell_loop_ends_on_the_stops_sigterm_without_the_grace(launcher, spec):
+    held = launcher.start_held(spec("while true; do echo looping; sleep 1; done"))
+    output = launcher.release(held, {}).output
+    assert next(output).data == b"looping\n"
+
+    launcher.stop(held, grace=60)
+
+    exit_ = launcher.wait(held, timeout=30)
+    assert exit_ is not None and exit_.exit_code == 128 + 15
+
+
 def test_the_environment_never_appears_in_the_container_configuration(
     launcher, spec, docker_engine
 ):

@@ -8,7 +8,7 @@ import threading
 import docker
 
 from chalicelib.domain.protocol import MAX_LINE_BYTES, TRUNCATION_MARK
-from chalicelib.domain.states import JobState, RunState
+from chalicelib.domain.states import AttemptState, JobState, RunState
 from tests.local.conftest import Harness, busybox_workflow, shell_job, wait_until
 
 
@@ -129,6 +129,34 @@ def test_cancel_stops_running_containers_and_skips_jobs_not_yet_run(
     assert jobs["long"].status is JobState.CANCELLED
     assert jobs["never"].status is JobState.SKIPPED
     assert not docker_engine.containers.list(all=True, filters={"label": f"containerops.run={run.id}"})
+
+
+def test_cancel_ends_a_shell_loop_on_sigterm_at_once_not_after_the_grace(harness: Harness) -> None:
+    # A loop as PID 1 ignored SIGTERM: it ran on until the grace's SIGKILL (exit 137), and a
+    # short one finished its work first and was labelled cancelled anyway.
+    loop = shell_job("loop", "while true; do echo tick; sleep 1; done; echo finished")
+    run = harness.start(busybox_workflow("loop", loop))
+    executor = threading.Thread(target=harness.driver.execute, args=(run.id,))
+    executor.start()
+    wait_until(lambda: harness.store.read_logs(run.id, "loop", 1))
+
+    harness.driver.cancel(run.id)
+    executor.join(60)
+
+    [attempt] = harness.store.list_attempts(run.id, "loop")
+    assert harness.store.get_run(run.id).status is RunState.CANCELLED
+    assert (attempt.status, attempt.exit_code) == (AttemptState.CANCELLED, 128 + 15)
+    assert "finished" not in [line.text for line in harness.store.read_logs(run.id, "loop", 1)]
+
+
+def test_a_command_that_cannot_be_executed_fails_the_job_saying_so(harness: Harness) -> None:
+    finished = harness.run(busybox_workflow("noexec", {
+        "name": "ghost", "image": "containerops/busybox:1", "command": ["/no/such/tool"]}))
+
+    ghost = finished.jobs["ghost"]
+    assert (ghost.status, ghost.exit_code) == (JobState.FAILED, 127)
+    assert ghost.reason == ("the container's command could not be run: "
+                            "exec /no/such/tool failed: No such file or directory")
 
 
 def test_secrets_are_masked_in_logs_and_outputs(harness: Harness) -> None:

@@ -66,3 +66,20 @@ def test_the_batch_goes_with_the_next_flush_once_and_counted(store: SqliteStore)
     writer.close()
     assert texts(store) == ["one", "two", "three"]
     assert store.get_attempt("r1", "build", 1).stdout_bytes == len(b"one\ntwo\nthree\n")
+
+
+def test_lines_are_stored_in_the_order_they_end_each_with_its_stream(store: SqliteStore) -> None:
+    writer = LogWriter(store, "r1", "build", 1, LogIngest(IngestPolicy((), 1_000_000)),
+                       clock=lambda: EPOCH)
+    writer.feed("stdout", "", b"checking the release notes\nstill ")
+    writer.feed("stderr", "", b"error: CHANGELOG has no entry\n")
+    writer.feed("stdout", "", b"going\n[COUT] CO_RESULT = false\n")
+    writer.note("the job reported CO_RESULT = false")
+    writer.close()
+    assert [(line.text, line.stream) for line in store.read_logs("r1", "build", 1)] == [
+        ("checking the release notes", "stdout"),
+        ("error: CHANGELOG has no entry", "stderr"),
+        ("still going", "stdout"),  # stored when it ended
+        ("[COUT] CO_RESULT = false", "stdout"),
+        ("[containerops] the job reported CO_RESULT = false", ""),
+    ]

@@ -237,7 +237,7 @@ def test_a_rerun_from_failure_reuses_what_succeeded_and_runs_the_rest(bench: Ben
     jobs = bench.jobs(rerun.id)
     assert rerun.status is RunState.SUCCEEDED
     assert (jobs["build"].status, jobs["build"].outputs) == (JobState.REUSED, {"IMAGE": "app:1"})
-    assert jobs["build"].reason == "succeeded in the run re-run from"
+    assert jobs["build"].reason == "reused: it succeeded in the run this one re-runs"
     assert len(bench.launcher.launched("build")) == 1  # not run again
     release = bench.launcher.launched("release")[0].spec
     assert decode_pairs(release.env["CO_DATA"]) == {"image": "app:1"}

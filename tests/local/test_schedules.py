@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.models import Workflow
+from chalicelib.domain.models import ScheduleTrigger, Workflow
+from chalicelib.domain.triggers import schedule_key
 from chalicelib.errors import InvalidRequest
 from chalicelib.local.schedules import ScheduleLoop
 from chalicelib.store.sqlite import SqliteStore, open_store
@@ -49,9 +50,14 @@ class RecordingStarter:
                  trigger: Mapping[str, Any]) -> object:
         if name in self.fail_for:
             raise InvalidRequest("param 'who' is required")
-        mark = self.store.get_schedule_mark(namespace, name, 0)
+        mark = self.store.get_schedule_mark(namespace, name, at_cron(str(trigger["cron"])))
         self.started.append(Started(namespace, name, dict(params), dict(trigger), mark))
         return None
+
+
+def at_cron(cron: str) -> str:
+    """The key the schedule's mark is kept under."""
+    return schedule_key(ScheduleTrigger(type="schedule", cron=cron))
 
 
 @pytest.fixture
@@ -150,7 +156,7 @@ def test_a_run_that_cannot_start_is_not_retried_and_others_still_start(
     clock.now = at("2026-03-02 03:01")
 
     assert loop.tick_once() == 1
-    assert store.get_schedule_mark("demo", "broken", 0) == at("2026-03-02 03:00")
+    assert store.get_schedule_mark("demo", "broken", at_cron("0 3 * * *")) == at("2026-03-02 03:00")
     starter.fail_for.clear()
     assert loop.tick_once() == 0
 
@@ -162,7 +168,7 @@ def test_each_schedule_trigger_keeps_its_own_mark(
     clock.now = at("2026-03-02 16:00")
     assert loop.tick_once() == 2
     assert sorted(run.trigger["cron"] for run in starter.started) == ["0 15 * * *", "0 3 * * *"]
-    assert store.get_schedule_mark("demo", "twice", 1) == at("2026-03-02 15:00")
+    assert store.get_schedule_mark("demo", "twice", at_cron("0 15 * * *")) == at("2026-03-02 15:00")
 
 
 def test_the_loop_thread_starts_owed_runs_until_stopped(

@@ -1,6 +1,8 @@
 """The same container output, logged by the local path into SQLite and written by `awslogs`
 into CloudWatch, gives the same log pages to the API's readers (LogService), cursor aside:
-the same lines, numbers, times, `[COUT]` marks, masking, cuts and cap note."""
+the same lines, numbers, times, `[COUT]` marks, masking, cuts and cap note. Streams aside
+too: the local path knows each line's stream, CloudWatch keeps none (awslogs sends the text
+alone), so its lines say "" where the local ones say "stdout"."""
 
 from __future__ import annotations
 
@@ -52,8 +54,9 @@ def logged_locally(store: SqliteStore, texts: list[str]) -> None:
     writer.close()
 
 
-def pages(service: LogService, *, limit: int, after: int = 0, cursors: bool) -> list[dict[str, Any]]:
-    """Every page from `after` on, each as the API sends it, cursor left out."""
+def pages(service: LogService, *, limit: int, after: int = 0, cursors: bool,
+          streams: bool = False) -> list[dict[str, Any]]:
+    """Every page from `after` on, each as the API sends it, cursor (and streams) left out."""
     documents: list[dict[str, Any]] = []
     cursor = ""
     while True:
@@ -61,6 +64,9 @@ def pages(service: LogService, *, limit: int, after: int = 0, cursors: bool) -> 
                                        cursor=cursor if cursors else ""))
         document = page.as_document()
         document.pop("cursor")
+        if not streams:
+            for line in document["lines"]:
+                line.pop("stream")
         documents.append(document)
         if page.done:
             return documents
@@ -93,3 +99,10 @@ def test_sqlite_and_cloudwatch_give_the_same_pages_of_the_same_output(
     assert shown[-1]["text"].startswith("[containerops] log limit of 80000 bytes reached")
     assert not any(SECRET in line["text"] for line in shown)
     assert [line["seq"] for line in shown] == list(range(1, len(shown) + 1))
+    local_streams = [line["stream"] for page in pages(local, limit=limit, cursors=False,
+                                                        streams=True) for line in page["lines"]]
+    assert local_streams == ["stdout"] * (len(shown) - 1) + [""]  # the cap note is ours
+    cloud_streams = {line["stream"] for page in pages(service(cloudwatch), limit=limit,
+                                                      cursors=True, streams=True)
+                     for line in page["lines"]}
+    assert cloud_streams == {""}

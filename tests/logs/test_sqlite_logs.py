@@ -3,6 +3,7 @@ attempt must be stored first, and every bit of a time and any text survive a pag
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from chalicelib.engine.records import AttemptRecord, LogLine
 from chalicelib.errors import NotFound
 from chalicelib.logs.base import LogEntry
 from chalicelib.store.sqlite import SqliteStore
+from chalicelib.store.sqlite_schema import MIGRATIONS
 from tests.logs.contract import LogContract, entries
-from tests.store.contract import job, run
+from tests.store.contract import EPOCH, job, run
 
 
 def _with_build_attempts(path: Path) -> SqliteStore:
@@ -51,3 +53,32 @@ def test_log_pages_keep_every_bit_of_time_and_any_text(tmp_path: Path) -> None:
         assert store.read_logs("r1", "build", 1) == lines
         assert store.read_logs("r1", "build", 1, after_seq=1, limit=1) == lines[1:2]
         assert store.read_logs("r1", "nope", 1) == []
+
+
+def test_each_line_keeps_the_stream_it_was_written_to(tmp_path: Path) -> None:
+    with _with_build_attempts(tmp_path / "store.db") as store:
+        written = [LogEntry(EPOCH, "checking", stream="stdout"),
+                   LogEntry(EPOCH, "error: no entry", stream="stderr"),
+                   LogEntry(EPOCH, "[containerops] a note", stream="")]
+        store.append_logs("r1", "build", 1, written)
+        assert [(line.text, line.stream) for line in store.read_logs("r1", "build", 1)] == [
+            ("checking", "stdout"), ("error: no entry", "stderr"), ("[containerops] a note", "")]
+        last = store.last_log_line("r1", "build", 1)
+        assert last is not None and last.stream == ""
+
+
+def test_lines_stored_before_streams_were_kept_read_as_of_no_stream(tmp_path: Path) -> None:
+    """A file from before the stream column: the migration adds it, old lines read as ''."""
+    path = tmp_path / "store.db"
+    with _with_build_attempts(path) as store:
+        store.append_logs("r1", "build", 1, entries(2))
+    adds_streams = next(index for index, migration in enumerate(MIGRATIONS)
+                        if isinstance(migration, str) and "ADD COLUMN stream" in migration)
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE log_lines DROP COLUMN stream")
+    conn.execute(f"PRAGMA user_version = {adds_streams}")
+    conn.commit()
+    conn.close()
+    with SqliteStore(path) as store:
+        assert [(line.text, line.stream) for line in store.read_logs("r1", "build", 1)] == [
+            ("line 1", ""), ("line 2", "")]

@@ -76,16 +76,19 @@ def end_attempt(store: SqliteStore, job: str = "build") -> None:
     store.save_attempt(AttemptRecord(RUN, job, 1, status=AttemptState.SUCCEEDED))
 
 
-def test_lines_after_the_cursor_come_in_order_with_cout_lines_marked(
+def test_lines_after_the_cursor_come_in_order_with_cout_lines_and_streams_marked(
     logs: LogService, store: SqliteStore
 ) -> None:
-    append_lines(store, [line(1), line(2, "[COUT] VERSION = 1.2", cout=True), line(3)])
+    append_lines(store, [line(1), line(2, "[COUT] VERSION = 1.2", cout=True),
+                         line(3)._replace(text="error: no tests", stream="stderr")])
     page = logs.read(request(after=1))
     assert [(entry.seq, entry.text, entry.is_cout) for entry in page.lines] == [
-        (2, "[COUT] VERSION = 1.2", True), (3, "line 3", False)]
+        (2, "[COUT] VERSION = 1.2", True), (3, "error: no tests", False)]
     assert page.next_after == 3 and page.done is False
-    assert page.as_document()["lines"][0] == {
-        "seq": 2, "time": EPOCH + 2, "text": "[COUT] VERSION = 1.2", "cout": True}
+    assert page.as_document()["lines"] == [
+        {"seq": 2, "time": EPOCH + 2, "text": "[COUT] VERSION = 1.2", "cout": True, "stream": ""},
+        {"seq": 3, "time": EPOCH + 3, "text": "error: no tests", "cout": False, "stream": "stderr"},
+    ]
 
 
 def test_a_finished_attempt_is_done_only_once_every_line_was_sent(

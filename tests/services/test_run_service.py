@@ -23,6 +23,7 @@ from chalicelib.services.run_service import (
     params_from_request,
     parse_time,
 )
+from chalicelib.services.run_views import run_summary
 from chalicelib.store.sqlite import SqliteStore
 from tests.builders import action, job, stage, workflow_doc
 
@@ -238,6 +239,21 @@ def test_cancel_sets_the_flag_and_asks_the_dispatcher_to_stop_the_run(
     cancelled = service.cancel("demo", run.id)
     assert cancelled.cancel_requested and store.get_run(run.id).cancel_requested
     assert dispatcher.cancelled == [run.id]
+
+
+def test_a_run_being_cancelled_says_so_in_its_document_until_it_ends(
+    service: RunService, store: SqliteStore
+) -> None:
+    save(store)
+    run = service.start("demo", "ci", {})
+    assert service.detail("demo", run.id)["cancel_requested"] is False
+
+    service.cancel("demo", run.id)
+
+    document = service.detail("demo", run.id)
+    assert (document["status"], document["cancel_requested"]) == ("queued", True)
+    [listed] = service.list_runs("demo", RunQuery()).runs
+    assert run_summary(listed)["cancel_requested"] is True  # the history's entry too
 
 
 def test_cancelling_a_finished_run_changes_nothing_it_shows(

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.models import Workflow
+from chalicelib.domain.models import ScheduleTrigger, Workflow
+from chalicelib.domain.triggers import schedule_key
 from chalicelib.services.dispatch import RecordingDispatcher
 from chalicelib.services.run_service import RunService
 from chalicelib.services.schedules import ScheduleService
@@ -24,6 +25,11 @@ from tests.store.contract import at_once
 
 def at(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def at_cron(cron: str) -> str:
+    """The key the schedule's mark is kept under."""
+    return schedule_key(ScheduleTrigger(type="schedule", cron=cron))
 
 
 class Clock:
@@ -117,7 +123,7 @@ def test_a_disabled_workflows_tick_is_marked_without_a_run(
     store.set_workflow_enabled("demo", "nightly", False)
     clock.now = at("2026-03-02 03:01")
     assert schedules.check() == 0
-    assert store.get_schedule_mark("demo", "nightly", 0) == at("2026-03-02 03:00")
+    assert store.get_schedule_mark("demo", "nightly", at_cron("0 3 * * *")) == at("2026-03-02 03:00")
     store.set_workflow_enabled("demo", "nightly", True)
     assert schedules.check() == 0 and store.list_runs().runs == []
 
@@ -132,7 +138,7 @@ def test_a_run_that_cannot_start_is_logged_and_its_tick_stays_marked(
         assert schedules.check() == 1
     assert [name for name, _ in ticks(store)] == ["fine"]
     assert "params.target: param 'target' is required" in caplog.text
-    assert store.get_schedule_mark("demo", "needs-input", 0) == at("2026-03-02 03:00")
+    assert store.get_schedule_mark("demo", "needs-input", at_cron("0 3 * * *")) == at("2026-03-02 03:00")
 
 
 def test_a_check_stops_between_triggers_when_told(
@@ -141,4 +147,67 @@ def test_a_check_stops_between_triggers_when_told(
     save(store, "nightly", "0 3 * * *")
     clock.now = at("2026-03-02 03:01")
     assert schedules.check(stopping=lambda: True) == 0
-    assert store.get_schedule_mark("demo", "nightly", 0) is None  # still owed
+    assert store.get_schedule_mark("demo", "nightly", at_cron("0 3 * * *")) is None  # still owed
+
+
+# --- marks follow the schedule, not its position ------------------------------------------
+
+def ticks_started(store: SqliteStore) -> list[tuple[str, str]]:
+    """(cron, tick) of every run the schedules started, in tick order."""
+    return sorted(((str(run.trigger["cron"]), str(run.trigger["tick"])) for run in store.list_runs().runs),
+                  key=lambda started: started[1])
+
+def test_reordering_the_triggers_repeats_no_tick(
+    schedules: ScheduleService, store: SqliteStore, clock: Clock
+) -> None:
+    save(store, "twice", "0 3 * * *", "0 15 * * *")
+    clock.now = at("2026-03-02 16:00")
+    assert schedules.check() == 2  # 03:00 and 15:00
+    clock.now = at("2026-03-02 16:01")
+    save(store, "twice", "0 15 * * *", "0 3 * * *")
+    clock.now = at("2026-03-02 16:02")
+    assert schedules.check() == 0
+    clock.now = at("2026-03-03 03:00:30")
+    assert schedules.check() == 1
+    assert ticks_started(store) == [("0 3 * * *", "2026-03-02T03:00:00+00:00"),
+                                    ("0 15 * * *", "2026-03-02T15:00:00+00:00"),
+                                    ("0 3 * * *", "2026-03-03T03:00:00+00:00")]
+
+
+def test_a_trigger_added_in_front_skips_no_tick_of_the_others(
+    schedules: ScheduleService, store: SqliteStore, clock: Clock
+) -> None:
+    save(store, "hourly", "0 * * * *")
+    clock.now = at("2026-03-02 05:00:10")
+    assert schedules.check() == 1
+    save(store, "hourly", "30 5 * * *", "0 * * * *")
+    clock.now = at("2026-03-02 05:40")
+    assert schedules.check() == 1  # the new 05:30, and 06:00 is not due yet
+    clock.now = at("2026-03-02 06:00:10")
+    assert schedules.check() == 1
+    assert ticks_started(store) == [("0 * * * *", "2026-03-02T05:00:00+00:00"),
+                                    ("30 5 * * *", "2026-03-02T05:30:00+00:00"),
+                                    ("0 * * * *", "2026-03-02T06:00:00+00:00")]
+
+
+def test_two_identical_triggers_are_one_schedule(
+    schedules: ScheduleService, store: SqliteStore, clock: Clock
+) -> None:
+    save(store, "nightly", "0 3 * * *", "0  3 * * *")
+    clock.now = at("2026-03-02 03:01")
+    assert schedules.check() == 1
+    assert schedules.check() == 0
+
+
+def test_a_changed_cron_is_a_new_schedule_that_owes_nothing_from_before_it(
+    schedules: ScheduleService, store: SqliteStore, clock: Clock
+) -> None:
+    save(store, "nightly", "0 3 * * *")
+    clock.now = at("2026-03-02 03:01")
+    assert schedules.check() == 1
+    clock.now = at("2026-03-02 05:00")
+    save(store, "nightly", "0 4 * * *")  # its 04:00 passed before this version
+    clock.now = at("2026-03-02 05:01")
+    assert schedules.check() == 0
+    clock.now = at("2026-03-03 04:00:30")
+    assert schedules.check() == 1

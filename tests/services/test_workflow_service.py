@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from chalicelib.domain.host_mounts import MountPolicy
 from chalicelib.domain.models import Workflow
 from chalicelib.domain.platforms import Platform
+from chalicelib.domain.states import RunState
+from chalicelib.engine.records import RunRecord
 from chalicelib.errors import Conflict, InvalidDefinition, NotFound
 from chalicelib.services.workflow_service import WorkflowService
 from chalicelib.store.catalog import StoreCatalog
@@ -197,6 +201,21 @@ def test_summaries_count_jobs_and_say_whether_enabled(workflows: WorkflowService
     assert workflows.list_summaries("other") == {"workflows": []}
 
 
+def test_summaries_carry_the_description_and_the_newest_run(
+    workflows: WorkflowService, store: SqliteStore, published: None
+) -> None:
+    workflows.create("examples", _ci())
+    workflows.create("examples", example("workflows/hello.yaml"))
+    for run_id, at, status in [("r1", 10.0, RunState.FAILED), ("r2", 20.0, RunState.SUCCEEDED)]:
+        store.create_run(RunRecord(id=run_id, namespace="examples", workflow="hello", workflow_version=1,
+                                   status=status, created_at=at, started_at=at + 1, finished_at=at + 5), [])
+    summaries = {s["name"]: s for s in workflows.list_summaries("examples")["workflows"]}
+    assert summaries["hello"]["description"] == example("workflows/hello.yaml")["metadata"]["description"]
+    assert summaries["hello"]["last_run"] == {"id": "r2", "status": "succeeded", "reason": "",
+                                              "created_at": 20.0, "started_at": 21.0, "finished_at": 25.0}
+    assert summaries["ci"]["last_run"] is None
+
+
 def test_a_deleted_workflow_keeps_its_versions_readable_by_number_as_not_enabled(
     workflows: WorkflowService, published: None
 ) -> None:
@@ -253,3 +272,45 @@ def test_on_aws_without_an_eks_cluster_a_workflow_on_eks_is_refused_where_it_say
     assert _paths(raised) == ["spec.platform"]
     with_a_cluster = WorkflowService(store, StoreCatalog(store), cloud=True, platforms=set(Platform))
     assert with_a_cluster.create("examples", document)["version"] == 1
+
+
+# --- host mounts (serve --allow-mount) ----------------------------------------------------
+
+def _with_written_mounts(document: dict[str, Any], *sources: str) -> dict[str, Any]:
+    """The ci example with its first job's mount sources written out in full."""
+    clone = document["spec"]["stages"][0]["actions"][0]["jobs"][0]
+    clone["mounts"] = [{"source": source, "target": f"/m{i}"} for i, source in enumerate(sources)]
+    return document
+
+
+def test_a_mount_written_out_outside_the_allowed_roots_is_refused_at_its_path(
+    store: SqliteStore, published: None, tmp_path: Path
+) -> None:
+    (tmp_path / "allowed").mkdir()
+    served = WorkflowService(store, StoreCatalog(store),
+                             mounts=MountPolicy.allowing([tmp_path / "allowed"]))
+    document = _with_written_mounts(_ci(), f"{tmp_path}/allowed", f"{tmp_path}/allowed-not")
+    with pytest.raises(InvalidDefinition) as raised:
+        served.create("examples", document)
+    [problem] = raised.value.problems
+    assert problem.path == "spec.stages[0].actions[0].jobs[0].mounts[1].source"
+    assert f"{tmp_path}/allowed-not is outside the folders" in problem.message
+    checked = served.check("examples", document)
+    assert checked["valid"] is False and checked["problems"][0]["path"] == problem.path
+
+
+def test_mounts_built_by_expressions_are_left_to_launch_and_allowed_ones_are_saved(
+    store: SqliteStore, published: None, tmp_path: Path
+) -> None:
+    served = WorkflowService(store, StoreCatalog(store), mounts=MountPolicy.allowing([tmp_path]))
+    assert served.create("examples", _ci())["version"] == 1  # its sources are ${{ params.* }}
+    document = _with_written_mounts(_ci(), str(tmp_path))
+    assert served.update("examples", "ci", 1, document)["version"] == 2
+
+
+def test_a_server_without_roots_refuses_every_written_out_host_mount(
+    workflows: WorkflowService, published: None
+) -> None:
+    with pytest.raises(InvalidDefinition) as raised:
+        workflows.create("examples", _with_written_mounts(_ci(), "/tmp"))
+    assert "this server allows no host mounts" in raised.value.problems[0].message

@@ -15,12 +15,12 @@ from typing import TypeVar
 
 import pytest
 
-from chalicelib.domain.models import Component, Workflow
+from chalicelib.domain.models import Component, ScheduleTrigger, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.domain.triggers import TriggerKind
+from chalicelib.domain.triggers import TriggerKind, schedule_key, schedules_of
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
-from chalicelib.store.base import RunFilter, Store, WorkflowSettings
+from chalicelib.store.base import EVENT_CLAIM_RETENTION_SECONDS, RunFilter, Store, WorkflowSettings
 
 T = TypeVar("T")
 EPOCH = 1_700_000_000.0
@@ -68,6 +68,9 @@ def triggered(name: str, *triggers: dict[str, object], namespace: str = "demo") 
 S3 = {"type": "s3", "bucket": "uploads"}
 REPO = {"type": "codecommit", "repository": "app", "branches": ["main"]}
 NIGHTLY = {"type": "schedule", "cron": "0 3 * * *"}
+# Schedule keys (domain.triggers.schedule_key) as the schedule checker passes them.
+AT_3 = schedule_key(ScheduleTrigger(type="schedule", cron="0 3 * * *"))
+AT_15 = schedule_key(ScheduleTrigger(type="schedule", cron="0 15 * * *"))
 
 
 def run(run_id: str = "r1", *, created_at: float = EPOCH, status: RunState = RunState.QUEUED,
@@ -247,6 +250,19 @@ class StoreContract:
         store.put_component(component(namespace="old"))
         store.set_component_deprecated("old", "lint", "1.0.0", True)
         assert store.list_namespaces() == ["old"]
+
+    def test_the_namespaces_of_components_leave_out_those_with_workflows_only(
+        self, store: Store
+    ) -> None:
+        assert store.component_namespaces() == []
+        store.put_component(component(namespace="tools"))
+        store.put_component(component(version="2.0.0", namespace="tools"))
+        store.put_component(component(namespace="demo"))
+        store.set_component_deprecated("demo", "lint", "1.0.0", True)
+        store.save_workflow(workflow(namespace="acme"))
+        store.save_workflow(workflow(namespace="demo"))
+        assert store.component_namespaces() == ["demo", "tools"]
+        assert store.list_namespaces() == ["acme", "demo", "tools"]
 
     def test_a_revived_workflow_lists_its_namespace_again(self, store: Store) -> None:
         store.save_workflow(workflow(namespace="demo"))
@@ -438,6 +454,14 @@ class StoreContract:
         assert not store.claim_event("github:delivery-1", EPOCH + 1)
         assert store.claim_event("github:delivery-2", EPOCH + 2)
 
+    def test_an_event_claim_holds_for_the_retention_period_and_then_lapses(
+        self, store: Store
+    ) -> None:
+        assert store.claim_event("github:delivery-1", EPOCH)
+        assert not store.claim_event("github:delivery-1", EPOCH + EVENT_CLAIM_RETENTION_SECONDS - 1)
+        assert store.claim_event("github:delivery-1", EPOCH + EVENT_CLAIM_RETENTION_SECONDS + 1)
+        assert not store.claim_event("github:delivery-1", EPOCH + EVENT_CLAIM_RETENTION_SECONDS + 2)
+
     def test_two_threads_claiming_one_event_only_one_wins(self, store: Store) -> None:
         keys = [f"event-{i}" for i in range(50)]
         results = at_once(2, lambda i: [store.claim_event(key, EPOCH + i) for key in keys])
@@ -446,37 +470,49 @@ class StoreContract:
         assert [first + second for first, second in zip(*claims, strict=True)] == [1] * 50
 
     def test_a_schedule_mark_reads_back_what_was_last_set(self, store: Store) -> None:
-        assert store.get_schedule_mark("demo", "ci", 0) is None
-        store.set_schedule_mark("demo", "ci", 0, EPOCH)
-        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH
-        store.set_schedule_mark("demo", "ci", 0, EPOCH + 60)
-        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH + 60
+        assert store.get_schedule_mark("demo", "ci", AT_3) is None
+        store.set_schedule_mark("demo", "ci", AT_3, EPOCH)
+        assert store.get_schedule_mark("demo", "ci", AT_3) == EPOCH
+        store.set_schedule_mark("demo", "ci", AT_3, EPOCH + 60)
+        assert store.get_schedule_mark("demo", "ci", AT_3) == EPOCH + 60
 
-    def test_each_schedule_trigger_has_its_own_mark(self, store: Store) -> None:
-        store.set_schedule_mark("demo", "ci", 0, EPOCH)
-        store.set_schedule_mark("demo", "ci", 1, EPOCH + 1)
-        store.set_schedule_mark("demo", "deploy", 0, EPOCH + 2)
-        store.set_schedule_mark("acme", "ci", 0, EPOCH + 3)
-        assert [store.get_schedule_mark(ns, name, trigger) for ns, name, trigger in [
-            ("demo", "ci", 0), ("demo", "ci", 1), ("demo", "deploy", 0), ("acme", "ci", 0),
-            ("acme", "ci", 1)]] == [EPOCH, EPOCH + 1, EPOCH + 2, EPOCH + 3, None]
+    def test_each_schedule_has_its_own_mark(self, store: Store) -> None:
+        store.set_schedule_mark("demo", "ci", AT_3, EPOCH)
+        store.set_schedule_mark("demo", "ci", AT_15, EPOCH + 1)
+        store.set_schedule_mark("demo", "deploy", AT_3, EPOCH + 2)
+        store.set_schedule_mark("acme", "ci", AT_3, EPOCH + 3)
+        assert [store.get_schedule_mark(ns, name, schedule) for ns, name, schedule in [
+            ("demo", "ci", AT_3), ("demo", "ci", AT_15), ("demo", "deploy", AT_3), ("acme", "ci", AT_3),
+            ("acme", "ci", AT_15)]] == [EPOCH, EPOCH + 1, EPOCH + 2, EPOCH + 3, None]
 
     def test_a_schedule_mark_moves_only_from_the_mark_its_checker_read(self, store: Store) -> None:
-        assert store.advance_schedule_mark("demo", "ci", 0, None, EPOCH)
-        assert not store.advance_schedule_mark("demo", "ci", 0, None, EPOCH + 60)
-        assert not store.advance_schedule_mark("demo", "ci", 0, EPOCH - 60, EPOCH + 60)
-        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH
-        assert store.advance_schedule_mark("demo", "ci", 0, EPOCH, EPOCH + 60)
-        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH + 60
-        assert store.advance_schedule_mark("demo", "ci", 1, None, EPOCH)  # its own mark
+        assert store.advance_schedule_mark("demo", "ci", AT_3, None, EPOCH)
+        assert not store.advance_schedule_mark("demo", "ci", AT_3, None, EPOCH + 60)
+        assert not store.advance_schedule_mark("demo", "ci", AT_3, EPOCH - 60, EPOCH + 60)
+        assert store.get_schedule_mark("demo", "ci", AT_3) == EPOCH
+        assert store.advance_schedule_mark("demo", "ci", AT_3, EPOCH, EPOCH + 60)
+        assert store.get_schedule_mark("demo", "ci", AT_3) == EPOCH + 60
+        assert store.advance_schedule_mark("demo", "ci", AT_15, None, EPOCH)  # its own mark
 
     def test_of_checkers_moving_one_mark_from_what_they_read_only_one_wins(
         self, store: Store
     ) -> None:
-        store.set_schedule_mark("demo", "ci", 0, EPOCH)
-        results = at_once(6, lambda i: store.advance_schedule_mark("demo", "ci", 0, EPOCH, EPOCH + 60))
+        store.set_schedule_mark("demo", "ci", AT_3, EPOCH)
+        results = at_once(6, lambda i: store.advance_schedule_mark("demo", "ci", AT_3, EPOCH, EPOCH + 60))
         assert sorted(map(str, results)) == ["False"] * 5 + ["True"]
-        assert store.get_schedule_mark("demo", "ci", 0) == EPOCH + 60
+        assert store.get_schedule_mark("demo", "ci", AT_3) == EPOCH + 60
+
+    def test_a_mark_is_found_by_its_schedules_identity_whatever_its_position(
+        self, store: Store
+    ) -> None:
+        first = triggered("ci", NIGHTLY, {"type": "schedule", "cron": "0 15 * * *"})
+        reordered = triggered("ci", {"type": "api"}, {"type": "schedule", "cron": "0 15  * * *"},
+                              NIGHTLY)
+        [key, other] = schedules_of(first)
+        store.set_schedule_mark("demo", "ci", key, EPOCH)
+        store.set_schedule_mark("demo", "ci", other, EPOCH + 1)
+        assert [store.get_schedule_mark("demo", "ci", k) for k in schedules_of(reordered)] == [
+            EPOCH + 1, EPOCH]
 
     # --- the trigger index -------------------------------------------------------------
     def test_a_workflow_is_found_by_the_bucket_and_the_repository_its_triggers_name(
@@ -664,6 +700,16 @@ class StoreContract:
         # created_after is inclusive, created_before exclusive
         assert [i for p in self._all_pages(store, window) for i in p] == [
             "r14", "r13", "r12", "r11", "r10"]
+
+    def test_the_latest_run_of_each_workflow_is_its_newest(self, store: Store) -> None:
+        for i, (ns, wf) in enumerate([("demo", "ci"), ("demo", "deploy"), ("acme", "ci"),
+                                      ("demo", "ci"), ("demo", "ci"), ("acme", "lint")]):
+            store.create_run(run(f"r{i}", created_at=EPOCH + i, namespace=ns, workflow_name=wf), [])
+        store.create_run(run("r9", created_at=EPOCH + 4, workflow_name="deploy"), [])  # a tie: the id decides
+        latest = store.latest_runs("demo", ["ci", "deploy", "lint", "never-ran", "ci"])
+        assert {name: record.id for name, record in latest.items()} == {"ci": "r4", "deploy": "r9"}
+        assert latest["ci"].workflow == "ci" and latest["ci"].namespace == "demo"
+        assert store.latest_runs("acme", []) == {}
 
     def test_filters_combine(self, store: Store) -> None:
         for i in range(10):

@@ -19,7 +19,8 @@ Items (pk / sk):
                                                      of kind s3 | codecommit on that bucket |
                                                      repository, or a schedule (source empty)
       WORKFLOW#<ns>/<name>  VERSION#<10 digits>      one workflow version (zlib of its JSON)
-      WORKFLOW#<ns>/<name>  SCHEDULE#<trigger>       the last schedule tick acted on
+      WORKFLOW#<ns>/<name>  SCHEDULE#<schedule key>  the last tick acted on for a schedule
+                                                     (domain.triggers.schedule_key)
       WORKFLOW#<ns>/<name>  SLOTS                    run slots: holders (string set of the
                                                      run ids holding one; absent when none)
     runs table
@@ -66,8 +67,8 @@ Access patterns (every Store method):
                                                                          Delete its index items
     claim_event                 events <key>                             PutItem if absent or
                                                                          expired
-    get/set_schedule_mark       WORKFLOW#<ns>/<name> SCHEDULE#<t>        GetItem / PutItem
-    advance_schedule_mark       WORKFLOW#<ns>/<name> SCHEDULE#<t>        PutItem if absent or
+    get/set_schedule_mark       WORKFLOW#<ns>/<name> SCHEDULE#<key>      GetItem / PutItem
+    advance_schedule_mark       WORKFLOW#<ns>/<name> SCHEDULE#<key>      PutItem if absent or
                                                                          tick = expected
     workflows_triggered_by      TRIGGER#<kind>#<source>; heads; versions Query + BatchGetItem x2
     take_run_slot               WORKFLOW#<ns>/<name> SLOTS               UpdateItem ADD holders

@@ -27,6 +27,7 @@ from chalicelib.domain.triggers import TriggerKind
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import messages
 from chalicelib.store.base import (
+    EVENT_CLAIM_RETENTION_SECONDS,
     StoredComponent,
     StoredWorkflow,
     TriggeredWorkflow,
@@ -47,11 +48,10 @@ WEBHOOK_SECRET_BYTES = 32
 # An unchecked save that keeps losing races to other writers gives up after this many
 # rounds (each round another writer saved a version, so the workflow is very busy).
 SAVE_RACE_ROUNDS = 50
-# A claimed event id is kept 14 days: SQS keeps a message at most 14 days and EventBridge
-# retries a delivery for 24 hours, so no duplicate of an event arrives later than that.
+# A claimed event id is kept EVENT_CLAIM_RETENTION_SECONDS (14 days, chalicelib/store/base.py).
 # DynamoDB deletes expired items lazily (often days later), so a claim past its expiry
 # that is still stored counts as free: it is the TTL that decides, not the deletion.
-EVENT_CLAIM_TTL_SECONDS = 14 * 24 * 3600
+EVENT_CLAIM_TTL_SECONDS = EVENT_CLAIM_RETENTION_SECONDS
 
 Clock = Callable[[], float]
 
@@ -64,9 +64,13 @@ class Definitions:
 
     # --- namespaces ------------------------------------------------------------------
     def list_namespaces(self) -> list[str]:
-        marked = {item.sk for item in self._calls.query(self._t.namespace, keys.NAMESPACES_PK)}
         live = {head.namespace for head in self._heads(None) if not head.deleted}
-        return sorted(marked | live)
+        return sorted(set(self.component_namespaces()) | live)
+
+    def component_namespaces(self) -> list[str]:
+        """The namespace markers, one item each, written with a namespace's components (and
+        never removed: components are never deleted)."""
+        return sorted({item.sk for item in self._calls.query(self._t.namespace, keys.NAMESPACES_PK)})
 
     # --- components ------------------------------------------------------------------
     def put_component(self, component: Component) -> None:
@@ -277,20 +281,20 @@ class Definitions:
             return False
         return True
 
-    def get_schedule_mark(self, namespace: str, name: str, trigger: int) -> float | None:
+    def get_schedule_mark(self, namespace: str, name: str, schedule: str) -> float | None:
         item = self._calls.get(self._t.mark, keys.workflow_pk(namespace, name),
-                               keys.schedule_mark_sk(trigger))
+                               keys.schedule_mark_sk(schedule))
         return None if item is None else float(item.tick)
 
-    def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None:
-        item = self._t.mark(keys.workflow_pk(namespace, name), keys.schedule_mark_sk(trigger),
+    def set_schedule_mark(self, namespace: str, name: str, schedule: str, tick: float) -> None:
+        item = self._t.mark(keys.workflow_pk(namespace, name), keys.schedule_mark_sk(schedule),
                             tick=tick)
         self._calls.put(f"marking schedule of {namespace}/{name}", item)
 
-    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+    def advance_schedule_mark(self, namespace: str, name: str, schedule: str,
                               expected: float | None, tick: float) -> bool:
         model = self._t.mark
-        item = model(keys.workflow_pk(namespace, name), keys.schedule_mark_sk(trigger), tick=tick)
+        item = model(keys.workflow_pk(namespace, name), keys.schedule_mark_sk(schedule), tick=tick)
         still = model.pk.does_not_exist() if expected is None else model.tick == expected
         try:
             self._calls.put(f"marking schedule of {namespace}/{name}", item, still)

@@ -53,8 +53,10 @@ def workflow_version_sk(version: int) -> str:
     return f"VERSION#{version:0{_VERSION_DIGITS}d}"
 
 
-def schedule_mark_sk(trigger: int) -> str:
-    return f"SCHEDULE#{trigger}"
+def schedule_mark_sk(schedule: str) -> str:
+    """Under the schedule's identity (domain.triggers.schedule_key). Marks of the releases
+    that kept them by the trigger's position (SCHEDULE#<n>) are left unread."""
+    return f"SCHEDULE#{schedule}"
 
 
 RUN_SLOTS_SK = "SLOTS"  # under workflow_pk: one item per workflow

@@ -67,6 +67,10 @@ class DynamoDbStore(Store):
         with translated("listing namespaces"):
             return self._definitions.list_namespaces()
 
+    def component_namespaces(self) -> list[str]:
+        with translated("listing the namespaces of components"):
+            return self._definitions.component_namespaces()
+
     # --- components ----------------------------------------------------------------
     def put_component(self, component: Component) -> None:
         with translated(f"publishing component {component.ref}"):
@@ -129,18 +133,18 @@ class DynamoDbStore(Store):
         with translated(f"claiming event {key}"):
             return self._definitions.claim_event(key, now)
 
-    def get_schedule_mark(self, namespace: str, name: str, trigger: int) -> float | None:
+    def get_schedule_mark(self, namespace: str, name: str, schedule: str) -> float | None:
         with translated(f"reading the schedule mark of {namespace}/{name}"):
-            return self._definitions.get_schedule_mark(namespace, name, trigger)
+            return self._definitions.get_schedule_mark(namespace, name, schedule)
 
-    def set_schedule_mark(self, namespace: str, name: str, trigger: int, tick: float) -> None:
+    def set_schedule_mark(self, namespace: str, name: str, schedule: str, tick: float) -> None:
         with translated(f"marking the schedule of {namespace}/{name}"):
-            self._definitions.set_schedule_mark(namespace, name, trigger, tick)
+            self._definitions.set_schedule_mark(namespace, name, schedule, tick)
 
-    def advance_schedule_mark(self, namespace: str, name: str, trigger: int,
+    def advance_schedule_mark(self, namespace: str, name: str, schedule: str,
                               expected: float | None, tick: float) -> bool:
         with translated(f"marking the schedule of {namespace}/{name}"):
-            return self._definitions.advance_schedule_mark(namespace, name, trigger, expected, tick)
+            return self._definitions.advance_schedule_mark(namespace, name, schedule, expected, tick)
 
     def workflows_triggered_by(
         self, kind: TriggerKind, source: str = EVERY_SCHEDULE

@@ -115,7 +115,9 @@ export interface RunFilters {
 export const api = {
   health: () => call<{ status: string }>("GET", "/health"),
 
-  namespaces: () => call<{ namespaces: string[] }>("GET", "/namespaces"),
+  /** Every namespace holding something, or (`"components"`) only those holding components. */
+  namespaces: (holding?: "components") =>
+    call<{ namespaces: string[] }>("GET", `/namespaces${query({ holding })}`),
 
   components: (namespace: string) => call<{ components: ComponentEntry[] }>("GET", `${ns(namespace)}/components`),
   componentVersions: (namespace: string, name: string) =>

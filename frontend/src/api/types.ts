@@ -129,6 +129,18 @@ export interface WorkflowSummary {
   name: string;
   version: number;
   enabled: boolean;
+  description?: string;
+  /** In lists: the workflow's newest run, null when it never ran. */
+  last_run?: LastRun | null;
+}
+
+export interface LastRun {
+  id: string;
+  status: RunStatus;
+  reason: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
 }
 
 export interface WorkflowVersion {
@@ -174,6 +186,12 @@ export interface AttemptDocument {
   log_truncated: boolean;
 }
 
+/** Where a reused job did its work: the run and the attempt whose outputs it carries. */
+export interface ReuseOrigin {
+  run: string;
+  attempt: number;
+}
+
 export interface JobDocument {
   name: string;
   stage: number;
@@ -185,6 +203,8 @@ export interface JobDocument {
   outputs: Record<string, string>;
   started_at: number | null;
   finished_at: number | null;
+  /** For a reused job, where its work was done (null when the records no longer say). */
+  reused_from?: ReuseOrigin | null;
   attempt_history: AttemptDocument[];
 }
 
@@ -197,11 +217,16 @@ export interface RunPage {
   next_cursor: string | null;
 }
 
+/** Where a line came from: the container's stdout or stderr, or "" when the server does not say. */
+export type LogStream = "stdout" | "stderr" | "";
+
 export interface LogLine {
   seq: number;
   time: number;
   text: string;
   cout: boolean;
+  /** Absent from servers older than the stream mark. */
+  stream?: LogStream;
 }
 
 export interface LogPage {

@@ -14,6 +14,7 @@ import {
   moveStage,
   renameAction,
   renameJob,
+  renameRefusal,
   renameStage,
   setSequencing,
   updateJob,
@@ -159,6 +160,23 @@ describe("job edits", () => {
     expect(Object.keys(jobNamed(condition, "test") ?? {})).toEqual(Object.keys(jobNamed(ciWorkflow(), "test") ?? {}));
     const env = renameJob(ciWorkflow(), "lint", "flake8");
     expect(jobNamed(env, "test")?.env).toEqual({ ISSUES: "${{ jobs.flake8.outputs.ISSUES }}", TOKEN: "${{ secrets.token }}" });
+  });
+
+  it("refuse, while a name is typed, an empty name and one another job has", () => {
+    const workflow = ciWorkflow();
+    expect(renameRefusal(workflow, "clone", "checkout")).toBeUndefined();
+    expect(renameRefusal(workflow, "clone", "clone")).toBeUndefined();
+    expect(renameRefusal(workflow, "clone", "")).toBe("A job needs a name.");
+    expect(renameRefusal(workflow, "clone", "  ")).toBe("A job needs a name.");
+    expect(renameRefusal(workflow, "clone", "lint")).toBe("Another job is already called 'lint'.");
+  });
+
+  it("rename one keystroke at a time and end as one rename would", () => {
+    const typed = ["c", "ch", "che", "checkout"].reduce(
+      (state, name) => ({ workflow: renameJob(state.workflow, state.name, name), name }),
+      { workflow: ciWorkflow(), name: "clone" },
+    );
+    expect(typed.workflow).toEqual(renameJob(ciWorkflow(), "clone", "checkout"));
   });
 
   it("rename references in a bare condition", () => {

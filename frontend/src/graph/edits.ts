@@ -205,6 +205,17 @@ function renameReferences(job: Job, from: string, to: string): Job {
   return changed ? next : job;
 }
 
+/**
+ * Why the job cannot take that name now, or undefined when it can. A name being typed goes
+ * through many names; an empty one, or one another job has, is not applied: two jobs of one
+ * name could no longer be told apart, and the references to them would merge.
+ */
+export function renameRefusal(workflow: WorkflowDefinition, from: string, to: string): string | undefined {
+  if (to.trim() === "") return "A job needs a name.";
+  if (to !== from && findJob(workflow, to)) return `Another job is already called '${to}'.`;
+  return undefined;
+}
+
 /** Renames the job and rewrites every reference to it: data, env, `if` and mount sources. */
 export function renameJob(workflow: WorkflowDefinition, from: string, to: string): WorkflowDefinition {
   const place = findJob(workflow, from);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { WorkflowDefinition } from "../api/types";
-import { addStage, deleteJob, renameJob } from "./edits";
+import { addStage, deleteJob, renameJob, updateJob } from "./edits";
 import { bigWorkflow, ciWorkflow, lookup, platformWorkflow } from "./fixtures";
 import { graphToWorkflow } from "./fromGraph";
 import { connect } from "./links";
 import { absolutePositions } from "./geometry";
-import type { GraphEdge, GraphNode } from "./model";
+import type { GraphEdge, GraphNode, Port } from "./model";
 import { workflowToGraph } from "./toGraph";
 
 const jobNode = (nodes: GraphNode[], name: string) => {
@@ -102,14 +102,28 @@ describe("workflowToGraph", () => {
   });
 
   it("gives a job the component's inputs, its data keys and its linked env variables as inputs", () => {
-    expect(jobNode(nodes, "clone").data.inputs).toEqual([
+    const withoutValues = (ports: Port[]) => ports.map(({ value: _value, ...port }) => port);
+    expect(withoutValues(jobNode(nodes, "clone").data.inputs)).toEqual([
       { name: "url", field: "data.url", linked: false, conflict: false, required: true },
       { name: "ref", field: "data.ref", linked: false, conflict: false, required: false },
     ]);
-    expect(jobNode(nodes, "test").data.inputs).toEqual([
+    expect(withoutValues(jobNode(nodes, "test").data.inputs)).toEqual([
       { name: "repo", field: "data.repo", linked: true, conflict: false, required: true },
       { name: "ref", field: "data.ref", linked: false, conflict: false, required: false },
       { name: "ISSUES", field: "env.ISSUES", linked: true, conflict: false, required: false },
+    ]);
+  });
+
+  it("shows on each input what fills it: a value, a param, another job's output, or the default", () => {
+    const shown = (job: string) =>
+      Object.fromEntries(jobNode(nodes, job).data.inputs.map((port) => [port.name, port.value && `${port.value.kind}:${port.value.text}`]));
+    expect(shown("clone")).toEqual({ url: "literal:/repo.git", ref: "param:params.branch" });
+    expect(shown("test")).toEqual({ repo: "link:clone.COMMIT", ref: undefined, ISSUES: "link:lint.ISSUES" });
+    expect(shown("package")).toMatchObject({ version: "link:v{clone.COMMIT}-rc" });
+    const bare = workflowToGraph(updateJob(ciWorkflow(), "clone", { name: "clone", component: "demo/git-clone@1.0.0" }), lookup);
+    expect(jobNode(bare.nodes, "clone").data.inputs.map((port) => port.value)).toEqual([
+      undefined,
+      { kind: "default", text: "main", written: "main" },
     ]);
   });
 

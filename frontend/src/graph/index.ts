@@ -30,6 +30,7 @@ export {
   moveStage,
   renameAction,
   renameJob,
+  renameRefusal,
   renameStage,
   setSequencing,
   updateJob,
@@ -41,3 +42,5 @@ export { graphToWorkflow } from "./fromGraph";
 export { locateProblem, problemsByNode, type ProblemLocation } from "./problems";
 export { workflowToYaml, yamlToWorkflow } from "./yaml";
 export { absolutePositions } from "./geometry";
+export { findJob, type JobPlace } from "./places";
+export { describeValue, type PortValue, type PortValueKind } from "./values";

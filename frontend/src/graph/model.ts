@@ -1,5 +1,6 @@
 import type { ComponentDefinition, Job, Problem, Stage, Trigger } from "../api/types";
 import type { PlatformShown } from "./platform";
+import type { PortValue } from "./values";
 
 // The designer's graph as plain objects. They have the shape React Flow expects (children
 // placed relative to their parent, parents listed before children) without depending on it.
@@ -18,6 +19,7 @@ export interface Port {
   linked: boolean;
   conflict: boolean; // fed by more than one job output
   required: boolean;
+  value?: PortValue; // what the job writes there, or the component's default
 }
 
 export interface OutputPort {

@@ -18,6 +18,7 @@ import {
 import { actionsOf, jobName, jobPlaces, stagesOf, type JobPlace } from "./places";
 import { jobPlatform, type PlatformShown } from "./platform";
 import { problemsByNode } from "./problems";
+import { describeValue, type PortValue } from "./values";
 
 const DEFAULT_TRIGGERS: Trigger[] = [{ type: "api" }]; // the server's default
 
@@ -56,19 +57,21 @@ function inputPorts(entry: JobEntry, component: ComponentDefinition | undefined,
   const job = entry.place.job;
   const linked = new Set(entry.drawn.map((link) => link.field));
   const ports = new Map<string, Port>();
-  const add = (name: string, field: string, required: boolean) => {
+  const data: Record<string, unknown> = typeof job.data === "object" && job.data !== null ? job.data : {};
+  const env: Record<string, unknown> = typeof job.env === "object" && job.env !== null ? job.env : {};
+  const add = (name: string, field: string, required: boolean, value: PortValue | undefined) => {
     if (ports.has(field)) return;
     const conflict = conflicted.has(conflictKey(jobName(job), field));
-    ports.set(field, { name, field, linked: linked.has(field), conflict, required });
+    ports.set(field, { name, field, linked: linked.has(field), conflict, required, ...(value ? { value } : {}) });
   };
   for (const input of component?.spec.inputs ?? []) {
-    add(input.name, `data.${input.name}`, input.required === true && (input.default === undefined || input.default === null));
+    const required = input.required === true && (input.default === undefined || input.default === null);
+    add(input.name, `data.${input.name}`, required, describeValue(data[input.name], input.default));
   }
-  if (typeof job.data === "object" && job.data !== null) {
-    for (const key of Object.keys(job.data)) add(key, `data.${key}`, false);
-  }
+  for (const key of Object.keys(data)) add(key, `data.${key}`, false, describeValue(data[key]));
   for (const link of entry.written) {
-    if (link.field.startsWith("env.")) add(link.field.slice(4), link.field, false);
+    const key = link.field.slice(4);
+    if (link.field.startsWith("env.")) add(key, link.field, false, describeValue(env[key]));
   }
   return [...ports.values()];
 }

@@ -18,6 +18,23 @@ function lines(from: number, to: number): LogLine[] {
 const seqs = (log: { entries: readonly { seq: number }[] }) => log.entries.map((entry) => entry.seq);
 
 describe("the log model", () => {
+  it("keeps each line's stream and its text as it reads", () => {
+    const log = appendLines(EMPTY_LOG, [
+      { seq: 1, time: 1, text: `${ESC}[31mred${ESC}[0m text`, cout: false, stream: "stdout" },
+      { seq: 2, time: 2, text: "error: no entry", cout: false, stream: "stderr" },
+      { seq: 3, time: 3, text: "a note", cout: false, stream: "" },
+      { seq: 4, time: 4, text: "from an older server", cout: false },
+      { seq: 5, time: 5, text: "odd", cout: false, stream: "stdin" as never },
+    ]);
+    expect(log.entries.map((entry) => [entry.stream, entry.plain])).toEqual([
+      ["stdout", "red text"],
+      ["stderr", "error: no entry"],
+      ["", "a note"],
+      ["", "from an older server"],
+      ["", "odd"],
+    ]);
+  });
+
   it("starts empty", () => {
     expect(EMPTY_LOG.entries).toEqual([]);
     expect(EMPTY_LOG.dropped).toBe(0);

@@ -1,12 +1,13 @@
 // The log of one job attempt as the viewer holds it: the lines received so far, in `seq`
 // order, each with the ANSI style it starts with (styles may carry over from one line to
 // the next, so this is worked out once, as lines arrive, and rows can then be drawn in
-// any order). Memory is capped: past `maxLines`, the oldest lines are let go and counted.
+// any order), its visible text (what search looks in) and the stream it was written to.
+// Memory is capped: past `maxLines`, the oldest lines are let go and counted.
 //
 // Pure TypeScript: every function returns a new value and changes none it is given.
 
-import type { LogLine } from "../api/types";
-import { ansiEndStyle, PLAIN, type AnsiStyle } from "./ansi";
+import type { LogLine, LogStream } from "../api/types";
+import { ansiEndStyle, PLAIN, stripAnsi, type AnsiStyle } from "./ansi";
 
 /** How many lines the viewer keeps by default (at 20 px a row, 4,000,000 px of list). */
 export const MAX_LINES = 200_000;
@@ -14,6 +15,10 @@ export const MAX_LINES = 200_000;
 export interface LogEntry extends LogLine {
   /** The style in force at the start of the line (what the lines before it left). */
   readonly startStyle: AnsiStyle;
+  /** The text as it reads, without escape sequences. */
+  readonly plain: string;
+  /** "stdout", "stderr", or "" where the server does not say (its own notes, CloudWatch). */
+  readonly stream: LogStream;
 }
 
 export interface LogBuffer {
@@ -39,6 +44,11 @@ export function isCout(line: Pick<LogLine, "cout">): boolean {
   return line.cout === true;
 }
 
+/** The stream a line was written to, as the server said; "" for anything else. */
+export function streamOf(line: Pick<LogLine, "stream">): LogStream {
+  return line.stream === "stdout" || line.stream === "stderr" ? line.stream : "";
+}
+
 /**
  * The log with a page of lines added. Lines it already has (`seq` not above the last one)
  * are skipped, so a page read twice adds nothing; past `maxLines`, the oldest lines go.
@@ -51,7 +61,15 @@ export function appendLines(log: LogBuffer, lines: readonly LogLine[], maxLines:
   for (const line of lines) {
     if (!(line.seq > lastSeq)) continue;
     const text = typeof line.text === "string" ? line.text : "";
-    added.push({ seq: line.seq, time: line.time, text, cout: isCout(line), startStyle: style });
+    added.push({
+      seq: line.seq,
+      time: line.time,
+      text,
+      cout: isCout(line),
+      stream: streamOf(line),
+      startStyle: style,
+      plain: stripAnsi(text),
+    });
     style = ansiEndStyle(text, style);
     lastSeq = line.seq;
   }

@@ -15,6 +15,35 @@ export function elapsed(started: number | null | undefined, finished: number | n
   return formatDuration((finished ?? now) - started);
 }
 
+/**
+ * A moment with its date, always ("1 Dec 2026, 15:28:09" in en-GB): lists hold runs of many
+ * days. `locale` and `timeZone` default to the browser's.
+ */
+export function formatDateTime(seconds: number | null | undefined, locale?: string, timeZone?: string): string {
+  if (!seconds || !Number.isFinite(seconds)) return "";
+  return new Intl.DateTimeFormat(locale, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+    timeZone,
+  }).format(new Date(seconds * 1000));
+}
+
+/** How long ago, in the largest unit that fits: "just now", "5 min ago", "3 h ago", "2 days ago". */
+export function formatAgo(seconds: number | null | undefined, now: number): string {
+  if (!seconds || !Number.isFinite(seconds)) return "";
+  const past = Math.max(0, now - seconds);
+  if (past < 45) return "just now";
+  if (past < 3600) return `${Math.max(1, Math.round(past / 60))} min ago`;
+  if (past < 86_400) return `${Math.round(past / 3600)} h ago`;
+  const days = Math.round(past / 86_400);
+  return days === 1 ? "1 day ago" : `${days} days ago`;
+}
+
 export function formatTime(seconds: number | null | undefined): string {
   if (!seconds) return "";
   const date = new Date(seconds * 1000);

@@ -1,5 +1,9 @@
+// The designer of one workflow: the draft (useDraft: what the server has, the edits and their
+// undo history), the canvas, the side panels and the toolbar, and the commands that tie them
+// together: keyboard shortcuts, the question before leaving with unsaved changes, and the
+// notices that offer to undo a deletion.
 import { ReactFlowProvider } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../../api/client";
 import type { WorkflowDefinition } from "../../api/types";
 import {
@@ -10,33 +14,46 @@ import {
   deleteJob,
   deleteStage,
   disconnect,
+  findJob,
   locateProblem,
   moveStage,
   parseLinks,
   problemsByNode,
   renameAction,
   renameJob,
+  renameRefusal,
   renameStage,
   setSequencing,
   updateJob,
   workflowToGraph,
+  type Link,
 } from "../../graph";
 import { href } from "../../routing";
 import { ErrorNote } from "../../ui/ErrorNote";
-import { Canvas, type LinkRequest, type Selection } from "./Canvas";
+import { Canvas, type LinkRequest } from "./Canvas";
 import { CanvasContext, type CanvasActions } from "./canvasContext";
+import { DraftRevision } from "./fields";
 import { JobPanel } from "./JobPanel";
+import { LeaveDialog } from "./LeaveDialog";
 import { LinkPanel, linkOf } from "./LinkPanel";
 import { Palette } from "./Palette";
 import { jobNames, placeComponent, relocate } from "./placement";
 import { RunDialog } from "./RunDialog";
-import { useCatalog } from "./useCatalog";
-import { useDraft } from "./useDraft";
+import { followSelection, type Selection } from "./selection";
+import { ShortcutsDialog } from "./ShortcutsDialog";
+import { Toolbar, type Tab } from "./Toolbar";
+import { useCatalog, type Catalog } from "./useCatalog";
+import { useDraft, type Draft } from "./useDraft";
+import { typingSession } from "./typing";
+import { useLeaveGuard } from "./useLeaveGuard";
+import { useShortcuts } from "./useShortcuts";
 import { WorkflowPanel } from "./WorkflowPanel";
 import { YamlTab } from "./YamlTab";
 import "./designer.css";
 
-type Notice = { tone: "info" | "error"; text: string } | null;
+// A notice about a deletion carries the drawing the deletion made: its Undo button shows
+// while that drawing is still the present one (another edit since, and Ctrl+Z is the way).
+type Notice = { tone: "info" | "error"; text: string; undoable?: WorkflowDefinition } | null;
 
 export function DesignerView({ namespace, name }: { namespace: string; name: string }) {
   return (
@@ -49,14 +66,43 @@ export function DesignerView({ namespace, name }: { namespace: string; name: str
 function Designer({ namespace, name }: { namespace: string; name: string }) {
   const draft = useDraft(namespace, name);
   const catalog = useCatalog();
+  if (draft.loadError) return <ErrorNote error={draft.loadError} />;
+  if (!draft.workflow) return <p className="muted page">Loading…</p>;
+  return <Editor namespace={namespace} name={name} draft={draft} workflow={draft.workflow} catalog={catalog} />;
+}
+
+interface EditorProps {
+  namespace: string;
+  name: string;
+  draft: Draft;
+  workflow: WorkflowDefinition;
+  catalog: Catalog;
+}
+
+function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
   const [selection, setSelection] = useState<Selection>(null);
-  const [tab, setTab] = useState<"canvas" | "yaml">("canvas");
+  const [tab, setTab] = useState<Tab>("canvas");
   const [notice, setNotice] = useState<Notice>(null);
   const [conflict, setConflict] = useState<number | null>(null);
   const [running, setRunning] = useState<{ busy: boolean; error?: string; previous?: Record<string, string> } | null>(
     null,
   );
-  const { workflow, edit } = draft;
+  const [saving, setSaving] = useState(false);
+  const [helping, setHelping] = useState(false);
+  const [leaving, setLeaving] = useState<string>(); // where a held-back link was going
+  const { edit: draftEdit, seal } = draft;
+  const edit = useCallback(
+    (change: (current: WorkflowDefinition) => WorkflowDefinition) => draftEdit(change, typingSession(document.activeElement)),
+    [draftEdit],
+  );
+  const replace = useCallback((next: WorkflowDefinition) => edit(() => next), [edit]);
+
+  useEffect(() => {
+    document.addEventListener("focusout", seal); // leaving a text field ends its undo step
+    return () => document.removeEventListener("focusout", seal);
+  }, [seal]);
+
+  useLeaveGuard(draft.dirty, namespace, name, setLeaving);
 
   useEffect(() => {
     if (!draft.dirty) return;
@@ -65,50 +111,59 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
     return () => window.removeEventListener("beforeunload", warn);
   }, [draft.dirty]);
 
-  const graph = useMemo(
-    () => (workflow ? workflowToGraph(workflow, catalog.lookup, draft.problems) : { nodes: [], edges: [] }),
-    [workflow, catalog.lookup, draft.problems],
-  );
-  const links = useMemo(() => (workflow ? parseLinks(workflow) : []), [workflow]);
+  const graph = useMemo(() => workflowToGraph(workflow, catalog.lookup, draft.problems), [workflow, catalog.lookup, draft.problems]);
+  const links = useMemo(() => parseLinks(workflow), [workflow]);
 
-  const editAndSelectNew = useCallback(
-    (change: (current: WorkflowDefinition) => WorkflowDefinition) => {
-      if (!workflow) return;
-      const before = new Set(jobNames(workflow));
-      const next = change(workflow);
-      const added = jobNames(next).find((job) => !before.has(job));
-      edit(() => next);
-      if (added) setSelection({ kind: "job", name: added });
-    },
-    [workflow, edit],
-  );
+  const editAndSelectNew = (change: (current: WorkflowDefinition) => WorkflowDefinition) => {
+    const before = new Set(jobNames(workflow));
+    const next = change(workflow);
+    const added = jobNames(next).find((job) => !before.has(job));
+    edit(() => next);
+    if (added) setSelection({ kind: "job", name: added });
+  };
 
-  const link = useCallback(
-    (request: LinkRequest) => {
-      if (!workflow) return;
-      const allowed = canLink(workflow, request.source, request.target);
-      if (!allowed.ok) {
-        setNotice({ tone: "error", text: `Link refused: ${allowed.reason}` });
-        return;
-      }
-      const result = connect(workflow, request);
-      if ("error" in result) {
-        setNotice({ tone: "error", text: `Link refused: ${result.error}` });
-        return;
-      }
-      edit(() => result.workflow);
-      setNotice({ tone: "info", text: `${request.source}.${request.output} now feeds ${request.target} ${request.field}` });
-    },
-    [workflow, edit],
-  );
+  const link = (request: LinkRequest) => {
+    const allowed = canLink(workflow, request.source, request.target);
+    if (!allowed.ok) {
+      setNotice({ tone: "error", text: `Link refused: ${allowed.reason}` });
+      return;
+    }
+    const result = connect(workflow, request);
+    if ("error" in result) {
+      setNotice({ tone: "error", text: `Link refused: ${result.error}` });
+      return;
+    }
+    edit(() => result.workflow);
+    setNotice({ tone: "info", text: `${request.source}.${request.output} now feeds ${request.target} ${request.field}` });
+  };
 
+  const removeStage = (index: number) => {
+    const stage = workflow.spec.stages[index];
+    const next = deleteStage(workflow, index);
+    if (!stage || next === workflow) return;
+    edit(() => next);
+    // A hand-written draft may lack its lists: count what is there.
+    const actions: unknown[] = Array.isArray(stage.actions) ? stage.actions : [];
+    const jobs = actions.reduce<number>((count, action) => {
+      const list = typeof action === "object" && action !== null ? (action as { jobs?: unknown }).jobs : undefined;
+      return count + (Array.isArray(list) ? list.length : 0);
+    }, 0);
+    const content = jobs === 0 ? "" : ` and its ${jobs === 1 ? "job" : `${jobs} jobs`}`;
+    setNotice({ tone: "info", text: `Deleted stage ${stage.name}${content}.`, undoable: next });
+  };
+  const removeStageLatest = useRef(removeStage);
+  useEffect(() => {
+    removeStageLatest.current = removeStage;
+  });
+
+  const stageCount = workflow.spec.stages.length;
   const actions: CanvasActions = useMemo(
     () => ({
       editable: true,
-      stageCount: workflow?.spec.stages.length ?? 0,
+      stageCount,
       renameStage: (index, next) => edit((current) => renameStage(current, index, next)),
       moveStage: (index, to) => edit((current) => moveStage(current, index, to)),
-      deleteStage: (index) => edit((current) => deleteStage(current, index)),
+      deleteStage: (index) => removeStageLatest.current(index), // the canvas keeps its actions across edits
       toggleSequencing: (index) =>
         edit((current) =>
           setSequencing(current, index, current.spec.stages[index]?.sequencing === "sequence" ? "parallel" : "sequence"),
@@ -116,23 +171,21 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
       addAction: (index) => edit((current) => addAction(current, index)),
       renameAction: (stage, action, next) => edit((current) => renameAction(current, stage, action, next)),
     }),
-    [workflow?.spec.stages.length, edit],
+    [stageCount, edit],
   );
 
-  if (draft.loadError) return <ErrorNote error={draft.loadError} />;
-  if (!workflow) return <p className="muted page">Loading…</p>;
-
   const nodeProblems = problemsByNode(workflow, draft.problems);
-  const selectedJob =
-    selection?.kind === "job"
-      ? workflow.spec.stages.flatMap((s) => s.actions.flatMap((a) => a.jobs)).find((job) => job.name === selection.name)
-      : undefined;
+  const selectedAt = selection?.kind === "job" ? findJob(workflow, selection.name) : undefined;
+  const selectedJob = selectedAt?.job;
+  const selectedPlace = selectedAt ? `${selectedAt.stage}.${selectedAt.action}.${selectedAt.index}` : "";
   const selectedEdge = selection?.kind === "link" ? graph.edges.find((edge) => edge.id === selection.id) : undefined;
   const selectedLink = selectedEdge && linkOf(selectedEdge);
   const workflowProblems = nodeProblems.get("workflow") ?? [];
+  const canSave = !saving && (draft.dirty || draft.savedVersion === 0);
 
   const save = async (overwrite = false) => {
-    const outcome = await draft.save(overwrite);
+    setSaving(true);
+    const outcome = await draft.save(overwrite).finally(() => setSaving(false));
     if (outcome.kind === "saved") {
       setConflict(null);
       setNotice({
@@ -152,6 +205,25 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
     return outcome.kind === "saved";
   };
 
+  const check = async () => {
+    try {
+      const problems = await draft.check();
+      setNotice(
+        problems.length
+          ? { tone: "error", text: `${problems.length} problem(s): see the marked jobs and stages.` }
+          : { tone: "info", text: "No problems: the workflow is valid." },
+      );
+    } catch (error) {
+      setNotice({ tone: "error", text: (error as Error).message });
+    }
+  };
+
+  const openRun = async () => {
+    if (draft.dirty && !(await save())) return;
+    const last = await api.runs(namespace, { workflow: name, limit: 1 }).catch(() => undefined);
+    setRunning({ busy: false, previous: last?.runs[0]?.params });
+  };
+
   const startRun = async (params: Record<string, string>) => {
     setRunning((current) => current && { ...current, busy: true });
     try {
@@ -162,63 +234,92 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
     }
   };
 
+  const removeJob = (job: string) => {
+    const next = deleteJob(workflow, job);
+    edit(() => next);
+    setSelection(null);
+    setNotice({ tone: "info", text: `Deleted job ${job}.`, undoable: next });
+  };
+
+  const removeLink = (item: Link) => {
+    const next = disconnect(workflow, item);
+    edit(() => next);
+    setSelection(null);
+    setNotice({
+      tone: "info",
+      text: `Removed the link from ${item.source}.${item.output} to ${item.target} ${item.field}.`,
+      undoable: next,
+    });
+  };
+
+  const stepBack = () => {
+    const target = draft.undo();
+    if (target) setSelection((current) => followSelection(workflow, target, current));
+  };
+  const stepForward = () => {
+    const target = draft.redo();
+    if (target) setSelection((current) => followSelection(workflow, target, current));
+  };
+
+  const leave = (href: string) => {
+    setLeaving(undefined);
+    window.location.hash = href; // the guard only holds back clicks
+  };
+
+  useShortcuts(
+    (command) => {
+      if (command === "save") {
+        if (canSave) void save();
+        else if (!saving) setNotice({ tone: "info", text: `Nothing to save: no change since version ${draft.savedVersion}.` });
+      } else if (command === "undo") {
+        stepBack();
+      } else if (command === "redo") {
+        stepForward();
+      } else if (command === "delete") {
+        if (selectedJob) removeJob(selectedJob.name);
+        else if (selectedLink) removeLink(selectedLink);
+      } else if (command === "help") {
+        setHelping(true);
+      }
+    },
+    !running && !helping && leaving === undefined,
+  );
+
   return (
     <div className="designer" data-testid="designer">
-      <div className="toolbar">
-        <h1>
-          {namespace}/{name}
-        </h1>
-        <span className="muted" data-testid="saved-version">
-          {draft.savedVersion ? `v${draft.savedVersion}` : "not saved yet"}
-          {draft.dirty ? " · changed" : ""}
-        </span>
-        <div className="tabs" role="tablist">
-          <button role="tab" aria-selected={tab === "canvas"} onClick={() => setTab("canvas")}>
-            Canvas
-          </button>
-          <button role="tab" aria-selected={tab === "yaml"} onClick={() => setTab("yaml")}>
-            YAML
-          </button>
-        </div>
-        <button
-          onClick={async () => {
-            try {
-              const problems = await draft.check();
-              setNotice(
-                problems.length
-                  ? { tone: "error", text: `${problems.length} problem(s): see the marked jobs and stages.` }
-                  : { tone: "info", text: "No problems: the workflow is valid." },
-              );
-            } catch (error) {
-              setNotice({ tone: "error", text: (error as Error).message });
-            }
-          }}
-          data-testid="check"
-        >
-          Check
-        </button>
-        <button className="primary" onClick={() => void save()} disabled={!draft.dirty && draft.savedVersion > 0} data-testid="save">
-          Save
-        </button>
-        <button
-          onClick={async () => {
-            if (draft.dirty && !(await save())) return;
-            const last = await api.runs(namespace, { workflow: name, limit: 1 }).catch(() => undefined);
-            setRunning({ busy: false, previous: last?.runs[0]?.params });
-          }}
-          disabled={draft.savedVersion === 0 && !draft.dirty}
-          data-testid="run"
-        >
-          Run…
-        </button>
-        <button onClick={() => edit((current) => addStage(current))} data-testid="add-stage">
-          + Stage
-        </button>
-        <a href={href({ view: "runs", namespace, workflow: name })}>Runs</a>
-      </div>
+      <Toolbar
+        namespace={namespace}
+        name={name}
+        savedVersion={draft.savedVersion}
+        dirty={draft.dirty}
+        saving={saving}
+        tab={tab}
+        onTab={setTab}
+        onCheck={() => void check()}
+        onSave={() => void save()}
+        onRun={() => void openRun()}
+        onAddStage={() => edit((current) => addStage(current))}
+        canUndo={draft.canUndo}
+        canRedo={draft.canRedo}
+        onUndo={stepBack}
+        onRedo={stepForward}
+        onHelp={() => setHelping(true)}
+      />
       {notice && (
         <div className={`notice notice-${notice.tone}`} role="status" data-testid="notice">
           {notice.text}
+          {notice.undoable === workflow && (
+            <button
+              className="notice-undo"
+              data-testid="notice-undo"
+              onClick={() => {
+                stepBack();
+                setNotice(null);
+              }}
+            >
+              Undo
+            </button>
+          )}
           <button aria-label="Dismiss" onClick={() => setNotice(null)}>
             ×
           </button>
@@ -255,49 +356,44 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
               />
             </CanvasContext.Provider>
           ) : (
-            <YamlTab workflow={workflow} onChange={draft.replace} />
+            <YamlTab key={draft.revision} workflow={workflow} onChange={replace} />
           )}
         </div>
-        <aside className="side-panel">
-          {selectedJob ? (
-            <JobPanel
-              key={selectedJob.name}
-              job={selectedJob}
-              links={links.filter((item) => item.target === selectedJob.name)}
-              problems={draft.problems
-                .map((problem) => ({ ...locateProblem(workflow, problem), message: problem.message }))
-                .filter((located) => located.nodeId === `job:${selectedJob.name}`)}
-              catalog={catalog}
-              workflowPlatform={workflow.spec.platform}
-              onChange={(job) => edit((current) => updateJob(current, selectedJob.name, job))}
-              onRename={(next) => {
-                edit((current) => renameJob(current, selectedJob.name, next));
-                setSelection({ kind: "job", name: next });
-              }}
-              onUnlink={(item) => edit((current) => disconnect(current, item))}
-              onDelete={() => {
-                edit((current) => deleteJob(current, selectedJob.name));
-                setSelection(null);
-              }}
-            />
-          ) : selectedLink ? (
-            <LinkPanel
-              link={selectedLink}
-              conflict={selectedEdge?.data?.conflict ?? false}
-              onRemove={() => {
-                edit((current) => disconnect(current, selectedLink));
-                setSelection(null);
-              }}
-            />
-          ) : (
-            <WorkflowPanel
-              workflow={workflow}
-              problems={workflowProblems}
-              checkedClean={draft.checked && draft.problems.length === 0}
-              onChange={draft.replace}
-            />
-          )}
-        </aside>
+        <DraftRevision.Provider value={draft.revision}>
+          <aside className="side-panel">
+            {selectedJob ? (
+              <JobPanel
+                key={selectedPlace} // a rename keeps the panel, and the focus in the name field
+                job={selectedJob}
+                links={links.filter((item) => item.target === selectedJob.name)}
+                problems={draft.problems
+                  .map((problem) => ({ ...locateProblem(workflow, problem), message: problem.message }))
+                  .filter((located) => located.nodeId === `job:${selectedJob.name}`)}
+                catalog={catalog}
+                workflowPlatform={workflow.spec.platform}
+                onChange={(job) => edit((current) => updateJob(current, selectedJob.name, job))}
+                onRename={(next) => {
+                  const refusal = renameRefusal(workflow, selectedJob.name, next);
+                  if (refusal) return refusal;
+                  edit((current) => renameJob(current, selectedJob.name, next));
+                  setSelection({ kind: "job", name: next });
+                  return undefined;
+                }}
+                onUnlink={(item) => edit((current) => disconnect(current, item))}
+                onDelete={() => removeJob(selectedJob.name)}
+              />
+            ) : selectedLink ? (
+              <LinkPanel link={selectedLink} conflict={selectedEdge?.data?.conflict ?? false} onRemove={() => removeLink(selectedLink)} />
+            ) : (
+              <WorkflowPanel
+                workflow={workflow}
+                problems={workflowProblems}
+                checkedClean={draft.checked && draft.problems.length === 0}
+                onChange={replace}
+              />
+            )}
+          </aside>
+        </DraftRevision.Provider>
       </div>
       {running && (
         <RunDialog
@@ -307,6 +403,18 @@ function Designer({ namespace, name }: { namespace: string; name: string }) {
           error={running.error}
           onStart={(values) => void startRun(values)}
           onClose={() => setRunning(null)}
+        />
+      )}
+      {helping && <ShortcutsDialog onClose={() => setHelping(false)} />}
+      {leaving !== undefined && (
+        <LeaveDialog
+          saving={saving}
+          onStay={() => setLeaving(undefined)}
+          onLeave={() => leave(leaving)}
+          onSaveAndLeave={async () => {
+            if (await save()) leave(leaving);
+            else setLeaving(undefined); // the notice says why it was not saved
+          }}
         />
       )}
     </div>

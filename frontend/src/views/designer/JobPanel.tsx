@@ -1,3 +1,4 @@
+import { useState } from "react";
 import type { ComponentDefinition, Job, Platform, Scalar, WorkflowDefinition } from "../../api/types";
 import { platformLabel, platformNamed, type Link } from "../../graph";
 import { MountsField, PairsField, PlatformField, TextField } from "./fields";
@@ -12,7 +13,7 @@ interface JobPanelProps {
   catalog: Catalog;
   workflowPlatform?: WorkflowDefinition["spec"]["platform"]; // what "the workflow's default" is
   onChange: (job: Job) => void;
-  onRename: (name: string) => void;
+  onRename: (name: string) => string | undefined; // why the name was not taken, when it was not
   onUnlink: (link: Link) => void;
   onDelete: () => void;
 }
@@ -33,6 +34,21 @@ export function typedInput(type: string | undefined, value: string): Scalar {
 export function workflowDefaultLabel(workflowPlatform: unknown): string {
   const named = platformNamed(workflowPlatform);
   return named === undefined ? "Workflow's default" : `Workflow's default (${platformLabel(named)})`;
+}
+
+/** The job's name, renamed as it is typed; a name that cannot be taken says why and is not applied. */
+function JobNameField(props: { name: string; problems: string[]; onRename: (name: string) => string | undefined }) {
+  const [refused, setRefused] = useState<string>();
+  return (
+    <TextField
+      label="Name"
+      value={props.name}
+      onChange={(name) => setRefused(props.onRename(name))}
+      onBlur={() => setRefused(undefined)} // the field shows the job's name again
+      problems={[...props.problems, ...(refused ? [refused] : [])]}
+      testId="job-name"
+    />
+  );
 }
 
 export function JobPanel({ job, links, problems, catalog, workflowPlatform, onChange, onRename, onUnlink, onDelete }: JobPanelProps) {
@@ -59,7 +75,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
           {problem.message}
         </p>
       ))}
-      <TextField label="Name" value={job.name} onCommit={onRename} problems={problemsAt("name")} testId="job-name" />
+      <JobNameField name={job.name} problems={problemsAt("name")} onRename={onRename} />
       {job.component !== undefined ? (
         <label className={`field${problemsAt("component").length ? " invalid" : ""}`}>
           <span className="field-label">Component</span>
@@ -79,7 +95,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
           ))}
         </label>
       ) : (
-        <TextField label="Image" value={text(job.image)} onCommit={(value) => onChange({ ...job, image: value })} problems={problemsAt("image")} />
+        <TextField label="Image" value={text(job.image)} onChange={(value) => onChange({ ...job, image: value })} problems={problemsAt("image")} />
       )}
       {component?.metadata.description && <p className="muted">{component.metadata.description}</p>}
 
@@ -102,7 +118,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
                 hint={input.description}
                 problems={problemsAt(field)}
                 testId={`input-${input.name}`}
-                onCommit={(value) => setData(setOrDrop(data, input.name, value === "" ? undefined : typedInput(input.type, value)))}
+                onChange={(value) => setData(setOrDrop(data, input.name, value === "" ? undefined : typedInput(input.type, value)))}
               />
               {feeding.map((link) => (
                 <span key={`${link.source}.${link.output}`} className="link-chip" data-testid="link-chip">
@@ -148,7 +164,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
             value={text(job.resources?.[key])}
             placeholder={text(component?.spec.resources?.[key]) || (key.startsWith("cpu") ? "e.g. 0.5" : "e.g. 256Mi")}
             problems={problemsAt(`resources.${key}`)}
-            onCommit={(value) => {
+            onChange={(value) => {
               const typed = key.startsWith("cpu") && value !== "" && Number.isFinite(Number(value)) ? Number(value) : value;
               const resources = setOrDrop(job.resources ?? {}, key, typed as never);
               onChange(setOrDrop(job, "resources", Object.keys(resources).length ? resources : undefined));
@@ -173,14 +189,14 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
           value={text(job.timeout)}
           placeholder={text(component?.spec.timeout) || "e.g. 10m"}
           problems={problemsAt("timeout")}
-          onCommit={(value) => onChange(setOrDrop(job, "timeout", value))}
+          onChange={(value) => onChange(setOrDrop(job, "timeout", value))}
         />
         <TextField
           label="Retries"
           value={text(job.retries?.limit)}
           placeholder="0"
           problems={problemsAt("retries.limit")}
-          onCommit={(value) => {
+          onChange={(value) => {
             const limit = value === "" ? undefined : Number.isInteger(Number(value)) ? Number(value) : (value as never);
             const retries = setOrDrop(job.retries ?? {}, "limit", limit);
             onChange(setOrDrop(job, "retries", Object.keys(retries).length ? retries : undefined));
@@ -191,7 +207,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
           value={text(job.retries?.backoff)}
           placeholder="10s"
           problems={problemsAt("retries.backoff")}
-          onCommit={(value) => {
+          onChange={(value) => {
             const retries = setOrDrop(job.retries ?? {}, "backoff", value);
             onChange(setOrDrop(job, "retries", Object.keys(retries).length ? retries : undefined));
           }}
@@ -201,7 +217,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
           value={text(job.if)}
           placeholder="${{ params.deploy == 'true' }}"
           problems={problemsAt("if")}
-          onCommit={(value) => onChange(setOrDrop(job, "if", value))}
+          onChange={(value) => onChange(setOrDrop(job, "if", value))}
         />
         <label className="field checkbox">
           <input

@@ -16,6 +16,7 @@ export function Palette({ components, onAdd }: { components: ComponentEntry[]; o
       <h2>Components</h2>
       <input
         aria-label="Search components"
+        data-own-keys // Ctrl+Z there undoes the search text
         placeholder="Search…"
         value={search}
         onChange={(event) => setSearch(event.target.value)}

@@ -28,6 +28,7 @@ export function RunDialog(props: {
         role="dialog"
         aria-label="Run the workflow"
         data-testid="run-dialog"
+        data-own-keys
         onSubmit={(event) => {
           event.preventDefault();
           if (missing.length === 0) {

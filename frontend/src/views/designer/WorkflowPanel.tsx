@@ -53,7 +53,7 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
       <TextField
         label="Description"
         value={workflow.metadata.description ?? ""}
-        onCommit={(description) => {
+        onChange={(description) => {
           onChange({ ...workflow, metadata: setOrDrop(workflow.metadata, "description", description) });
         }}
       />
@@ -61,16 +61,16 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
         <legend>Params</legend>
         {params.map((param, index) => (
           <div key={index} className="param">
-            <TextField label="Name" value={param.name} problems={problemsAt(`spec.params[${index}].name`)} onCommit={(name) => setParam(index, { ...param, name })} />
+            <TextField label="Name" value={param.name} problems={problemsAt(`spec.params[${index}].name`)} onChange={(name) => setParam(index, { ...param, name })} />
             <TextField
               label="Default"
               value={param.default === undefined || param.default === null ? "" : String(param.default)}
-              onCommit={(value) => setParam(index, setOrDrop(param, "default", value))}
+              onChange={(value) => setParam(index, setOrDrop(param, "default", value))}
             />
             <TextField
               label="Description"
               value={param.description ?? ""}
-              onCommit={(description) => setParam(index, setOrDrop(param, "description", description))}
+              onChange={(description) => setParam(index, setOrDrop(param, "description", description))}
             />
             <label className="field checkbox">
               <input
@@ -100,14 +100,14 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
           value={spec.timeout === undefined ? "" : String(spec.timeout)}
           placeholder="e.g. 2h"
           problems={problemsAt("spec.timeout")}
-          onCommit={(value) => onChange(withSpec(workflow, "timeout", value || undefined))}
+          onChange={(value) => onChange(withSpec(workflow, "timeout", value || undefined))}
         />
         <TextField
           label="Runs at once (others queue)"
           value={spec.concurrency === undefined ? "" : String(spec.concurrency)}
           placeholder="no limit"
           problems={problemsAt("spec.concurrency")}
-          onCommit={(value) =>
+          onChange={(value) =>
             onChange(withSpec(workflow, "concurrency", value === "" ? undefined : Number.isInteger(Number(value)) ? Number(value) : (value as never)))
           }
         />
@@ -147,7 +147,7 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
           <TextField
             label="Cron (UTC)"
             value={schedule.cron}
-            onCommit={(cron) => setTriggers(triggers.map((trigger) => (trigger === schedule ? { ...schedule, cron } : trigger)))}
+            onChange={(cron) => setTriggers(triggers.map((trigger) => (trigger === schedule ? { ...schedule, cron } : trigger)))}
           />
         )}
         {triggers

@@ -11,6 +11,7 @@ export function YamlTab({ workflow, onChange }: { workflow: WorkflowDefinition; 
       <textarea
         aria-label="Workflow YAML"
         data-testid="yaml-editor"
+        data-own-keys // the text's own undo
         spellCheck={false}
         value={text}
         onChange={(event) => {

@@ -1,23 +1,35 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import type { Mount } from "../../api/types";
 import { PLATFORMS, isPlatform, platformNamed } from "../../graph";
 
-/** A labelled text field that commits on blur or Enter, with the problems about it below. */
+/** Bumped when the draft is replaced from outside the fields (undo, redo): they show it even when focused. */
+export const DraftRevision = createContext(0);
+
+/**
+ * A labelled text field whose every keystroke is an edit: Save and Check see what is typed,
+ * and the drawing follows it. While it has the focus the field keeps the text as typed (a
+ * number field typed "0." must not become "0"); when it loses the focus, and after an undo
+ * or a redo (the draft's revision), it shows the value as the definition holds it.
+ */
 export function TextField(props: {
   label: string;
   value: string;
-  onCommit: (value: string) => void;
+  onChange: (value: string) => void;
+  onBlur?: () => void;
   problems?: string[];
   placeholder?: string;
   hint?: ReactNode;
   testId?: string;
 }) {
-  const { label, value, onCommit, problems = [], placeholder, hint, testId } = props;
+  const { label, value, onChange, onBlur, problems = [], placeholder, hint, testId } = props;
+  const revision = useContext(DraftRevision);
   const [text, setText] = useState(value);
-  useEffect(() => setText(value), [value]);
-  const commit = () => {
-    if (text !== value) onCommit(text);
-  };
+  const focused = useRef(false);
+  const shownRevision = useRef(revision);
+  useEffect(() => {
+    if (!focused.current || shownRevision.current !== revision) setText(value);
+    shownRevision.current = revision;
+  }, [value, revision]);
   return (
     <label className={`field${problems.length ? " invalid" : ""}`}>
       <span className="field-label">{label}</span>
@@ -25,10 +37,17 @@ export function TextField(props: {
         value={text}
         placeholder={placeholder}
         data-testid={testId}
-        onChange={(event) => setText(event.target.value)}
-        onBlur={commit}
-        onKeyDown={(event) => {
-          if (event.key === "Enter") commit();
+        onFocus={() => {
+          focused.current = true;
+        }}
+        onChange={(event) => {
+          setText(event.target.value);
+          onChange(event.target.value);
+        }}
+        onBlur={() => {
+          focused.current = false;
+          setText(value);
+          onBlur?.();
         }}
       />
       {hint && <span className="field-hint">{hint}</span>}
@@ -61,7 +80,7 @@ export function PairsField(props: {
             label={name}
             value={current}
             problems={problemsFor(name)}
-            onCommit={(text) => onChange({ ...pairs, [name]: text })}
+            onChange={(text) => onChange({ ...pairs, [name]: text })}
           />
           <button
             aria-label={`Remove ${name}`}
@@ -111,14 +130,14 @@ export function MountsField(props: {
             value={mount.source}
             placeholder="/abs/path or ${{ params.dir }}"
             problems={problemsAt(`mounts[${index}].source`)}
-            onCommit={(source) => change(index, { ...mount, source })}
+            onChange={(source) => change(index, { ...mount, source })}
           />
           <TextField
             label="In the container"
             value={mount.target}
             placeholder="/data"
             problems={problemsAt(`mounts[${index}].target`)}
-            onCommit={(target) => change(index, { ...mount, target })}
+            onChange={(target) => change(index, { ...mount, target })}
           />
           <label className="field checkbox">
             <input

@@ -1,5 +1,5 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
-import { memo, useState } from "react";
+import { memo, useRef, useState } from "react";
 import type { Problem } from "../../api/types";
 import { platformLabel, type ActionNodeData, type JobNodeData, type PlatformShown, type StageNodeData } from "../../graph";
 import { elapsed } from "../../ui/format";
@@ -32,26 +32,33 @@ function PlatformTag({ platform }: { platform: PlatformShown | undefined }) {
   );
 }
 
-/** A name shown as text; double-click edits it when the canvas is editable. */
+/**
+ * A name shown as text; double-click edits it when the canvas is editable. Each keystroke
+ * renames (a blank name is not applied), Enter or leaving the field ends, Escape puts the
+ * name back. `nopan` keeps the canvas from taking the double-click as a zoom: React Flow's
+ * zoom handler would otherwise swallow the event before React sees it.
+ */
 function InlineName({ name, label, className, onRename }: { name: string; label: string; className: string; onRename?: (name: string) => void }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(name);
+  const original = useRef(name);
   if (editing && onRename) {
     return (
       <input
-        className="nodrag"
+        className="nodrag nopan inline-name"
         aria-label={label}
         value={text}
         autoFocus
-        onChange={(event) => setText(event.target.value)}
-        onBlur={() => {
-          setEditing(false);
-          if (text.trim() && text.trim() !== name) onRename(text.trim());
+        onChange={(event) => {
+          setText(event.target.value);
+          const typed = event.target.value.trim();
+          if (typed && typed !== name) onRename(typed);
         }}
+        onBlur={() => setEditing(false)}
         onKeyDown={(event) => {
           if (event.key === "Enter") (event.target as HTMLInputElement).blur();
           if (event.key === "Escape") {
-            setText(name);
+            if (original.current !== name) onRename(original.current);
             setEditing(false);
           }
         }}
@@ -60,9 +67,12 @@ function InlineName({ name, label, className, onRename }: { name: string; label:
   }
   return (
     <span
-      className={className}
+      className={`${className}${onRename ? " nopan renamable" : ""}`}
       title={onRename ? "double-click to rename" : undefined}
-      onDoubleClick={() => {
+      onDoubleClick={(event) => {
+        if (!onRename) return;
+        event.stopPropagation();
+        original.current = name;
         setText(name);
         setEditing(true);
       }}
@@ -106,9 +116,19 @@ export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { d
               title={port.conflict ? "fed by more than one link" : port.field}
             >
               <Handle type="target" position={Position.Left} id={`in:${port.field}`} isConnectable={canvas.editable} />
-              <span>
+              <span className="port-label">
                 {port.name}
                 {port.required ? "*" : ""}
+                {port.value && (
+                  <span
+                    className={`port-value value-${port.value.kind}`}
+                    data-testid="port-value"
+                    data-kind={port.value.kind}
+                    title={port.value.kind === "default" ? `the component's default: ${port.value.written}` : port.value.written}
+                  >
+                    {port.value.text}
+                  </span>
+                )}
               </span>
             </div>
           ))}

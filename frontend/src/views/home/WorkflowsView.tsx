@@ -1,13 +1,21 @@
 import { useEffect, useState } from "react";
 import { api } from "../../api/client";
+import type { WorkflowSummary } from "../../api/types";
 import { href } from "../../routing";
 import { ErrorNote } from "../../ui/ErrorNote";
+import { formatAgo, formatDateTime } from "../../ui/format";
 import { rememberedNamespace, rememberNamespace } from "../../ui/namespace";
+import { StatusBadge } from "../../ui/StatusBadge";
 import { useLoad } from "../../ui/useLoad";
+import { RunButton } from "./RunButton";
+import "./home.css";
 
 const SLUG = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** The workflows of a namespace, and the way to draw a new one. */
+/**
+ * The workflows of a namespace, each with what it is for, how its last run went and when,
+ * and a Run button; and the way to draw a new one.
+ */
 export function WorkflowsView({ namespace }: { namespace?: string }) {
   const namespaces = useLoad((_signal) => api.namespaces(), []);
   const known = namespaces.data?.namespaces ?? [];
@@ -50,7 +58,12 @@ function NamespacePicker({ known, current }: { known: string[]; current?: string
 }
 
 function WorkflowList({ namespace }: { namespace: string }) {
-  const workflows = useLoad((_signal) => api.workflows(namespace), [namespace]);
+  // Refreshed while the page is open, so a run started elsewhere shows up as the last one.
+  const workflows = useLoad((_signal) => api.workflows(namespace), [namespace], {
+    everyMs: 5000,
+    keepPolling: () => true,
+  });
+  const now = Date.now() / 1000;
   if (workflows.error) return <ErrorNote error={workflows.error} />;
   const items = workflows.data?.workflows ?? [];
   if (!workflows.data) return <p className="muted">Loading…</p>;
@@ -61,18 +74,28 @@ function WorkflowList({ namespace }: { namespace: string }) {
         <tr>
           <th>Workflow</th>
           <th>Version</th>
+          <th>Last run</th>
           <th />
         </tr>
       </thead>
       <tbody>
         {items.map((workflow) => (
-          <tr key={workflow.name} data-testid="workflow-row">
+          <tr key={workflow.name} data-testid="workflow-row" data-name={workflow.name}>
             <td>
               <a href={href({ view: "designer", namespace, name: workflow.name })}>{workflow.name}</a>
               {!workflow.enabled && <span className="tag">disabled</span>}
+              {workflow.description && (
+                <div className="muted workflow-description" data-testid="workflow-description">
+                  {workflow.description}
+                </div>
+              )}
             </td>
             <td>v{workflow.version}</td>
+            <td data-testid="workflow-last-run">
+              <LastRun workflow={workflow} now={now} />
+            </td>
             <td className="actions">
+              <RunButton workflow={workflow} />
               <a href={href({ view: "designer", namespace, name: workflow.name })}>Design</a>
               <a href={href({ view: "runs", namespace, workflow: workflow.name })}>Runs</a>
             </td>
@@ -80,6 +103,20 @@ function WorkflowList({ namespace }: { namespace: string }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+function LastRun({ workflow, now }: { workflow: WorkflowSummary; now: number }) {
+  const run = workflow.last_run;
+  if (!run) return <span className="muted">never run</span>;
+  const when = run.started_at ?? run.created_at;
+  return (
+    <a href={href({ view: "run", namespace: workflow.namespace, runId: run.id })} className="last-run" title={run.id}>
+      <StatusBadge status={run.status} />{" "}
+      <time dateTime={new Date(when * 1000).toISOString()} title={formatAgo(when, now)} data-testid="workflow-last-run-time">
+        {formatDateTime(when)}
+      </time>
+    </a>
   );
 }
 

@@ -6,7 +6,7 @@ import { api } from "../../api/client";
 import type { ComponentEntry, InputSpec, OutputSpec, Scalar } from "../../api/types";
 import { href } from "../../routing";
 import { ErrorNote } from "../../ui/ErrorNote";
-import { rememberNamespace } from "../../ui/namespace";
+import { rememberedNamespace, rememberNamespace } from "../../ui/namespace";
 import { useLoad } from "../../ui/useLoad";
 import { PUBLISH_DRAFT_KEY, descriptionOf, encodeDraft, latestOfEach, newestFirst, searchComponents, shownVersion } from "./registryModel";
 import "./registry.css";
@@ -35,9 +35,16 @@ export function RegistryView({ namespace, name, version }: RegistryViewProps) {
 
 // --- browsing ----------------------------------------------------------------------------
 
+// Only the namespaces that hold components: a namespace of workflows alone has nothing to
+// show here. Without one in the address, the last one used (or the first) is opened, and the
+// address says so (replaced, not added: Back leaves the registry as before).
 function Browse({ namespace }: { namespace?: string }) {
-  const namespaces = useLoad((_signal) => api.namespaces(), []);
+  const namespaces = useLoad((_signal) => api.namespaces("components"), []);
   const known = namespaces.data?.namespaces ?? [];
+  const picked = namespace === undefined && known.length > 0 ? rememberedNamespace(known) : undefined;
+  useEffect(() => {
+    if (picked) window.location.replace(href({ view: "registry", namespace: picked }));
+  }, [picked]);
   return (
     <>
       <header className="registry-header">

@@ -1,9 +1,8 @@
 import { ReactFlowProvider } from "@xyflow/react";
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { api } from "../../api/client";
 import type { JobDocument, RunDocument } from "../../api/types";
 import { workflowToGraph } from "../../graph";
-import { LogView } from "../../logs/LogView";
 import { href } from "../../routing";
 import { ErrorNote } from "../../ui/ErrorNote";
 import { elapsed, formatTime, isFinal } from "../../ui/format";
@@ -13,11 +12,27 @@ import { Canvas } from "../designer/Canvas";
 import { CanvasContext } from "../designer/canvasContext";
 import { useCatalog } from "../designer/useCatalog";
 import "../designer/designer.css";
+import { JobDetails } from "./JobDetails";
+import { PanelResizer, usePanelWidth } from "./PanelResizer";
+import "./run.css";
 
 const POLL_MS = 1000;
 
-/** A run as it happens: its graph with live job states, a job's logs, outputs and attempts. */
-export function RunView({ namespace, runId, job }: { namespace: string; runId: string; job?: string }) {
+export interface RunViewProps {
+  namespace: string;
+  runId: string;
+  /** The job whose details are open, its attempt and the line of its log the address names. */
+  job?: string;
+  attempt?: number;
+  line?: number;
+}
+
+/**
+ * A run as it happens: its graph with live job states, a job's logs, outputs and attempts.
+ * The address names the job, its attempt and a line of its log, so any of them can be
+ * linked to; the side panel's width is the user's (dragged by its edge, remembered).
+ */
+export function RunView({ namespace, runId, job, attempt, line }: RunViewProps) {
   const run = useLoad((signal) => api.run(namespace, runId, { signal }), [namespace, runId], {
     everyMs: POLL_MS,
     keepPolling: (document) => !document || !isFinal(document.status),
@@ -35,6 +50,8 @@ export function RunView({ namespace, runId, job }: { namespace: string; runId: s
   );
   const states = useMemo(() => new Map((run.data?.jobs ?? []).map((item) => [item.name, item])), [run.data]);
   const now = Date.now() / 1000;
+  const body = useRef<HTMLDivElement>(null);
+  const panel = usePanelWidth(body);
 
   if (run.error && !run.data) return <ErrorNote error={run.error} />;
   if (!run.data) return <p className="muted page">Loading…</p>;
@@ -44,7 +61,7 @@ export function RunView({ namespace, runId, job }: { namespace: string; runId: s
   return (
     <div className="run-view" data-testid="run-view">
       <RunHeader run={document} namespace={namespace} now={now} onChanged={run.reload} />
-      <div className="designer-body">
+      <div className="designer-body" ref={body}>
         <div className="designer-main">
           <ReactFlowProvider>
             <CanvasContext.Provider value={{ editable: false, stageCount: 0, jobStates: states, now }}>
@@ -62,9 +79,18 @@ export function RunView({ namespace, runId, job }: { namespace: string; runId: s
           </ReactFlowProvider>
           <ErrorNote error={definition.error} />
         </div>
-        <aside className="side-panel wide">
+        <PanelResizer width={panel.width} change={panel.change} container={body} />
+        <aside className="side-panel run-panel" style={{ width: panel.width }} data-testid="run-panel">
           {selected ? (
-            <JobDetails key={selected.name} job={selected} namespace={namespace} runId={runId} now={now} />
+            <JobDetails
+              key={selected.name}
+              job={selected}
+              namespace={namespace}
+              runId={runId}
+              now={now}
+              attempt={attempt}
+              line={line}
+            />
           ) : (
             <JobList jobs={document.jobs} namespace={namespace} runId={runId} now={now} />
           )}
@@ -142,80 +168,30 @@ function JobList({ jobs, namespace, runId, now }: { jobs: JobDocument[]; namespa
               <td>
                 <StatusBadge status={item.status} />
               </td>
-              <td className="muted">{elapsed(item.started_at, item.finished_at, now)}</td>
+              <td className="muted">
+                {item.reused_from ? (
+                  <a
+                    href={href({
+                      view: "run",
+                      namespace,
+                      runId: item.reused_from.run,
+                      job: item.name,
+                      attempt: item.reused_from.attempt,
+                    })}
+                    data-testid="job-row-reused-from"
+                    title="The run whose work this job reuses"
+                  >
+                    from {item.reused_from.run}
+                  </a>
+                ) : (
+                  elapsed(item.started_at, item.finished_at, now)
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
       <p className="muted">Click a job for its logs, outputs and attempts.</p>
-    </div>
-  );
-}
-
-function JobDetails({ job, namespace, runId, now }: { job: JobDocument; namespace: string; runId: string; now: number }) {
-  const attempts = job.attempt_history;
-  const [attempt, setAttempt] = useState<number | undefined>(undefined);
-  const shown = attempt ?? attempts[attempts.length - 1]?.number;
-  const current = attempts.find((item) => item.number === shown);
-  const outputs = Object.entries(job.outputs ?? {});
-  return (
-    <div className="job-details" data-testid="job-details">
-      <h2>
-        {job.name} <StatusBadge status={job.status} />
-      </h2>
-      <dl>
-        {job.reason && (
-          <>
-            <dt>Reason</dt>
-            <dd data-testid="job-reason">{job.reason}</dd>
-          </>
-        )}
-        <dt>Exit code</dt>
-        <dd data-testid="job-exit-code">{job.exit_code ?? "—"}</dd>
-        <dt>Duration</dt>
-        <dd>{elapsed(job.started_at, job.finished_at, now) || "—"}</dd>
-      </dl>
-      <h3>Outputs</h3>
-      {outputs.length === 0 ? (
-        <p className="muted">None.</p>
-      ) : (
-        <table className="list" data-testid="job-outputs">
-          <tbody>
-            {outputs.map(([key, value]) => (
-              <tr key={key}>
-                <th>{key}</th>
-                <td className="mono">{value}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {attempts.length > 0 && (
-        <>
-          <h3>Attempts</h3>
-          <div className="attempts" role="tablist">
-            {attempts.map((item) => (
-              <button
-                key={item.number}
-                role="tab"
-                aria-selected={item.number === shown}
-                className={`status-${item.status}`}
-                onClick={() => setAttempt(item.number)}
-                title={item.reason}
-              >
-                #{item.number} {item.status}
-                {item.exit_code !== null ? ` (exit ${item.exit_code})` : ""}
-              </button>
-            ))}
-          </div>
-          {current?.reason && <p className="muted">{current.reason}</p>}
-        </>
-      )}
-      {shown !== undefined ? (
-        <LogView key={shown} namespace={namespace} runId={runId} job={job.name} attempt={shown} />
-      ) : (
-        <p className="muted">No attempt yet: the job has not started.</p>
-      )}
     </div>
   );
 }

@@ -1,42 +1,70 @@
-import { useState } from "react";
 import { api } from "../../api/client";
 import type { RunSummary } from "../../api/types";
-import { href } from "../../routing";
+import { href, RUN_STATES, type Route } from "../../routing";
 import { ErrorNote } from "../../ui/ErrorNote";
-import { elapsed, formatTime } from "../../ui/format";
+import { elapsed, formatAgo, formatDateTime } from "../../ui/format";
 import { StatusBadge } from "../../ui/StatusBadge";
 import { useLoad } from "../../ui/useLoad";
+import "./runs.css";
 
-const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 const PAGE = 50;
 
-/** A namespace's runs, newest first, filtered by workflow and state; refreshes itself. */
-export function RunHistoryView({ namespace, workflow }: { namespace: string; workflow?: string }) {
-  const [status, setStatus] = useState("");
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const cursor = cursors[cursors.length - 1] ?? null;
+export interface RunHistoryProps {
+  namespace: string;
+  workflow?: string;
+  status?: string;
+  /** The cursors of the pages before this one (none: the newest page). */
+  pages?: string[];
+}
+
+type RunsRoute = Extract<Route, { view: "runs" }>;
+
+/**
+ * A namespace's runs, newest first, filtered by workflow and state; the namespace, the
+ * filters and the page are all in the address (a link or a reload shows the same page, Back
+ * goes to the page before). The newest page refreshes itself; an older one stays as it was.
+ */
+export function RunHistoryView({ namespace, workflow, status, pages = [] }: RunHistoryProps) {
+  const cursor = pages[pages.length - 1] ?? null;
+  const namespaces = useLoad((_signal) => api.namespaces(), []);
   const workflows = useLoad((_signal) => api.workflows(namespace), [namespace]);
   const page = useLoad(
-    (_signal) => api.runs(namespace, { workflow, status: status || undefined, cursor, limit: PAGE }),
+    (_signal) => api.runs(namespace, { workflow, status, cursor, limit: PAGE }),
     [namespace, workflow, status, cursor],
-    { everyMs: 3000, keepPolling: () => cursors.length === 1 },
+    { everyMs: 3000, keepPolling: () => pages.length === 0 },
   );
   const now = Date.now() / 1000;
-  const choose = (next: { workflow?: string; status?: string }) => {
-    setCursors([null]);
-    if (next.status !== undefined) setStatus(next.status);
-    if (next.workflow !== undefined) {
-      window.location.hash = href({ view: "runs", namespace, workflow: next.workflow || undefined });
-    }
+  const here: RunsRoute = { view: "runs", namespace, workflow, status, pages };
+  const go = (change: Partial<RunsRoute>) => {
+    window.location.hash = href({ ...here, pages: undefined, ...change });
   };
+  const known = namespaces.data?.namespaces ?? [];
 
   return (
     <section className="page">
       <h1>Runs in {namespace}</h1>
       <div className="filters">
         <label>
+          Namespace{" "}
+          <select
+            value={namespace}
+            data-testid="runs-namespace"
+            onChange={(event) => go({ namespace: event.target.value, workflow: undefined })}
+          >
+            {(known.includes(namespace) ? known : [namespace, ...known]).map((item) => (
+              <option key={item} value={item}>
+                {item}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
           Workflow{" "}
-          <select value={workflow ?? ""} onChange={(event) => choose({ workflow: event.target.value })}>
+          <select
+            value={workflow ?? ""}
+            data-testid="runs-workflow"
+            onChange={(event) => go({ workflow: event.target.value || undefined })}
+          >
             <option value="">all</option>
             {(workflows.data?.workflows ?? []).map((item) => (
               <option key={item.name} value={item.name}>
@@ -47,9 +75,13 @@ export function RunHistoryView({ namespace, workflow }: { namespace: string; wor
         </label>
         <label>
           State{" "}
-          <select value={status} onChange={(event) => choose({ status: event.target.value })}>
+          <select
+            value={status ?? ""}
+            data-testid="runs-status"
+            onChange={(event) => go({ status: event.target.value || undefined })}
+          >
             <option value="">any</option>
-            {STATUSES.map((item) => (
+            {RUN_STATES.map((item) => (
               <option key={item} value={item}>
                 {item}
               </option>
@@ -60,9 +92,16 @@ export function RunHistoryView({ namespace, workflow }: { namespace: string; wor
       <ErrorNote error={page.error} />
       <RunTable runs={page.data?.runs} namespace={namespace} now={now} />
       <div className="pager">
-        {cursors.length > 1 && <button onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>}
+        {pages.length > 0 && (
+          <a href={href({ ...here, pages: pages.slice(0, -1) })} data-testid="runs-newer">
+            ← Newer
+          </a>
+        )}
+        {pages.length > 0 && <span className="muted" data-testid="runs-page">page {pages.length + 1}</span>}
         {page.data?.next_cursor && (
-          <button onClick={() => setCursors([...cursors, page.data?.next_cursor ?? null])}>Older</button>
+          <a href={href({ ...here, pages: [...pages, page.data.next_cursor] })} data-testid="runs-older">
+            Older →
+          </a>
         )}
       </div>
     </section>
@@ -84,23 +123,31 @@ function RunTable({ runs, namespace, now }: { runs?: RunSummary[]; namespace: st
         </tr>
       </thead>
       <tbody>
-        {runs.map((run) => (
-          <tr key={run.id} data-testid="run-row">
-            <td>
-              <a href={href({ view: "run", namespace, runId: run.id })}>{run.id}</a>
-              {run.rerun_of && <span className="tag">re-run</span>}
-            </td>
-            <td>
-              {run.workflow.split("/")[1]} <span className="muted">v{run.workflow_version}</span>
-            </td>
-            <td>
-              <StatusBadge status={run.status} />
-              {run.reason && <span className="muted reason">{run.reason}</span>}
-            </td>
-            <td>{formatTime(run.started_at ?? run.created_at)}</td>
-            <td>{elapsed(run.started_at, run.finished_at, now)}</td>
-          </tr>
-        ))}
+        {runs.map((run) => {
+          const when = run.started_at ?? run.created_at;
+          return (
+            <tr key={run.id} data-testid="run-row" data-run={run.id}>
+              <td>
+                <a href={href({ view: "run", namespace, runId: run.id })}>{run.id}</a>
+                {run.rerun_of && <span className="tag">re-run</span>}
+              </td>
+              <td>
+                {run.workflow.split("/")[1]} <span className="muted">v{run.workflow_version}</span>
+              </td>
+              <td>
+                <StatusBadge status={run.status} />
+                {run.reason && <span className="muted reason">{run.reason}</span>}
+              </td>
+              <td className="run-started">
+                <time dateTime={when ? new Date(when * 1000).toISOString() : undefined} data-testid="run-started">
+                  {formatDateTime(when)}
+                </time>
+                <span className="muted"> {formatAgo(when, now)}</span>
+              </td>
+              <td>{elapsed(run.started_at, run.finished_at, now)}</td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

@@ -1,0 +1,105 @@
+// A job of a run in the side panel: its state and reason, outputs, attempts and the log of
+// the attempt the address names. A reused job did not run here: the panel says which run
+// and attempt did its work, links there, and shows that attempt's log.
+
+import type { JobDocument } from "../../api/types";
+import { LogView } from "../../logs/LogView";
+import { href } from "../../routing";
+import { elapsed } from "../../ui/format";
+import { StatusBadge } from "../../ui/StatusBadge";
+import { ReusedFrom } from "./ReusedFrom";
+
+interface JobDetailsProps {
+  job: JobDocument;
+  namespace: string;
+  runId: string;
+  now: number;
+  /** The attempt the address names (the latest when it names none or one that does not exist). */
+  attempt?: number;
+  line?: number;
+}
+
+export function JobDetails({ job, namespace, runId, now, attempt, line }: JobDetailsProps) {
+  const attempts = job.attempt_history;
+  const named = attempts.some((item) => item.number === attempt) ? attempt : undefined;
+  const shown = named ?? attempts[attempts.length - 1]?.number;
+  const linkTo = (number: number | undefined, seq?: number) =>
+    href({ view: "run", namespace, runId, job: job.name, attempt: number, line: seq });
+  const current = attempts.find((item) => item.number === shown);
+  const outputs = Object.entries(job.outputs ?? {});
+  return (
+    <div className="job-details" data-testid="job-details">
+      <h2>
+        {job.name} <StatusBadge status={job.status} />
+      </h2>
+      <dl>
+        {job.reason && (
+          <>
+            <dt>Reason</dt>
+            <dd data-testid="job-reason">{job.reason}</dd>
+          </>
+        )}
+        <dt>Exit code</dt>
+        <dd data-testid="job-exit-code">{job.exit_code ?? "—"}</dd>
+        <dt>Duration</dt>
+        <dd>{elapsed(job.started_at, job.finished_at, now) || "—"}</dd>
+      </dl>
+      <h3>Outputs</h3>
+      {outputs.length === 0 ? (
+        <p className="muted">None.</p>
+      ) : (
+        <table className="list" data-testid="job-outputs">
+          <tbody>
+            {outputs.map(([key, value]) => (
+              <tr key={key}>
+                <th>{key}</th>
+                <td className="mono">{value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {attempts.length > 0 && (
+        <>
+          <h3>Attempts</h3>
+          <div className="attempts" role="tablist">
+            {attempts.map((item) => (
+              <button
+                key={item.number}
+                role="tab"
+                aria-selected={item.number === shown}
+                className={`status-${item.status}`}
+                data-testid="attempt-tab"
+                data-attempt={item.number}
+                onClick={() => {
+                  window.location.hash = linkTo(item.number);
+                }}
+                title={item.reason}
+              >
+                #{item.number} {item.status}
+                {item.exit_code !== null ? ` (exit ${item.exit_code})` : ""}
+              </button>
+            ))}
+          </div>
+          {current?.reason && <p className="muted">{current.reason}</p>}
+        </>
+      )}
+      {job.status === "reused" ? (
+        <ReusedFrom namespace={namespace} job={job.name} origin={job.reused_from ?? null} />
+      ) : shown !== undefined ? (
+        <LogView
+          key={shown}
+          namespace={namespace}
+          runId={runId}
+          job={job.name}
+          attempt={shown}
+          targetLine={named === shown || attempt === undefined ? line : undefined}
+          lineHref={(seq) => linkTo(shown, seq)}
+          className="run-log"
+        />
+      ) : (
+        <p className="muted">No attempt yet: the job has not started.</p>
+      )}
+    </div>
+  );
+}
