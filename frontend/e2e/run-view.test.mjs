@@ -416,3 +416,25 @@ test("the registry opens a namespace that has components and lists only those", 
   assert.deepEqual(listed, ["containerops"], "namespaces of workflows alone are left out");
   assertNoPageProblems(page);
 });
+
+test("a cancel says cancelling… and keeps the button disabled until the containers are gone", { timeout: 120_000 }, async () => {
+  // A job that takes three seconds to end once asked to: long enough to see the cancel under way.
+  const job = shellJob("slow-stop", "trap 'sleep 3; exit 143' TERM; echo dozing; sleep 120 & wait");
+  await call(server, "POST", `/namespaces/${NS}/workflows`, {
+    apiVersion: "containerops/v1",
+    kind: "Workflow",
+    metadata: { namespace: NS, name: "slow-stop" },
+    spec: { stages: [{ name: "only", actions: [{ name: "a", jobs: [job] }] }] },
+  });
+  const run = await call(server, "POST", `/namespaces/${NS}/workflows/slow-stop/runs`, { params: {} });
+  const page = await openPage(`/run/${NS}/${run.id}`);
+  await page.locator('[data-testid="job-node"][data-job="slow-stop"][data-status="running"]').waitFor({ timeout: 60_000 });
+  const cancel = page.getByTestId("cancel");
+
+  await cancel.click();
+  await page.getByRole("button", { name: "Cancelling…" }).waitFor({ timeout: 10_000 });
+  assert.equal(await cancel.isDisabled(), true, "a second click cannot ask again");
+  await page.locator('[data-testid="run-status"] [data-testid="status"]', { hasText: "cancelled" }).waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByTestId("cancel").count(), 0, "nothing left to cancel");
+  assertNoPageProblems(page);
+});

@@ -171,6 +171,8 @@ export interface RunSummary {
   reason?: string;
   params?: Record<string, string>;
   rerun_of?: string | null;
+  /** A cancel was asked for: while the run still runs, its containers are being stopped. */
+  cancel_requested?: boolean;
   created_at?: number;
   started_at?: number | null;
   finished_at?: number | null;

@@ -102,6 +102,10 @@ export function RunView({ namespace, runId, job, attempt, line }: RunViewProps) 
 
 function RunHeader({ run, namespace, now, onChanged }: { run: RunDocument; namespace: string; now: number; onChanged: () => void }) {
   const [error, setError] = useState<Error>();
+  // Asked here, or anywhere (the CLI, another browser): "cancelling…" until the run has ended,
+  // which it does once its containers are gone.
+  const [cancelAsked, setCancelAsked] = useState(false);
+  const cancelling = cancelAsked || Boolean(run.cancel_requested);
   const [workflowName = ""] = run.workflow.split("/").slice(1);
   const act = async (work: () => Promise<unknown>) => {
     setError(undefined);
@@ -130,8 +134,21 @@ function RunHeader({ run, namespace, now, onChanged }: { run: RunDocument; names
         </a>
       )}
       {!isFinal(run.status) && (
-        <button className="danger" onClick={() => void act(() => api.cancelRun(namespace, run.id))} data-testid="cancel">
-          Cancel
+        <button
+          className="danger"
+          disabled={cancelling}
+          onClick={() => {
+            setCancelAsked(true);
+            void act(() =>
+              api.cancelRun(namespace, run.id).catch((failure: unknown) => {
+                setCancelAsked(false); // refused: the run goes on, and may be cancelled again
+                throw failure;
+              }),
+            );
+          }}
+          data-testid="cancel"
+        >
+          {cancelling ? "Cancelling…" : "Cancel"}
         </button>
       )}
       {(run.status === "failed" || run.status === "cancelled") && (
