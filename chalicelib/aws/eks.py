@@ -40,7 +40,6 @@ from chalicelib.aws.eks_api import Document, EksApi, KubernetesError
 from chalicelib.aws.eks_jobs import MANAGED_BY, MANAGED_BY_LABEL, EksJobSettings, job_name, kubernetes_job
 from chalicelib.aws.eks_status import (
     DEADLINE_EXCEEDED,
-    FAILED_TO_START,
     STOP_ANNOTATION,
     UNSCHEDULABLE_EVENT,
     job_ended,
@@ -48,6 +47,7 @@ from chalicelib.aws.eks_status import (
 from chalicelib.aws.eks_token import TokenSource
 from chalicelib.cloud.events import TaskStopped, eks_ref, parse_eks_ref
 from chalicelib.cloud.ports import TaskRequest
+from chalicelib.cloud.verdict import FAILED_TO_START
 from chalicelib.config import AwsSettings
 from chalicelib.errors import LaunchError, ServiceUnavailable
 

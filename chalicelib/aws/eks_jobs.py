@@ -54,10 +54,12 @@ from typing import Any
 from chalicelib.aws.task_runs import sidecar_environment
 from chalicelib.cloud.events import JOB_CONTAINER, RESTORE_CONTAINER, SAVE_CONTAINER
 from chalicelib.cloud.ports import TaskRequest
+from chalicelib.config import DEFAULT_EKS_NAMESPACE
 from chalicelib.domain.quantities import parse_memory
 from chalicelib.errors import LaunchError
 from chalicelib.workspace import sidecar
 
+SECRETS_NAME = "containerops-secrets"  # the Kubernetes Secret of the secrets.NAME values
 KUBERNETES_VERSION = "1.33"  # the oldest the Jobs and infra/eks are validated for (native sidecars: 1.29)
 NAME_LIMIT = LABEL_VALUE_LIMIT = 63
 NAME_PREFIX = "co-"
@@ -89,9 +91,9 @@ class EksJobSettings:
 
     workspace_bucket: str
     workspace_image: str
-    namespace: str = "containerops"
+    namespace: str = DEFAULT_EKS_NAMESPACE
     service_account: str = "containerops-job"
-    secrets_name: str = "containerops-secrets"  # the Kubernetes Secret of secrets.NAME values
+    secrets_name: str = SECRETS_NAME
     ttl_seconds: int = 3600  # after the Job ended: the verdict check reads it well before
     save_grace_seconds: int = 300  # how long the workspace save may take after the job
 

@@ -36,10 +36,9 @@ from chalicelib.cloud.events import (
     seconds_of,
     task_group,
 )
-from chalicelib.cloud.verdict import TIMEOUT_STOP_REASON
+from chalicelib.cloud.verdict import FAILED_TO_START, TIMEOUT_STOP_REASON
 
 STOP_ANNOTATION = "containerops.dev/stop-reason"
-FAILED_TO_START = "TaskFailedToStart"  # the stop code the verdict reads as "never started"
 JOB_EXITED = "EssentialContainerExited"
 STOPPED_BY_US = "UserInitiated"
 DEADLINE_EXCEEDED = "DeadlineExceeded"

@@ -88,6 +88,11 @@ class BatchSummary:
 
 
 @dataclass(frozen=True)
+class _JobStream:
+    attempt: AttemptRecord | None  # None: no attempt is recorded for the stream
+
+
+@dataclass(frozen=True)
 class _Ingested:
     state: IngestState
     position: int
@@ -120,10 +125,11 @@ class LogBatchHandler:
         seen = len(batch)
         if batch.is_control:
             return BatchSummary(Handled.CONTROL, seen)
-        attempt = self._attempt_of_stream(batch.log_stream)
+        found = self._attempt_of_stream(batch.log_stream)
+        if found is None:
+            return self._not_a_job_stream(batch, seen)
+        attempt = found.attempt
         if attempt is None:
-            if not self._is_job_stream(batch.log_stream):
-                return self._not_a_job_stream(batch, seen)
             log.warning("log batch of %d events dropped: no attempt has stream %s", seen,
                         batch.log_stream)
             return BatchSummary(Handled.UNKNOWN_ATTEMPT, seen)
@@ -136,23 +142,19 @@ class LogBatchHandler:
             return BatchSummary(Handled.UNKNOWN_ATTEMPT, seen)
         return self._ingest_and_save(attempt, batch, policy)
 
-    def _attempt_of_stream(self, stream: str) -> AttemptRecord | None:
-        """The attempt a job container's stream is: a Fargate task's names the task, an EKS
-        Job's names the attempt itself."""
+    def _attempt_of_stream(self, stream: str) -> _JobStream | None:
+        """The attempt a job container's stream is (None: the stream is no job container's):
+        a Fargate task's stream names the task, an EKS Job's names the attempt itself."""
         task_id = task_id_of_stream(stream, self._prefix, self._container)
         if task_id is not None:
-            return self._store.find_attempt_by_container(task_id)
+            return _JobStream(self._store.find_attempt_by_container(task_id))
         key = attempt_of_eks_stream(stream, self._container)
         if key is None:
             return None
         try:
-            return self._store.get_attempt(*key)
+            return _JobStream(self._store.get_attempt(*key))
         except NotFound:
-            return None
-
-    def _is_job_stream(self, stream: str) -> bool:
-        return (task_id_of_stream(stream, self._prefix, self._container) is not None
-                or attempt_of_eks_stream(stream, self._container) is not None)
+            return _JobStream(None)
 
     def _ingest_and_save(self, attempt: AttemptRecord, batch: SubscriptionBatch,
                          policy: IngestPolicy) -> BatchSummary:

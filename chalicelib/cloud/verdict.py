@@ -49,7 +49,8 @@ log = logging.getLogger("containerops.cloud")
 # prefix of the reasons it gives when it stops one because the run stops.
 TIMEOUT_STOP_REASON = "containerops: timeout"
 RUN_STOP_PREFIX = "containerops: "
-CANNOT_START_CODES = ("TaskFailedToStart",)
+FAILED_TO_START = "TaskFailedToStart"  # ECS's stop code of a task that never ran (EKS tells it so too)
+CANNOT_START_CODES = (FAILED_TO_START,)
 READ_CHUNK = 10_000  # events read at once: the whole stream is read, a 64 MiB one too
 
 Messages = Callable[[str, str, int], Iterable[str]]  # run, job, attempt -> raw log messages

@@ -28,10 +28,10 @@ from types import TracebackType
 from typing import Any
 
 from chalicelib.aws.bootstrap import AwsClients, AwsServices
-from chalicelib.aws.eks_jobs import RUN_LABEL, EksJobSettings
+from chalicelib.aws.eks_jobs import RUN_LABEL, SECRETS_NAME
 from chalicelib.aws.stepfunctions import StepFunctionsExecutions
 from chalicelib.cloud.log_batches import control_batch, encode_batch
-from chalicelib.config import ConfigurationError, EksSettings
+from chalicelib.config import DEFAULT_EKS_NAMESPACE, ConfigurationError, EksSettings
 from chalicelib.domain.cloud_rules import cloud_problems
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
@@ -202,8 +202,7 @@ class AwsSandbox:
         cluster = KubernetesApi(KubeletSetup(
             launcher=launcher, shipper=shipper, workdir=self._workdir / "pods", sidecar=sidecar,
             sandbox_id=self.sandbox_id, stop_grace=self._stop_grace))
-        job_settings = EksJobSettings(workspace_bucket="", workspace_image="")
-        cluster.put_secret(job_settings.namespace, job_settings.secrets_name, self._secrets)
+        cluster.put_secret(DEFAULT_EKS_NAMESPACE, SECRETS_NAME, self._secrets)
         return cluster
 
     def _observe(self, operation: str, parameters: Mapping[str, Any]) -> None:
