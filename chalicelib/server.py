@@ -435,8 +435,10 @@ def _serve_until_signalled(server: ApiServer, announcement: str, announce: Calla
                                 name="http", daemon=True)
     try:
         start()
-        listener.start()
+        # The socket listens already (connections wait in its backlog), so the address is
+        # announced before the first answer: whoever sees an answer has seen the address.
         announce(announcement)
+        listener.start()
         while not stopping.wait(1.0):
             pass
     finally:

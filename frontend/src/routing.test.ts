@@ -7,6 +7,9 @@ describe("routes", () => {
     { view: "registry", namespace: "demo", name: "git-clone", version: "1.0.0" },
     { view: "publish", namespace: "demo" },
     { view: "designer", namespace: "demo", name: "ci" },
+    { view: "designer", namespace: "demo", name: "ci", version: 3 },
+    { view: "versions", namespace: "demo", name: "ci" },
+    { view: "versions", namespace: "demo", name: "ci", from: 2, to: 5 },
     { view: "runs", namespace: "demo", workflow: "ci" },
     { view: "runs", namespace: "demo", workflow: "ci", status: "failed", pages: ["WzE3MDAsInIxIl0", "WzE2OTksInIwIl0"] },
     { view: "runs", namespace: "demo", status: "running" },
@@ -22,6 +25,13 @@ describe("routes", () => {
     expect(parseRoute("#/nowhere")).toEqual({ view: "home" });
     expect(parseRoute("#/run/demo")).toEqual({ view: "home" });
     expect(parseRoute("")).toEqual({ view: "home" });
+  });
+
+  it("open a stored version read-only by its number, and compare two", () => {
+    expect(href({ view: "designer", namespace: "demo", name: "ci", version: 3 })).toBe("#/designer/demo/ci?version=3");
+    expect(parseRoute("#/designer/demo/ci?version=0")).toEqual({ view: "designer", namespace: "demo", name: "ci" });
+    expect(href({ view: "versions", namespace: "demo", name: "ci", from: 2, to: 5 })).toBe("#/versions/demo/ci?from=2&to=5");
+    expect(parseRoute("#/versions/demo")).toEqual({ view: "home" });
   });
 
   it("name a job's attempt and line in a link that can be shared", () => {

@@ -5,7 +5,21 @@ export type Route =
   | { view: "home"; namespace?: string }
   | { view: "registry"; namespace?: string; name?: string; version?: string }
   | { view: "publish"; namespace?: string }
-  | { view: "designer"; namespace: string; name?: string }
+  | {
+      view: "designer";
+      namespace: string;
+      name?: string;
+      /** A stored version, opened read-only (none: the latest, to edit). */
+      version?: number;
+    }
+  | {
+      view: "versions";
+      namespace: string;
+      name: string;
+      /** The two versions compared, older first (none: the latest against the one before). */
+      from?: number;
+      to?: number;
+    }
   | {
       view: "runs";
       namespace: string;
@@ -56,7 +70,22 @@ export function parseRoute(hash: string): Route {
     case "publish":
       return { view: "publish", namespace };
     case "designer":
-      return namespace ? { view: "designer", namespace, name: second } : { view: "home" };
+      if (!namespace) return { view: "home" };
+      return {
+        view: "designer",
+        namespace,
+        name: second,
+        ...(second && positive(query.get("version")) ? { version: positive(query.get("version")) } : {}),
+      };
+    case "versions":
+      if (!namespace || !second) return { view: "home" };
+      return {
+        view: "versions",
+        namespace,
+        name: second,
+        ...(positive(query.get("from")) ? { from: positive(query.get("from")) } : {}),
+        ...(positive(query.get("to")) ? { to: positive(query.get("to")) } : {}),
+      };
     case "runs":
       if (!namespace) return { view: "home" };
       return {
@@ -91,7 +120,9 @@ export function href(route: Route): string {
     case "publish":
       return encode("publish", route.namespace);
     case "designer":
-      return encode("designer", route.namespace, route.name);
+      return encode("designer", route.namespace, route.name) + (route.name ? options({ version: route.version }) : "");
+    case "versions":
+      return encode("versions", route.namespace, route.name) + options({ from: route.from, to: route.to });
     case "runs":
       return (
         encode("runs", route.namespace, route.workflow) +
