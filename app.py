@@ -189,6 +189,11 @@ def delete_workflow(namespace: str, name: str) -> Response:
     return answer(lambda: _workflows().delete(namespace_id(namespace), name_id(name)), 204)
 
 
+@app.route(f"{NS}/workflows/{{name}}/versions", methods=["GET"])
+def workflow_versions(namespace: str, name: str) -> Response:
+    return answer(lambda: _workflows().versions(namespace_id(namespace), name_id(name)))
+
+
 @app.route(f"{NS}/workflows/{{name}}/yaml", methods=["GET"])
 def export_workflow(namespace: str, name: str) -> Response:
     def work() -> Response:

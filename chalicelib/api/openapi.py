@@ -72,6 +72,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", f"{NS}/workflows/{{name}}", "Save a new version", 200, "WorkflowVersion",
           body="WorkflowUpdate", errors=(400, 404, 409, 413)),
     Route("DELETE", f"{NS}/workflows/{{name}}", "Delete a workflow", 204, None),
+    Route("GET", f"{NS}/workflows/{{name}}/versions", "List a workflow's versions, newest first",
+          200, "WorkflowVersionList"),
     Route("GET", f"{NS}/workflows/{{name}}/yaml", "Export a workflow as YAML", 200, "Any",
           query={"version": {"type": "integer", "minimum": 1}}, answer_type="text/yaml"),
     Route("PUT", f"{NS}/workflows/{{name}}/enabled", "Enable or disable a workflow", 200,
@@ -93,8 +95,10 @@ ROUTES: tuple[Route, ...] = (
                  "cursor": {"type": "string"}}, errors=(400,)),
     Route("GET", f"{NS}/runs/{{run_id}}", "A run with its jobs and attempts", 200, "RunDocument"),
     Route("POST", f"{NS}/runs/{{run_id}}/cancel", "Cancel a run", 202, "RunSummary"),
-    Route("POST", f"{NS}/runs/{{run_id}}/rerun", "Re-run from failure", 201, "RunSummary",
-          errors=(400, 404, 409)),
+    Route("POST", f"{NS}/runs/{{run_id}}/rerun",
+          "Re-run a finished run: from failure (the default), every job, or some jobs and the"
+          " jobs their outputs feed", 201, "RunSummary", body="RerunRequest",
+          errors=(400, 404, 409, 413)),
     Route("GET", f"{NS}/runs/{{run_id}}/jobs/{{job}}/attempts/{{attempt}}/logs",
           "An attempt's log lines after a cursor; follow=N long-polls up to N seconds", 200,
           "LogPage", query={"after": {"type": "integer", "minimum": 0},
@@ -115,8 +119,16 @@ _RUN_SUMMARY = {
         "reason": {"type": "string"}, "params": _OBJECT, "rerun_of": {"type": ["string", "null"]},
         "created_at": {"type": "number"}, "started_at": _TIME, "finished_at": _TIME,
         "cancel_requested": {"type": "boolean"},
+        "rerun_scope": {
+            "type": ["object", "null"], "required": ["scope"],
+            "description": "what the re-run runs again; null for a run that is no re-run",
+            "properties": {"scope": {"type": "string", "enum": ["failed", "all", "jobs"]},
+                           "jobs": {"type": "array", "items": JOB}},
+        },
     },
 }
+# Requests whose body may be left out (what it means then: their schema's description).
+OPTIONAL_BODIES = frozenset({"RunRequest", "RerunRequest"})
 SCHEMAS: dict[str, Any] = {
     "Any": {},
     "Text": {"type": "string"},
@@ -163,6 +175,12 @@ SCHEMAS: dict[str, Any] = {
     "WorkflowVersion": {"type": "object", "required": ["namespace", "name", "version", "definition"],
                         "properties": {"namespace": {"type": "string"}, "name": {"type": "string"},
                                        "version": {"type": "integer"}, "definition": _OBJECT}},
+    "WorkflowVersionList": {"type": "object", "required": ["namespace", "name", "versions"], "properties": {
+        "namespace": {"type": "string"}, "name": {"type": "string"},
+        "versions": {"type": "array", "items": {
+            "type": "object", "required": ["version", "created_at", "latest"],
+            "properties": {"version": {"type": "integer", "minimum": 1},
+                           "created_at": {"type": "number"}, "latest": {"type": "boolean"}}}}}},
     "WorkflowCreated": {"allOf": [_ref("WorkflowVersion"), {
         "type": "object", "required": ["webhook_secret"],
         "properties": {"webhook_secret": {"type": "string"}}}]},
@@ -173,13 +191,26 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {"valid": {"type": "boolean"}, "problems": {"type": "array"}}},
     "RunRequest": {"type": "object", "properties": {
         "params": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    "RerunRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "no body or {} is {\"scope\": \"failed\"}",
+        "properties": {
+            "scope": {"type": "string", "enum": ["failed", "all", "jobs"],
+                      "description": "failed: re-run from failure (a failed or cancelled run);"
+                                     " all: every job again; jobs: the jobs named and every job"
+                                     " fed by their outputs, the rest reused"},
+            "jobs": {"type": "array", "items": JOB, "minItems": 1,
+                     "description": "with scope jobs only: the jobs to re-run"},
+        },
+    },
     "RunSummary": _RUN_SUMMARY,
     "RunPage": {"type": "object", "required": ["runs", "next_cursor"],
                 "properties": {"runs": {"type": "array", "items": _ref("RunSummary")},
                                "next_cursor": {"type": ["string", "null"]}}},
     "RunDocument": {"allOf": [_ref("RunSummary"), {
         "type": "object", "required": ["jobs"],
-        "properties": {"jobs": {"type": "array", "items": {
+        # What started the run (README "Triggers": `trigger.*`), as recorded.
+        "properties": {"trigger": _OBJECT, "jobs": {"type": "array", "items": {
             "type": "object",
             # A reused job's origin: the run and attempt that did its work (null otherwise).
             "properties": {"reused_from": {
@@ -237,7 +268,7 @@ def _operation(route: Route) -> dict[str, Any]:
                                   "content": {"application/json": {"schema": _ref("Error")}}}
     operation: dict[str, Any] = {"summary": route.summary, "parameters": parameters, "responses": responses}
     if route.body is not None:
-        operation["requestBody"] = {"required": route.method != "POST" or route.body != "RunRequest",
+        operation["requestBody"] = {"required": route.method != "POST" or route.body not in OPTIONAL_BODIES,
                                     "content": {"application/json": {"schema": _ref(route.body)}}}
     return operation
 

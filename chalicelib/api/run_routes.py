@@ -37,6 +37,7 @@ from chalicelib.services.run_service import (
     RunQuery,
     RunService,
     params_from_request,
+    rerun_scope_from_request,
 )
 from chalicelib.services.run_views import run_summary
 from chalicelib.services.webhooks import WebhookDelivery, WebhookReceiver
@@ -118,12 +119,12 @@ def cancel_run(namespace: str, run_id: str) -> Response:
 
 @runs.route(NS + "/runs/{run_id}/rerun", methods=["POST"])
 def rerun(namespace: str, run_id: str) -> Response:
-    return answer(
-        lambda: run_summary(
-            _run_service().rerun_from_failure(namespace_id(namespace), valid_run_id(run_id))
-        ),
-        201,
-    )
+    def work() -> dict[str, Any]:
+        raw = _raw_body()
+        scope = rerun_scope_from_request(json_object(raw) if raw.strip() else {})
+        return run_summary(_run_service().rerun(namespace_id(namespace), valid_run_id(run_id), scope))
+
+    return answer(work, 201)
 
 
 @runs.route(NS + "/runs/{run_id}/jobs/{job}/attempts/{attempt}/logs", methods=["GET"])

@@ -58,6 +58,7 @@ from chalicelib.domain.loading import parse_document
 from chalicelib.domain.models import dump_definition
 from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
 from chalicelib.domain.states import RunState
+from chalicelib.engine.records import EVERY_JOB, FROM_FAILURE, RerunKind, RerunScope
 from chalicelib.errors import InvalidDefinition, NotFound
 from chalicelib.services.definitions import read_definitions, save_workflow_if_changed
 from chalicelib.store.base import RunFilter
@@ -212,24 +213,45 @@ def run(file: Path, component_files: tuple[Path, ...], params: tuple[str, ...], 
 
 @main.command()
 @click.argument("run_id")
+@click.option("--all", "every_job", is_flag=True,
+              help="Run every job again, reusing nothing (any finished run).")
+@click.option("--job", "jobs", multiple=True, metavar="NAME",
+              help="Run this job again, with every job that uses its outputs; the other jobs"
+                   " that succeeded are reused (any finished run; repeat for more jobs).")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
 @server_option
 @namespace_option
-def rerun(run_id: str, output: str, server: str | None, namespace: str | None) -> None:
-    """Re-run a failed run: jobs that succeeded are reused, the rest run again.
+def rerun(run_id: str, every_job: bool, jobs: tuple[str, ...], output: str, server: str | None,
+          namespace: str | None) -> None:
+    """Run a finished run again, as a new run of the same workflow version and params.
+
+    With no option it re-runs from failure (a failed or cancelled run): jobs that succeeded
+    are reused, the rest run again. --all runs every job again, in a fresh workspace.
+    --job NAME runs that job again, and every job that takes its outputs; the others
+    that succeeded are reused. A succeeded run keeps no workspace, so re-running a job
+    of it runs again what ran before that job too (its files are made afresh).
 
     With --server URL (and the run's --namespace), the server re-runs it; progress,
     summary and exit code are the same as here, and Ctrl-C cancels the new run there.
     """
+    scope = rerun_scope(every_job, jobs)
     if server is not None:
-        rerun_on_server(ApiClient(server), required_namespace(namespace), run_id, output)
+        rerun_on_server(ApiClient(server), required_namespace(namespace), run_id, output, scope)
         return
     services = local_services()
     with translated_errors():
         local_run(services.store.get_run(run_id), namespace)
         services.launcher.ping()
-        record = services.driver.rerun_from_failure(run_id)
+        record = services.driver.rerun(run_id, scope)
     finish_run(services, record.id, output)
+
+
+def rerun_scope(every_job: bool, jobs: tuple[str, ...]) -> RerunScope:
+    if every_job and jobs:
+        raise Abort("--all already runs every job again; leave out --job, or --all")
+    if every_job:
+        return EVERY_JOB
+    return RerunScope(RerunKind.JOBS, tuple(dict.fromkeys(jobs))) if jobs else FROM_FAILURE
 
 
 @main.command()

@@ -43,7 +43,7 @@ from chalicelib.cli.remote import (
 from chalicelib.cli.run_output import show_resumed, show_run_result
 from chalicelib.domain.loading import kind_of, parse_document
 from chalicelib.domain.states import RunState
-from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.engine.records import FROM_FAILURE, JobRecord, RerunScope, RunRecord
 from chalicelib.errors import InvalidDefinition, NotFound, Problem
 
 T = TypeVar("T")
@@ -161,11 +161,12 @@ class Patience:
         return answer
 
 
-def rerun_on_server(client: ApiClient, namespace: str, run_id: str, output: str) -> None:
-    """Re-run a finished run on the server (it reuses what succeeded), then follow the new
-    run as `run --server` does."""
+def rerun_on_server(client: ApiClient, namespace: str, run_id: str, output: str,
+                    scope: RerunScope = FROM_FAILURE) -> None:
+    """Re-run a finished run on the server (what runs again: `scope`; the rest is reused),
+    then follow the new run as `run --server` does."""
     with translated_errors():
-        started = client.rerun(namespace, run_id)
+        started = client.rerun(namespace, run_id, scope)
     follow_run_on_server(client, namespace, str(started["id"]), output)
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from chalicelib.domain.models import Workflow, dump_definition
 from chalicelib.domain.states import JobState, RunState
-from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.engine.records import FROM_FAILURE, JobRecord, RerunScope, RunRecord
 from chalicelib.errors import (
     Conflict,
     ContainerOpsError,
@@ -92,9 +92,11 @@ class ApiClient:
     def cancel(self, namespace: str, run_id: str) -> dict[str, Any]:
         return self.call("POST", f"{_ns(namespace)}/runs/{_q(run_id)}/cancel")
 
-    def rerun(self, namespace: str, run_id: str) -> dict[str, Any]:
-        """Start a re-run of a finished run; the new run's summary."""
-        return self.call("POST", f"{_ns(namespace)}/runs/{_q(run_id)}/rerun")
+    def rerun(self, namespace: str, run_id: str, scope: RerunScope = FROM_FAILURE) -> dict[str, Any]:
+        """Start a re-run of a finished run; the new run's summary. From failure it sends no
+        body, as a server from before scopes expects."""
+        body = None if scope == FROM_FAILURE else scope.as_document()
+        return self.call("POST", f"{_ns(namespace)}/runs/{_q(run_id)}/rerun", body)
 
     def namespaces(self) -> list[str]:
         return [str(name) for name in self.call("GET", "/api/namespaces")["namespaces"]]
@@ -184,6 +186,7 @@ def run_record(document: dict[str, Any]) -> RunRecord:
         params=dict(document.get("params") or {}), started_at=document.get("started_at"),
         finished_at=document.get("finished_at"), reason=str(document.get("reason") or ""),
         rerun_of=document.get("rerun_of"), cancel_requested=bool(document.get("cancel_requested")),
+        rerun_scope=RerunScope.from_document(document.get("rerun_scope")),
     )
 
 

@@ -28,6 +28,7 @@ from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.states import AttemptState, RunState
 from chalicelib.engine.records import RunRecord
+from chalicelib.engine.rerun import copies_workspace, reused_jobs, scope_of
 from chalicelib.engine.rules import CANCELLED, RunEnd, run_end, unfinished_job_end
 from chalicelib.errors import ContainerOpsError, InvalidDefinition, StaleWrite
 from chalicelib.store import messages
@@ -112,7 +113,7 @@ class CloudDispatcher:
             self._let_go_if_ended(run, stored)
             return Submitted.TAKEN
         try:
-            if run.rerun_of:  # before its first job can restore the workspace
+            if run.rerun_of and self._copies_workspace(run, stored):  # before a job restores it
                 self._workspaces.start_from(run.id, run.rerun_of)
             self._executions.start(machine, run.id)
         except ContainerOpsError:
@@ -171,6 +172,15 @@ class CloudDispatcher:
             self._store.free_run_slot(run.namespace, run.workflow, run.id)
 
     # --- reading ----------------------------------------------------------------------
+    def _copies_workspace(self, run: RunRecord, stored: StoredWorkflow) -> bool:
+        """A re-run starts from the previous run's workspace when it reuses anything of it
+        (the same rule the launcher's reuse follows: engine.rerun)."""
+        if run.rerun_of is None:
+            return False
+        previous, previous_jobs = self._store.get_run(run.rerun_of), self._store.list_jobs(run.rerun_of)
+        reused = reused_jobs(stored.workflow, previous, previous_jobs, scope_of(run))
+        return copies_workspace(previous, reused)
+
     def _pinned(self, run: RunRecord) -> StoredWorkflow:
         return self._store.get_workflow(run.namespace, run.workflow, run.workflow_version)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.models import Job, Workflow
-from chalicelib.engine.engine import succeeded_outputs
 from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.engine.rerun import reused_jobs, scope_of
 from chalicelib.engine.restore import run_context
 from chalicelib.engine.rules import ReadyDecision, decide_ready_job
 from chalicelib.errors import NotFound
@@ -49,5 +49,6 @@ def load_run(store: Store, run_id: str) -> LoadedRun:
     run = store.get_run(run_id)
     workflow = store.get_workflow(run.namespace, run.workflow, run.workflow_version).workflow
     jobs = {job.name: job for job in store.list_jobs(run_id)}
-    reuse = succeeded_outputs(store.list_jobs(run.rerun_of)) if run.rerun_of else {}
+    reuse = (reused_jobs(workflow, store.get_run(run.rerun_of), store.list_jobs(run.rerun_of),
+                         scope_of(run)) if run.rerun_of else {})
     return LoadedRun(run, workflow, jobs, reuse)

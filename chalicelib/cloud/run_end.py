@@ -25,6 +25,7 @@ from chalicelib.cloud.ports import RunWorkspaces, Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import JobRecord
+from chalicelib.engine.rerun import keeps_workspace
 from chalicelib.engine.rules import (
     CANCELLED,
     WORKFLOW_TIMEOUT,
@@ -81,7 +82,7 @@ class RunFinaliser:
                                  expected=run.status)
         except StaleWrite:
             return RunEnded.DUPLICATE
-        if end.state is RunState.SUCCEEDED:
+        if not keeps_workspace(end.state):
             self._discard_workspace(run.id)
         self._free_slot(loaded)
         return RunEnded.ENDED

@@ -6,10 +6,47 @@ without importing each other. Times are UNIX seconds (float) in UTC.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from chalicelib.domain.states import AttemptState, JobState, RunState
+
+
+class RerunKind(StrEnum):
+    """Which jobs of the run it re-runs a re-run runs again (chalicelib/engine/rerun.py)."""
+
+    FAILED = "failed"  # from failure: what succeeded is reused
+    ALL = "all"  # every job: nothing is reused
+    JOBS = "jobs"  # the named jobs and every job fed by their outputs; the rest is reused
+
+
+@dataclass(frozen=True)
+class RerunScope:
+    """What a re-run was asked to run again: its kind, and for `jobs` the jobs named."""
+
+    kind: RerunKind
+    jobs: tuple[str, ...] = ()
+
+    def as_document(self) -> dict[str, Any]:
+        """`{"scope": kind}`, with `"jobs"` for the `jobs` kind: the API's, the stores' form."""
+        if self.kind is RerunKind.JOBS:
+            return {"scope": self.kind.value, "jobs": list(self.jobs)}
+        return {"scope": self.kind.value}
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any] | None) -> RerunScope | None:
+        """The scope `as_document` wrote (None for none); what a store or the CLI reads back."""
+        if not document:
+            return None
+        kind = RerunKind(str(document["scope"]))
+        jobs = tuple(str(name) for name in document.get("jobs") or ()) if kind is RerunKind.JOBS else ()
+        return cls(kind, jobs)
+
+
+FROM_FAILURE = RerunScope(RerunKind.FAILED)
+EVERY_JOB = RerunScope(RerunKind.ALL)
 
 
 @dataclass
@@ -27,6 +64,9 @@ class RunRecord:
     reason: str = ""
     rerun_of: str | None = None
     cancel_requested: bool = False
+    # What the re-run (`rerun_of`) runs again; None for a run that is no re-run, and for a
+    # re-run stored before scopes were kept (every one of those was from failure).
+    rerun_scope: RerunScope | None = None
 
 
 @dataclass

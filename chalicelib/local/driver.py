@@ -19,8 +19,8 @@ from typing import Any
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.host_mounts import MountPolicy, mount_problems
 from chalicelib.domain.states import AttemptState, RunState
-from chalicelib.engine.engine import succeeded_outputs
-from chalicelib.engine.records import RunRecord
+from chalicelib.engine.records import FROM_FAILURE, RerunScope, RunRecord
+from chalicelib.engine.rerun import copies_workspace, keeps_workspace, reused_jobs, scope_of
 from chalicelib.errors import ContainerOpsError, InvalidDefinition
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, AttemptSettings
@@ -95,9 +95,13 @@ class LocalDriver:
             raise InvalidDefinition(problems, f"workflow {namespace}/{workflow}")
         return self._recorder.record(new)
 
+    def rerun(self, run_id: str, scope: RerunScope = FROM_FAILURE) -> RunRecord:
+        """A re-run of the run, recorded (RunRecorder.plan_rerun says which are allowed)."""
+        return self._recorder.record(self._recorder.plan_rerun(run_id, scope))
+
     def rerun_from_failure(self, run_id: str) -> RunRecord:
         """Conflict unless the run failed or was cancelled."""
-        return self._recorder.record(self._recorder.plan_rerun(run_id))
+        return self.rerun(run_id, FROM_FAILURE)
 
     # --- executing --------------------------------------------------------------------
     def execute(self, run_id: str, observer: RunObserver | None = None) -> RunRecord:
@@ -116,17 +120,22 @@ class LocalDriver:
 
     def _execute_locked(self, run_id: str, observer: RunObserver) -> RunRecord:
         run = self.store.get_run(run_id)
-        reuse = {}
+        reuse: dict[str, dict[str, str]] = {}
+        copy_from: str | None = None
         if run.rerun_of:
-            reuse = succeeded_outputs(self.store.list_jobs(run.rerun_of))
-        workspace = self._workspaces.prepare(run_id, copy_from=run.rerun_of)
+            pinned = self.store.get_workflow(run.namespace, run.workflow, run.workflow_version)
+            previous = self.store.get_run(run.rerun_of)
+            reuse = reused_jobs(pinned.workflow, previous, self.store.list_jobs(previous.id),
+                                scope_of(run))
+            copy_from = previous.id if copies_workspace(previous, reuse) else None
+        workspace = self._workspaces.prepare(run_id, copy_from=copy_from)
         finished = RunExecution(
             store=self.store, logs=self.logs, launcher=self.launcher, catalog=self.catalog,
             run_id=run_id,
             workspace=str(workspace), settings=self._settings, secrets=self._secrets,
             reuse=reuse, observer=observer, mounts=self.mounts, clock=self._clock,
         ).execute()
-        if finished.status is RunState.SUCCEEDED:
+        if not keeps_workspace(finished.status):
             self._workspaces.discard(run_id)
         return finished
 

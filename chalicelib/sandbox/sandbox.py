@@ -35,7 +35,7 @@ from chalicelib.config import DEFAULT_EKS_NAMESPACE, ConfigurationError, EksSett
 from chalicelib.domain.cloud_rules import cloud_problems
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.platforms import DEFAULT_PLATFORM, Platform
-from chalicelib.engine.records import RunRecord
+from chalicelib.engine.records import FROM_FAILURE, RerunScope, RunRecord
 from chalicelib.errors import InvalidDefinition
 from chalicelib.launch.base import Launcher
 from chalicelib.sandbox.awslogs import LogShipper
@@ -236,9 +236,14 @@ class AwsSandbox:
         """Recorded (queued) and submitted, as the API starts a run."""
         return self._runs.launch(self._runs.recorder.plan(namespace, name, params, version=version))
 
-    def rerun_from_failure(self, run_id: str) -> RunRecord:
+    def rerun(self, run_id: str, scope: RerunScope = FROM_FAILURE) -> RunRecord:
+        """Recorded and submitted as the API re-runs a run: from failure, every job, or some
+        jobs and those their outputs feed (`scope`)."""
         run = self.services.store.get_run(run_id)
-        return self._runs.rerun_from_failure(run.namespace, run_id)
+        return self._runs.rerun(run.namespace, run_id, scope)
+
+    def rerun_from_failure(self, run_id: str) -> RunRecord:
+        return self.rerun(run_id, FROM_FAILURE)
 
     def cancel(self, run_id: str) -> None:
         run = self.services.store.get_run(run_id)

@@ -1,10 +1,10 @@
 """Where a re-run's reused jobs did their work: the run and the attempt whose outputs they carry.
 
-A re-run from failure reuses every job that succeeded (or was itself reused) in the run it
-re-runs, so the work of a reused job was done further back along `rerun_of`: in the nearest
-run of that chain where the job *succeeded*, by that job's last attempt (a job succeeds by
-its last attempt; the ones before failed). That is what the run view links to, so the
-attempt's log is one click away however many re-runs ago it ran.
+A re-run reuses only jobs that succeeded (or were themselves reused) in the run it re-runs
+(chalicelib/engine/rerun.py), so the work of a reused job was done further back along
+`rerun_of`: in the nearest run of that chain where the job *succeeded*, by that job's last
+attempt (a job succeeds by its last attempt; the ones before failed). That is what the run
+view links to, so the attempt's log is one click away however many re-runs ago it ran.
 
 Read from the records, not stored with the reuse: the chain's runs are final, so the answer
 never changes, and both drivers and both stores give it alike. A few store reads per run of

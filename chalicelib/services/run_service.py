@@ -7,6 +7,12 @@ The local driver records runs through it and executes them itself. `RunService` 
 the API needs on top: a disabled workflow starts nothing, every run it records is handed to
 the `RunDispatcher`, run history is read from query values, and a run is only visible under
 its own namespace. Ids and the clock are injected so tests are deterministic.
+
+A re-run's scope (what runs again: chalicelib/engine/rerun.py) is checked here: from failure
+only for a run that failed or was cancelled, `all` and `jobs` for any finished run (a run
+still queued or running has no result to re-run yet); a job named that the pinned version
+does not have is an invalid request naming it. The jobs named are kept in the order of the
+definition, once each, whatever order they were given in.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from chalicelib.domain.expressions import as_text
 from chalicelib.domain.models import Workflow
 from chalicelib.domain.states import RunState
 from chalicelib.engine.engine import resolve_params
-from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.engine.records import FROM_FAILURE, JobRecord, RerunKind, RerunScope, RunRecord
+from chalicelib.engine.rerun import unknown_jobs
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.services.dispatch import RunDispatcher
 from chalicelib.services.reuse_origins import reuse_origins
@@ -69,6 +76,7 @@ class RunRecorder:
         version: int | None = None,
         trigger: Mapping[str, Any] | None = None,
         rerun_of: str | None = None,
+        rerun_scope: RerunScope | None = None,
     ) -> NewRun:
         """The run of `version` (latest when None); InvalidDefinition lists every bad param."""
         stored = self.store.get_workflow(namespace, workflow, version)
@@ -79,6 +87,7 @@ class RunRecorder:
             params=resolve_params(stored.workflow, params),
             trigger=dict(trigger or {"type": "api"}),
             rerun_of=rerun_of,
+            rerun_scope=rerun_scope if rerun_of is not None else None,
         )
         jobs = tuple(
             JobRecord(run.id, job.name, s, a, p)
@@ -88,18 +97,26 @@ class RunRecorder:
         )
         return NewRun(run, jobs, stored.workflow)
 
-    def plan_rerun(self, run_id: str) -> NewRun:
-        """A new run of the same pinned version, params and trigger; Conflict unless the run
-        failed or was cancelled (the executor reuses what succeeded through `rerun_of`)."""
+    def plan_rerun(self, run_id: str, scope: RerunScope = FROM_FAILURE) -> NewRun:
+        """A new run of the same pinned version, params and trigger, re-running what `scope`
+        says (the executor reuses the rest through `rerun_of`, engine.rerun.reused_jobs).
+        InvalidRequest naming the jobs the version does not have; Conflict from failure
+        unless the run failed or was cancelled, and for any scope while it has not ended."""
         previous = self.store.get_run(run_id)
-        if previous.status not in (RunState.FAILED, RunState.CANCELLED):
+        stored = self.store.get_workflow(previous.namespace, previous.workflow, previous.workflow_version)
+        if scope.kind is RerunKind.JOBS:
+            scope = _in_definition_order(scope, stored.workflow)
+        if not previous.status.is_final:
+            raise Conflict(f"run {run_id} is {previous.status}; only a finished run can be re-run")
+        if scope.kind is RerunKind.FAILED and previous.status is RunState.SUCCEEDED:
             raise Conflict(
-                f"run {run_id} is {previous.status}; only a failed or cancelled run can be "
-                "re-run from failure"
+                f"run {run_id} is {previous.status}; only a failed or cancelled run can be re-run "
+                "from failure (re-run all its jobs, or some of them, instead)"
             )
         return self.plan(
             previous.namespace, previous.workflow, previous.params,
             version=previous.workflow_version, trigger=previous.trigger, rerun_of=previous.id,
+            rerun_scope=scope,
         )
 
     def record(self, new: NewRun) -> RunRecord:
@@ -149,10 +166,13 @@ class RunService:
         self.dispatcher.submit(run.id)
         return run
 
-    def rerun_from_failure(self, namespace: str, run_id: str) -> RunRecord:
+    def rerun(self, namespace: str, run_id: str, scope: RerunScope = FROM_FAILURE) -> RunRecord:
         previous = self.get(namespace, run_id)
         self._require_enabled(previous.namespace, previous.workflow)
-        return self.launch(self.recorder.plan_rerun(previous.id))
+        return self.launch(self.recorder.plan_rerun(previous.id, scope))
+
+    def rerun_from_failure(self, namespace: str, run_id: str) -> RunRecord:
+        return self.rerun(namespace, run_id, FROM_FAILURE)
 
     def _require_enabled(self, namespace: str, name: str) -> None:
         if not self.store.get_workflow_settings(namespace, name).enabled:
@@ -251,6 +271,43 @@ def parse_time(key: str, value: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def _in_definition_order(scope: RerunScope, workflow: Workflow) -> RerunScope:
+    unknown = unknown_jobs(workflow, scope.jobs)
+    if unknown:
+        names = ", ".join(f"'{name}'" for name in unknown)
+        raise InvalidRequest(f"workflow {workflow.ref} has no job {names} to re-run "
+                             f"(its jobs: {', '.join(job.name for job in workflow.jobs())})")
+    asked = set(scope.jobs)
+    return RerunScope(RerunKind.JOBS, tuple(job.name for job in workflow.jobs() if job.name in asked))
+
+
+RERUN_FIELDS = ("scope", "jobs")
+
+
+def rerun_scope_from_request(body: Mapping[str, Any]) -> RerunScope:
+    """The scope a re-run request asks for: `{}` (or no body) is from failure, as is
+    `{"scope": "failed"}`; `{"scope": "all"}`; `{"scope": "jobs", "jobs": [names]}`."""
+    unknown = sorted(set(body) - set(RERUN_FIELDS))
+    if unknown:
+        raise InvalidRequest(f"unknown field(s) in the body: {', '.join(map(str, unknown))};"
+                             f" expected {', '.join(RERUN_FIELDS)}")
+    given = body.get("scope", RerunKind.FAILED.value)
+    kinds = [kind.value for kind in RerunKind]
+    if given not in kinds:
+        raise InvalidRequest(f"'scope' must be one of {', '.join(kinds)}")
+    kind = RerunKind(given)
+    jobs = body.get("jobs")
+    if kind is not RerunKind.JOBS:
+        if jobs is not None:
+            raise InvalidRequest(f"'jobs' goes with \"scope\": \"jobs\" only (not with \"{kind}\")")
+        return RerunScope(kind)
+    if not isinstance(jobs, list) or not all(isinstance(name, str) for name in jobs):
+        raise InvalidRequest("'jobs' must be a list of the names of the jobs to re-run")
+    if not jobs:
+        raise InvalidRequest("'jobs' is empty: name at least one job to re-run")
+    return RerunScope(RerunKind.JOBS, tuple(dict.fromkeys(jobs)))
 
 
 def params_from_request(body: Mapping[str, Any]) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """The run record as a document: what `run --output json` prints and the API answers.
 
-A reused job says where it did its work (`reused_from`: the run and attempt, found by
-`reuse_origins`; null for every other job, and for a reused one whose origin is gone).
+The detail document also carries the run's trigger (what started it); summaries, which
+fill the history's pages, leave it out. A reused job says where it did its work
+(`reused_from`: the run and attempt, found by `reuse_origins`; null for every other job,
+and for a reused one whose origin is gone).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.engine.rerun import scope_of
 from chalicelib.services.reuse_origins import ReuseOrigin
 
 
@@ -22,6 +25,9 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "reason": run.reason,
         "params": run.params,
         "rerun_of": run.rerun_of,
+        # What the re-run runs again ({"scope": "failed" | "all" | "jobs", "jobs": [...]});
+        # null for a run that is no re-run.
+        "rerun_scope": _scope_document(run),
         "created_at": run.created_at,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
@@ -29,6 +35,11 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         # stopped (what the run view and the CLI show as "cancelling…").
         "cancel_requested": run.cancel_requested,
     }
+
+
+def _scope_document(run: RunRecord) -> dict[str, Any] | None:
+    scope = scope_of(run)
+    return scope.as_document() if scope is not None else None
 
 
 def run_document(
@@ -41,6 +52,9 @@ def run_document(
     origins = reused_from or {}
     return {
         **run_summary(run),
+        # What started it (`trigger.*`: a webhook's whole body, say), here and not in the
+        # summary, so that a page of the history stays small.
+        "trigger": run.trigger,
         "jobs": [_job_document(job, by_job.get(job.name, []), origins.get(job.name)) for job in jobs],
     }
 

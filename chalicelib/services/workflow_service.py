@@ -96,6 +96,14 @@ class WorkflowService:
         stored = self._store.get_workflow(namespace, name, version)
         return _version_document(stored, self._enabled(namespace, name))
 
+    def versions(self, namespace: str, name: str) -> dict[str, Any]:
+        """Every version, newest first, with when it was saved and whether it is the
+        latest (the designer's version list); NotFound for an unknown or deleted workflow."""
+        listed = self._store.list_workflow_versions(namespace, name)
+        return {"namespace": namespace, "name": name,
+                "versions": [{"version": v.version, "created_at": v.created_at,
+                              "latest": i == 0} for i, v in enumerate(listed)]}
+
     def export_yaml(self, namespace: str, name: str, version: int | None = None) -> str:
         stored = self._store.get_workflow(namespace, name, version)
         return yaml.safe_dump(dump_definition(stored.workflow), sort_keys=False)

@@ -79,6 +79,14 @@ class StoredWorkflow:
 
 
 @dataclass(frozen=True)
+class WorkflowVersion:
+    """One saved version of a workflow without its definition: a line of its version list."""
+
+    version: int
+    created_at: float
+
+
+@dataclass(frozen=True)
 class StoredComponent:
     component: Component
     deprecated: bool
@@ -179,6 +187,11 @@ class Store(ABC):
     @abstractmethod
     def list_workflows(self, namespace: str | None = None) -> list[StoredWorkflow]:
         """The latest version of each workflow."""
+
+    @abstractmethod
+    def list_workflow_versions(self, namespace: str, name: str) -> list[WorkflowVersion]:
+        """Every stored version of a workflow that is not deleted, newest first, without
+        the definitions; NotFound for an unknown or deleted workflow."""
 
     @abstractmethod
     def get_workflow_settings(self, namespace: str, name: str) -> WorkflowSettings: ...

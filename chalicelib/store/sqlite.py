@@ -37,6 +37,7 @@ from chalicelib.store.base import (
     StoredWorkflow,
     TriggeredWorkflow,
     WorkflowSettings,
+    WorkflowVersion,
     check_run_slot_limit,
     container_task_id,
 )
@@ -273,6 +274,17 @@ class SqliteStore(Store, LogStore):
             args,
         )
         return [stored_workflow_from_row(row) for row in rows]
+
+    def list_workflow_versions(self, namespace: str, name: str) -> list[WorkflowVersion]:
+        # One read: a live workflow has at least one version, so no rows means unknown or deleted.
+        rows = self._rows(
+            "SELECT version, created_at FROM workflows WHERE namespace = ? AND name = ?"
+            f" AND {_NOT_DELETED} ORDER BY version DESC",
+            (namespace, name),
+        )
+        if not rows:
+            raise NotFound(messages.unknown_workflow(namespace, name))
+        return [WorkflowVersion(int(row["version"]), float(row["created_at"])) for row in rows]
 
     def get_workflow_settings(self, namespace: str, name: str) -> WorkflowSettings:
         row = self._row(

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
+from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RerunScope, RunRecord
 from chalicelib.store.base import StoredComponent, StoredWorkflow, WorkflowSettings
 from chalicelib.store.sqlite_marks import migrate_to_v6
 
@@ -233,11 +233,17 @@ _V7 = """
 ALTER TABLE log_lines ADD COLUMN stream TEXT NOT NULL DEFAULT '';
 """
 
+# What a re-run runs again (RerunScope.as_document as JSON); NULL for a run that is no
+# re-run and for the re-runs stored before (each of them from failure: engine.rerun.scope_of).
+_V8 = """
+ALTER TABLE runs ADD COLUMN rerun_scope TEXT;
+"""
+
 # A script, or a function that runs inside the migration's transaction.
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[n] takes a database from user_version n to n + 1. Append; never edit one.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -300,7 +306,7 @@ def workflow_settings_from_row(row: sqlite3.Row) -> WorkflowSettings:
 
 RUN_COLUMNS = (
     "id", "namespace", "workflow", "workflow_version", "status", "created_at", "started_at",
-    "finished_at", "params", "trigger", "reason", "rerun_of", "cancel_requested",
+    "finished_at", "params", "trigger", "reason", "rerun_of", "cancel_requested", "rerun_scope",
 )
 JOB_COLUMNS = (
     "run_id", "name", "stage", "action", "position", "status", "reason", "outputs",
@@ -346,6 +352,7 @@ def run_values(run: RunRecord) -> dict[str, Any]:
         "finished_at": run.finished_at, "params": json.dumps(run.params),
         "trigger": json.dumps(run.trigger), "reason": run.reason, "rerun_of": run.rerun_of,
         "cancel_requested": int(run.cancel_requested),
+        "rerun_scope": _scope_text(run.rerun_scope),
     }
 
 
@@ -357,7 +364,16 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         trigger=json.loads(row["trigger"]), started_at=row["started_at"],
         finished_at=row["finished_at"], reason=row["reason"], rerun_of=row["rerun_of"],
         cancel_requested=bool(row["cancel_requested"]),
+        rerun_scope=_scope(row["rerun_scope"]),
     )
+
+
+def _scope_text(scope: RerunScope | None) -> str | None:
+    return None if scope is None else json.dumps(scope.as_document())
+
+
+def _scope(value: str | dict[str, Any] | None) -> RerunScope | None:
+    return RerunScope.from_document(json.loads(value) if isinstance(value, str) else value)
 
 
 def _real(column: str) -> str:
@@ -370,19 +386,20 @@ def _real(column: str) -> str:
 RUN_VALUES_JSON = (
     f"json_array(id, namespace, workflow, workflow_version, status, {_real('created_at')},"
     f" {_real('started_at')}, {_real('finished_at')}, json(params), json(\"trigger\"), reason, rerun_of,"
-    " cancel_requested)"
+    " cancel_requested, json(rerun_scope))"
 )
 
 
 def run_from_values(values: Sequence[Any]) -> RunRecord:
     (run_id, namespace, workflow, version, status, created_at, started_at, finished_at,
-     params, trigger, reason, rerun_of, cancel_requested) = values
+     params, trigger, reason, rerun_of, cancel_requested, rerun_scope) = values
     return RunRecord(
         id=run_id, namespace=namespace, workflow=workflow, workflow_version=version,
         status=RunState(status), created_at=float(created_at), params=params, trigger=trigger,
         started_at=None if started_at is None else float(started_at),
         finished_at=None if finished_at is None else float(finished_at),
         reason=reason, rerun_of=rerun_of, cancel_requested=bool(cancel_requested),
+        rerun_scope=_scope(rerun_scope),
     )
 
 

@@ -243,6 +243,66 @@ def test_re_running_a_failed_run_starts_a_new_run_that_points_back(api: Api) -> 
     assert api.dispatcher.submitted == [run_id, response.json_body["id"]]
 
 
+@pytest.mark.parametrize(("body", "scope"), [
+    ({"scope": "all"}, {"scope": "all"}),
+    ({"scope": "jobs", "jobs": ["build"]}, {"scope": "jobs", "jobs": ["build"]}),
+])
+def test_a_succeeded_run_is_re_run_in_full_or_in_part_and_the_answer_says_its_scope(
+    api: Api, body: dict[str, Any], scope: dict[str, Any]
+) -> None:
+    api.save()
+    run_id = api.start()["id"]
+    api.set_status(run_id, RunState.SUCCEEDED)
+    response = api.call("POST", f"{NS}/runs/{run_id}/rerun", body)
+    assert response.status_code == 201, response.body
+    assert (response.json_body["rerun_of"], response.json_body["rerun_scope"]) == (run_id, scope)
+    document = api.call("GET", f"{NS}/runs/{response.json_body['id']}").json_body
+    assert document["rerun_scope"] == scope
+    assert api.dispatcher.submitted == [run_id, response.json_body["id"]]
+
+
+@pytest.mark.parametrize("body", [None, {}, {"scope": "failed"}])
+def test_no_body_an_empty_one_and_scope_failed_all_re_run_from_failure(api: Api, body: Any) -> None:
+    api.save()
+    run_id = api.start()["id"]
+    api.set_status(run_id, RunState.FAILED)
+    response = api.call("POST", f"{NS}/runs/{run_id}/rerun", body)
+    assert response.status_code == 201
+    assert response.json_body["rerun_scope"] == {"scope": "failed"}
+
+
+def test_a_run_that_is_no_re_run_has_a_null_scope(api: Api) -> None:
+    api.save()
+    assert api.start()["rerun_scope"] is None
+
+
+@pytest.mark.parametrize("body", [{"scope": "all"}, {"scope": "jobs", "jobs": ["build"]}])
+def test_re_running_a_run_still_running_is_a_409_in_every_scope(api: Api, body: dict[str, Any]) -> None:
+    api.save()
+    run_id = api.start()["id"]
+    api.set_status(run_id, RunState.RUNNING)
+    response = api.call("POST", f"{NS}/runs/{run_id}/rerun", body)
+    assert (response.status_code, error_code(response)) == (409, "conflict")
+    assert api.dispatcher.submitted == [run_id]
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ({"scope": "jobs", "jobs": ["deploy"]}, "has no job 'deploy' to re-run"),
+    ({"scope": "jobs", "jobs": []}, "'jobs' is empty"),
+    ({"scope": "all", "again": True}, "unknown field(s) in the body: again"),
+    ({"scope": "everything"}, "'scope' must be one of failed, all, jobs"),
+    (b"[1]", "the body must be a JSON object"),
+])
+def test_a_bad_re_run_request_is_a_400_that_says_why(api: Api, body: Any, says: str) -> None:
+    api.save()
+    run_id = api.start()["id"]
+    api.set_status(run_id, RunState.SUCCEEDED)
+    response = api.call("POST", f"{NS}/runs/{run_id}/rerun", body)
+    assert (response.status_code, error_code(response)) == (400, "invalid_request")
+    assert says in response.json_body["error"]["message"]
+    assert api.dispatcher.submitted == [run_id]
+
+
 def test_a_reused_job_says_which_run_and_attempt_did_its_work(api: Api) -> None:
     api.save()
     first = api.start()["id"]

@@ -352,6 +352,31 @@ def test_the_yaml_export_of_an_older_version(api: Api, created: dict[str, Any]) 
     assert newer["metadata"]["description"] == "second"
 
 
+# --- the list of versions --------------------------------------------------------------
+
+def test_the_versions_are_listed_newest_first_with_when_each_was_saved(
+    api: Api, created: dict[str, Any]
+) -> None:
+    _update(api, 1, _described(example_workflow("ci"), "second"))
+    response = api.get(f"{CI}/versions")
+    assert response.status_code == 200
+    body = response.json_body
+    assert (body["namespace"], body["name"]) == ("examples", "ci")
+    assert [(v["version"], v["latest"]) for v in body["versions"]] == [(2, True), (1, False)]
+    assert body["versions"][1]["created_at"] == created["created_at"]
+    assert body["versions"][0]["created_at"] == api.get(CI).json_body["created_at"]
+
+
+def test_the_versions_of_an_unknown_or_deleted_workflow_are_not_found(
+    api: Api, created: dict[str, Any]
+) -> None:
+    assert api.get(f"{NS}/workflows/nothing/versions").status_code == 404
+    api.delete(CI)
+    response = api.get(f"{CI}/versions")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
 # --- enable, delete --------------------------------------------------------------------
 
 def test_a_disabled_workflow_says_so_in_its_summary_and_can_be_enabled_again(
@@ -440,6 +465,7 @@ def test_the_webhook_secret_appears_only_in_the_create_answer(api: Api, created:
     ("PUT", "/api/namespaces/examples/workflows/{bad}"),
     ("DELETE", "/api/namespaces/examples/workflows/{bad}"),
     ("GET", "/api/namespaces/examples/workflows/{bad}/yaml"),
+    ("GET", "/api/namespaces/examples/workflows/{bad}/versions"),
     ("PUT", "/api/namespaces/examples/workflows/{bad}/enabled"),
 ])
 def test_a_path_id_that_is_not_a_plain_id_is_an_invalid_request(

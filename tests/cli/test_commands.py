@@ -112,6 +112,85 @@ def test_without_a_docker_engine_run_says_so_in_one_sentence_and_exits_2(tmp_pat
     assert "Traceback" not in result.stderr
 
 
+def build_then_use(tmp_path: Path, name: str) -> Path:
+    """`build` makes an output that `use`, in the next stage, links to; `other` beside `use`
+    links to nothing. Each job says which run it ran in."""
+    workflow = busybox_workflow(name, shell_job("build", 'echo "[COUT] MADE = $CO_RUN_ID"',
+                                                outputs=["MADE"]))
+    workflow["spec"]["stages"].append({"name": "later", "actions": [
+        {"name": "a", "jobs": [shell_job("use", 'echo "[COUT] GOT = $CO_MADE"', outputs=["GOT"],
+                                         data={"made": "${{ jobs.build.outputs.MADE }}"})]},
+        {"name": "b", "jobs": [shell_job("other", 'echo "[COUT] RAN = $CO_RUN_ID"',
+                                         outputs=["RAN"])]},
+    ]})
+    return write(tmp_path / f"{name}.yaml", workflow)
+
+
+def test_rerun_of_one_job_of_a_succeeded_run_runs_it_and_its_users_and_reuses_the_rest(
+    tmp_path: Path, docker_engine: docker.DockerClient
+) -> None:
+    first = json.loads(containerops(tmp_path, "run", str(build_then_use(tmp_path, "scoped")),
+                                    "--output", "json").stdout)
+    assert first["status"] == "succeeded"
+
+    result = containerops(tmp_path, "rerun", first["id"], "--job", "build", "--output", "json")
+
+    assert result.returncode == 0, result.stderr
+    again = json.loads(result.stdout)
+    assert (again["rerun_of"], again["rerun_scope"]) == (first["id"], {"scope": "jobs", "jobs": ["build"]})
+    jobs = {job["name"]: job for job in again["jobs"]}
+    assert {name: job["status"] for name, job in jobs.items()} == {
+        "build": "succeeded", "use": "succeeded", "other": "reused"}
+    assert jobs["use"]["outputs"] == {"GOT": again["id"]}  # the new build's output
+    assert jobs["other"]["outputs"] == {"RAN": first["id"]}
+    assert jobs["other"]["reused_from"] == {"run": first["id"], "attempt": 1}
+
+
+def test_rerun_of_a_later_job_of_a_succeeded_run_runs_again_what_ran_before_it(
+    tmp_path: Path, docker_engine: docker.DockerClient
+) -> None:
+    # The succeeded run kept no workspace: `build` ran before `use`, so it runs again and
+    # makes its files afresh; `other`, beside `use`, is reused.
+    first = json.loads(containerops(tmp_path, "run", str(build_then_use(tmp_path, "later")),
+                                    "--output", "json").stdout)
+
+    result = containerops(tmp_path, "rerun", first["id"], "--job", "use", "--output", "json")
+
+    assert result.returncode == 0, result.stderr
+    jobs = {job["name"]: job["status"] for job in json.loads(result.stdout)["jobs"]}
+    assert jobs == {"build": "succeeded", "use": "succeeded", "other": "reused"}
+
+
+def test_rerun_refuses_what_it_cannot_do_in_one_sentence(
+    tmp_path: Path, docker_engine: docker.DockerClient
+) -> None:
+    first = json.loads(containerops(tmp_path, "run", str(build_then_use(tmp_path, "refused")),
+                                    "--output", "json").stdout)
+
+    both = containerops(tmp_path, "rerun", first["id"], "--all", "--job", "build")
+    unknown = containerops(tmp_path, "rerun", first["id"], "--job", "deploy")
+    from_failure = containerops(tmp_path, "rerun", first["id"])
+
+    assert (both.returncode, unknown.returncode, from_failure.returncode) == (2, 2, 2)
+    assert "--all already runs every job again" in both.stderr
+    assert "has no job 'deploy' to re-run" in unknown.stderr
+    assert "re-run all its jobs, or some of them" in from_failure.stderr
+    assert [run["id"] for run in history(tmp_path)] == [first["id"]]
+
+
+def test_rerun_all_runs_every_job_again(tmp_path: Path, docker_engine: docker.DockerClient) -> None:
+    first = json.loads(containerops(tmp_path, "run", str(build_then_use(tmp_path, "every")),
+                                    "--output", "json").stdout)
+
+    result = containerops(tmp_path, "rerun", first["id"], "--all", "--output", "json")
+
+    assert result.returncode == 0, result.stderr
+    again = json.loads(result.stdout)
+    assert again["rerun_scope"] == {"scope": "all"}
+    assert {job["name"]: job["status"] for job in again["jobs"]} == {
+        "build": "succeeded", "use": "succeeded", "other": "succeeded"}
+
+
 def test_unknown_runs_are_reported_not_found(tmp_path: Path) -> None:
     for command in (["logs", "20000101-000000-deadbeef"], ["cancel", "20000101-000000-deadbeef"]):
         result = containerops(tmp_path, *command)

@@ -277,6 +277,30 @@ def test_a_text_rerun_on_the_server_shows_progress_and_its_result(
     assert remote.url in result.stderr
 
 
+def test_rerun_of_one_job_or_of_all_on_the_server_re_runs_a_succeeded_run(
+    remote: RemoteCli, tmp_path: Path
+) -> None:
+    failed = json.loads(remote("run", str(flaky_workflow(tmp_path, "scoped")), "--output", "json").stdout)
+    fixed = json.loads(remote("rerun", failed["id"], "--namespace", "tests", "--output", "json").stdout)
+    assert fixed["status"] == "succeeded"
+
+    one = remote("rerun", fixed["id"], "--namespace", "tests", "--job", "build", "--output", "json")
+    every = remote("rerun", fixed["id"], "--namespace", "tests", "--all", "--output", "json")
+
+    assert one.returncode == 0, one.stderr
+    again = json.loads(one.stdout)
+    assert again["rerun_scope"] == {"scope": "jobs", "jobs": ["build"]}
+    assert {job["name"]: job["status"] for job in again["jobs"]} == {
+        "build": "succeeded", "flaky": "reused"}  # flaky uses none of build's outputs
+    assert every.returncode == 1, every.stderr  # a fresh workspace: flaky's first try again
+    everything = json.loads(every.stdout)
+    assert everything["rerun_scope"] == {"scope": "all"}
+    assert {job["name"]: job["status"] for job in everything["jobs"]} == {
+        "build": "succeeded", "flaky": "failed"}
+    unknown = remote("rerun", fixed["id"], "--namespace", "tests", "--job", "deploy")
+    assert unknown.returncode == 2 and "has no job 'deploy' to re-run" in unknown.stderr
+
+
 def test_resume_on_the_server_follows_its_unfinished_runs_to_their_end(
     remote: RemoteCli, tmp_path: Path
 ) -> None:

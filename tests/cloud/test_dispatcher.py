@@ -18,7 +18,7 @@ from chalicelib.cloud.dispatcher import CloudDispatcher
 from chalicelib.domain.catalog import InMemoryCatalog
 from chalicelib.domain.models import Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.records import AttemptRecord, RunRecord
+from chalicelib.engine.records import EVERY_JOB, FROM_FAILURE, AttemptRecord, RerunKind, RerunScope, RunRecord
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.services.run_service import RunRecorder
 from chalicelib.store.sqlite import SqliteStore
@@ -324,14 +324,18 @@ def test_a_run_that_cannot_be_compiled_fails_at_once_saying_why(cloud: Cloud) ->
     assert cloud.executions.started_runs == []
 
 
-def failed_then_rerun(cloud: Cloud) -> tuple[RunRecord, RunRecord]:
-    """A run that started and failed, and its re-run from failure, recorded queued."""
+def failed_then_rerun(cloud: Cloud, scope: RerunScope = FROM_FAILURE) -> tuple[RunRecord, RunRecord]:
+    """A run that started, whose `compile` succeeded and `pack` failed, and its re-run (from
+    failure unless `scope` says), recorded queued."""
     first = cloud.queue(saved(cloud, flow()))
     cloud.dispatcher.submit(first.id)
     stored = cloud.store.get_run(first.id)
+    for record, state in zip(cloud.store.list_jobs(first.id), (JobState.SUCCEEDED, JobState.FAILED),
+                             strict=True):
+        cloud.store.save_job(replace(record, status=state))
     cloud.store.save_run(replace(stored, status=RunState.FAILED, finished_at=stored.started_at),
                          expected=RunState.RUNNING)
-    return first, cloud.recorder.record(cloud.recorder.plan_rerun(first.id))
+    return first, cloud.recorder.record(cloud.recorder.plan_rerun(first.id, scope))
 
 
 def test_a_rerun_from_failure_starts_from_the_workspace_of_the_run_it_reruns(cloud: Cloud) -> None:
@@ -341,6 +345,21 @@ def test_a_rerun_from_failure_starts_from_the_workspace_of_the_run_it_reruns(clo
 
     assert cloud.workspaces.started_from == [(rerun.id, first.id)]
     assert cloud.executions.started_runs == [first.id, rerun.id]
+
+
+def test_a_rerun_of_some_jobs_that_reuses_others_starts_from_the_previous_workspace(cloud: Cloud) -> None:
+    first, rerun = failed_then_rerun(cloud, RerunScope(RerunKind.JOBS, ("pack",)))
+    cloud.dispatcher.submit(rerun.id)
+    assert cloud.workspaces.started_from == [(rerun.id, first.id)]
+
+
+def test_a_rerun_that_reuses_nothing_starts_from_an_empty_workspace(cloud: Cloud) -> None:
+    _, every = failed_then_rerun(cloud, EVERY_JOB)
+    cloud.dispatcher.submit(every.id)
+    _, both = failed_then_rerun(cloud, RerunScope(RerunKind.JOBS, ("compile", "pack")))
+    cloud.dispatcher.submit(both.id)
+    assert cloud.workspaces.started_from == []
+    assert cloud.executions.started_runs[-1] == both.id
 
 
 def test_a_rerun_whose_workspace_cannot_be_copied_waits_queued_without_an_execution(cloud: Cloud) -> None:

@@ -23,7 +23,7 @@ from chalicelib.domain.catalog import InMemoryCatalog
 from chalicelib.domain.models import Workflow
 from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES, decode_pairs
 from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.engine.records import EVERY_JOB, FROM_FAILURE, JobRecord, RerunKind, RerunScope, RunRecord
 from chalicelib.services.run_service import RunRecorder
 from chalicelib.services.run_views import run_document
 from chalicelib.store.sqlite import SqliteStore
@@ -64,10 +64,11 @@ class Cloud:
     def run_finaliser(self) -> RunFinaliser:
         return RunFinaliser(self.store, self.tasks, self.next_runs, self.workspaces)
 
-    def start(self, flow: Workflow, rerun_of: str | None = None) -> RunRecord:
+    def start(self, flow: Workflow, rerun_of: str | None = None,
+              scope: RerunScope = FROM_FAILURE) -> RunRecord:
         self.store.save_workflow(flow)
         recorder = RunRecorder(self.store)
-        planned = (recorder.plan_rerun(rerun_of) if rerun_of else
+        planned = (recorder.plan_rerun(rerun_of, scope) if rerun_of else
                    recorder.plan(flow.metadata.namespace, flow.metadata.name, {}))
         run = recorder.record(planned)
         running = replace(run, status=RunState.RUNNING, started_at=run.created_at)
@@ -206,6 +207,35 @@ def test_a_rerun_from_failure_answers_reused_jobs_without_a_task(cloud: Cloud) -
     build = cloud.job(rerun, "build")
     assert (build.status, build.outputs) == (JobState.REUSED, {"IMAGE": "app:1"})
     assert len(cloud.tasks.requests) == 1
+
+
+def test_a_rerun_of_one_job_of_a_succeeded_run_launches_it_and_what_it_feeds_and_reuses_the_rest(
+    cloud: Cloud
+) -> None:
+    flow = two_stages(test={"data": {"image": "${{ jobs.build.outputs.IMAGE }}"}})
+    first = cloud.start(flow)
+    for name in ("build", "lint", "test"):
+        cloud.launch(first, name)
+        cloud.stop(first, name, prints=[f"[COUT] IMAGE = {name}:1"])
+    cloud.end(first, "SUCCEEDED")
+    rerun = cloud.start(flow, rerun_of=first.id, scope=RerunScope(RerunKind.JOBS, ("build",)))
+    assert [cloud.launch(rerun, name) for name in ("build", "lint")] == [
+        Launched.LAUNCHED, Launched.ANSWERED]
+    cloud.stop(rerun, "build", prints=["[COUT] IMAGE = build:2"])
+    assert cloud.launch(rerun, "test") is Launched.LAUNCHED
+    assert (cloud.job(rerun, "lint").status, cloud.job(rerun, "lint").outputs) == (
+        JobState.REUSED, {"IMAGE": "lint:1"})
+    assert cloud.tasks.requests[-1].plan.data == {"image": "build:2"}
+
+
+def test_a_rerun_of_every_job_launches_a_task_for_each(cloud: Cloud) -> None:
+    first = cloud.start(two_stages())
+    cloud.launch(first, "build")
+    cloud.stop(first, "build")
+    cloud.end(first, "FAILED")
+    rerun = cloud.start(two_stages(), rerun_of=first.id, scope=EVERY_JOB)
+    assert cloud.launch(rerun, "build") is Launched.LAUNCHED
+    assert len(cloud.tasks.requests) == 2
 
 
 def test_secret_variables_reach_the_task_by_name_never_by_value(cloud: Cloud) -> None:

@@ -27,7 +27,7 @@ import docker
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.models import Component, Workflow
-from chalicelib.engine.records import JobRecord, RunRecord
+from chalicelib.engine.records import FROM_FAILURE, JobRecord, RerunScope, RunRecord
 from chalicelib.launch.docker_launcher import DockerLauncher
 from chalicelib.local.driver import LocalDriver
 from chalicelib.logs.base import LogSource
@@ -80,6 +80,9 @@ class Backend(Protocol):
 
     def rerun_from_failure(self, run_id: str) -> Outcome:
         """Re-run a failed run from its failure, to its end."""
+
+    def rerun(self, run_id: str, scope: RerunScope) -> Outcome:
+        """Re-run a finished run in `scope` (every job, or some and those they feed), to its end."""
 
     def cancel_when(self, workflow: Workflow, ready: Predicate, components: Sequence[Component] = (),
                     params: Mapping[str, str] | None = None) -> Outcome:
@@ -166,7 +169,10 @@ class LocalBackend:
         return self.progress(run_id).outcome()
 
     def rerun_from_failure(self, run_id: str) -> Outcome:
-        rerun = self.driver.rerun_from_failure(run_id)
+        return self.rerun(run_id, FROM_FAILURE)
+
+    def rerun(self, run_id: str, scope: RerunScope) -> Outcome:
+        rerun = self.driver.rerun(run_id, scope)
         self.driver.execute(rerun.id)
         return self.progress(rerun.id).outcome()
 
@@ -204,7 +210,7 @@ class Sandbox(Protocol):
     def start_run(self, namespace: str, name: str, params: Mapping[str, str], *,
                   version: int | None = None) -> RunRecord: ...
 
-    def rerun_from_failure(self, run_id: str) -> RunRecord: ...
+    def rerun(self, run_id: str, scope: RerunScope = ...) -> RunRecord: ...
 
     def cancel(self, run_id: str) -> None: ...
 
@@ -242,7 +248,10 @@ class SandboxBackend:
         return self._finish(self._start(workflow, components, params))
 
     def rerun_from_failure(self, run_id: str) -> Outcome:
-        return self._finish(self.sandbox.rerun_from_failure(run_id).id)
+        return self.rerun(run_id, FROM_FAILURE)
+
+    def rerun(self, run_id: str, scope: RerunScope) -> Outcome:
+        return self._finish(self.sandbox.rerun(run_id, scope).id)
 
     def cancel_when(self, workflow: Workflow, ready: Predicate, components: Sequence[Component] = (),
                     params: Mapping[str, str] | None = None) -> Outcome:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from chalicelib.engine.ingest import DEFAULT_MAX_STORED_BYTES, cap_note_text
+from chalicelib.engine.records import RerunKind, RerunScope
 from tests.conformance.backends import Backend, LocalBackend, RunProgress, SandboxBackend
 from tests.conformance.outcome import Outcome, with_stopped_exit_codes_unknown
 from tests.conformance.workflows import ECHO_JSON, shell_job, stage, workflow
@@ -183,6 +184,23 @@ def rerun_from_failure_means(outcome: Outcome) -> None:
     assert outcome.job("check").outputs == {"ARTEFACT": "built", "GOT": "b1"}
 
 
+def rerun_of_one_job(backend: Backend) -> Outcome:
+    build = shell_job("build", "echo '[COUT] ID = b1'", outputs=["ID"])
+    use = shell_job("use", 'echo "[COUT] GOT = $CO_ID"', data={"id": "${{ jobs.build.outputs.ID }}"},
+                    outputs=["GOT"])
+    other = shell_job("other", "echo '[COUT] OWN = o1'", outputs=["OWN"])
+    first = backend.run(workflow("rerun-one", stage("build", build), stage("later", use, other)))
+    second = backend.rerun(first.run_id, RerunScope(RerunKind.JOBS, ("build",)))
+    return second.observed("first run", first.status)
+
+
+def rerun_of_one_job_means(outcome: Outcome) -> None:
+    assert outcome.observations["first run"] == "succeeded" and outcome.status == "succeeded"
+    assert [(outcome.job(name).status, len(outcome.job(name).attempt_outcomes))
+            for name in ("build", "use", "other")] == [("succeeded", 1), ("succeeded", 1), ("reused", 0)]
+    assert (outcome.job("use").outputs, outcome.job("other").outputs) == ({"GOT": "b1"}, {"OWN": "o1"})
+
+
 def cancel_mid_run(backend: Backend) -> Outcome:
     long = shell_job("long", SLOW_TO_STOP.format(says="running"))
     flow = workflow("cancel", stage("first", long), stage("later", shell_job("never", "echo no")))
@@ -297,6 +315,8 @@ SCENARIOS = [
     Scenario("an if that is false skips the job", false_condition, false_condition_means),
     Scenario("a failed job stops its running sibling", sibling_failure, sibling_failure_means),
     Scenario("a re-run from failure reuses what succeeded", rerun_from_failure, rerun_from_failure_means),
+    Scenario("a re-run of one job runs it and the jobs its outputs feed, and reuses the rest",
+             rerun_of_one_job, rerun_of_one_job_means),
     Scenario("a cancel mid-run stops the job and skips the rest", cancel_mid_run, cancel_mid_run_means),
     Scenario("a 64 MiB log flood is capped and its COUT past the cap still read", log_flood,
              log_flood_means),

@@ -20,7 +20,7 @@ from chalicelib.domain.models import Workflow
 from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES, decode_pairs
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.engine import JobPlan, RunContext, plan_job
-from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.engine.records import EVERY_JOB, AttemptRecord, JobRecord, RerunKind, RerunScope, RunRecord
 from chalicelib.launch.base import ContainerSpec
 from chalicelib.local.attempt import AttemptSettings, container_spec
 from chalicelib.local.driver import LocalDriver
@@ -241,6 +241,50 @@ def test_a_rerun_from_failure_reuses_what_succeeded_and_runs_the_rest(bench: Ben
     assert len(bench.launcher.launched("build")) == 1  # not run again
     release = bench.launcher.launched("release")[0].spec
     assert decode_pairs(release.env["CO_DATA"]) == {"image": "app:1"}
+
+
+def test_a_re_run_of_one_job_of_a_succeeded_run_runs_it_and_what_it_feeds_and_reuses_the_rest(
+    bench: Bench
+) -> None:
+    script(bench, "build", prints("[COUT] IMAGE = app:1"), prints("[COUT] IMAGE = app:2"))
+    flow = three_stages(lint={"data": {"image": "${{ jobs.build.outputs.IMAGE }}"}})
+    first = bench.run(flow)
+    driver = bench.driver()
+    rerun = driver.execute(driver.rerun(first.id, RerunScope(RerunKind.JOBS, ("build",))).id)
+    assert rerun.status is RunState.SUCCEEDED
+    assert bench.states(rerun.id) == {"build": JobState.SUCCEEDED, "lint": JobState.SUCCEEDED,
+                                      "test": JobState.REUSED, "release": JobState.REUSED}
+    assert [len(bench.launcher.launched(name)) for name in ("build", "lint", "test", "release")] == [
+        2, 2, 1, 1]
+    lint = bench.launcher.launched("lint")[1].spec
+    assert decode_pairs(lint.env["CO_DATA"]) == {"image": "app:2"}
+
+
+def test_a_re_run_of_a_late_job_of_a_succeeded_run_runs_again_what_ran_before_it(
+    bench: Bench
+) -> None:
+    # The succeeded run left no workspace, so the jobs that made its files run again.
+    first = bench.run(three_stages())
+    driver = bench.driver()
+    rerun = driver.execute(driver.rerun(first.id, RerunScope(RerunKind.JOBS, ("lint",))).id)
+    assert bench.states(rerun.id) == {"build": JobState.SUCCEEDED, "lint": JobState.SUCCEEDED,
+                                      "test": JobState.REUSED, "release": JobState.REUSED}
+
+
+def test_a_re_run_of_every_job_reuses_nothing_and_starts_from_an_empty_workspace(bench: Bench) -> None:
+    script(bench, "lint", prints(exit_code=1))
+    failed = bench.run(three_stages())
+    workspaces = bench.data_dir / "workspaces"
+    (workspaces / failed.id / "left-by-build").write_text("built")
+    driver = bench.driver()
+    every = driver.execute(driver.rerun(failed.id, EVERY_JOB).id)
+    again = driver.execute(driver.rerun(failed.id, RerunScope(RerunKind.JOBS, ("lint",))).id)
+    assert (bench.states(every.id)["build"], bench.states(every.id)["lint"]) == (
+        JobState.SUCCEEDED, JobState.FAILED)  # lint fails again: both runs keep their workspaces
+    assert len(bench.launcher.launched("build")) == 2  # the first run's and `every`'s
+    assert not (workspaces / every.id / "left-by-build").exists()
+    assert bench.states(again.id)["build"] is JobState.REUSED
+    assert (workspaces / again.id / "left-by-build").read_text() == "built"
 
 
 # --- restart from every stored state -----------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.domain.models import Workflow
 from chalicelib.domain.states import JobState, RunState
+from chalicelib.engine.records import EVERY_JOB, FROM_FAILURE, RerunKind, RerunScope
 from chalicelib.errors import Conflict, InvalidDefinition, InvalidRequest, NotFound
 from chalicelib.services.dispatch import RecordingDispatcher
 from chalicelib.services.run_service import (
@@ -22,6 +23,7 @@ from chalicelib.services.run_service import (
     new_run_id,
     params_from_request,
     parse_time,
+    rerun_scope_from_request,
 )
 from chalicelib.services.run_views import run_summary
 from chalicelib.store.sqlite import SqliteStore
@@ -302,6 +304,122 @@ def test_a_disabled_workflow_is_not_re_run(service: RunService, store: SqliteSto
     store.set_workflow_enabled("demo", "ci", False)
     with pytest.raises(Conflict, match="disabled"):
         service.rerun_from_failure("demo", run.id)
+
+
+# --- re-run scopes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED])
+@pytest.mark.parametrize("scope", [EVERY_JOB, RerunScope(RerunKind.JOBS, ("pack",))],
+                         ids=["all", "jobs"])
+def test_any_finished_run_can_be_re_run_in_full_or_in_part(
+    service: RunService, store: SqliteStore, dispatcher: RecordingDispatcher,
+    status: RunState, scope: RerunScope,
+) -> None:
+    save(store)
+    first = service.start("demo", "ci", {})
+    finish(store, first.id, status)
+    again = service.rerun("demo", first.id, scope)
+    assert (again.rerun_of, again.rerun_scope) == (first.id, scope)
+    assert store.get_run(again.id).rerun_scope == scope
+    assert dispatcher.submitted == [first.id, again.id]
+
+
+@pytest.mark.parametrize("status", [RunState.QUEUED, RunState.RUNNING])
+@pytest.mark.parametrize("scope", [EVERY_JOB, RerunScope(RerunKind.JOBS, ("pack",))],
+                         ids=["all", "jobs"])
+def test_a_run_that_has_not_ended_cannot_be_re_run_in_any_scope(
+    service: RunService, store: SqliteStore, dispatcher: RecordingDispatcher,
+    status: RunState, scope: RerunScope,
+) -> None:
+    save(store)
+    run = service.start("demo", "ci", {})
+    finish(store, run.id, status)
+    with pytest.raises(Conflict, match=f"run {run.id} is {status}; only a finished run"):
+        service.rerun("demo", run.id, scope)
+    assert dispatcher.submitted == [run.id]
+
+
+def test_a_succeeded_run_is_not_re_run_from_failure_and_is_told_what_it_can_do(
+    service: RunService, store: SqliteStore
+) -> None:
+    save(store)
+    run = service.start("demo", "ci", {})
+    finish(store, run.id, RunState.SUCCEEDED)
+    with pytest.raises(Conflict, match="re-run all its jobs, or some of them"):
+        service.rerun("demo", run.id, FROM_FAILURE)
+
+
+def test_re_running_a_job_the_pinned_version_does_not_have_is_invalid_and_names_it(
+    service: RunService, store: SqliteStore, dispatcher: RecordingDispatcher
+) -> None:
+    save(store)
+    run = service.start("demo", "ci", {})
+    finish(store, run.id, RunState.SUCCEEDED)
+    with pytest.raises(InvalidRequest, match="no job 'deploy' to re-run") as raised:
+        service.rerun("demo", run.id, RerunScope(RerunKind.JOBS, ("pack", "deploy")))
+    assert "its jobs: compile, pack" in str(raised.value)
+    assert dispatcher.submitted == [run.id]
+
+
+def test_the_jobs_to_re_run_are_kept_once_each_in_the_definitions_order(
+    service: RunService, store: SqliteStore
+) -> None:
+    save(store)
+    run = service.start("demo", "ci", {})
+    finish(store, run.id, RunState.SUCCEEDED)
+    again = service.rerun("demo", run.id, RerunScope(RerunKind.JOBS, ("pack", "compile", "pack")))
+    assert again.rerun_scope == RerunScope(RerunKind.JOBS, ("compile", "pack"))
+
+
+def test_a_re_runs_summary_and_document_say_its_scope_and_a_new_runs_say_null(
+    service: RunService, store: SqliteStore
+) -> None:
+    save(store)
+    first = service.start("demo", "ci", {})
+    finish(store, first.id, RunState.FAILED)
+    again = service.rerun("demo", first.id, RerunScope(RerunKind.JOBS, ("pack",)))
+    assert run_summary(first)["rerun_scope"] is None
+    assert run_summary(again)["rerun_scope"] == {"scope": "jobs", "jobs": ["pack"]}
+    assert service.detail("demo", again.id)["rerun_scope"] == {"scope": "jobs", "jobs": ["pack"]}
+    from_failure = service.rerun("demo", first.id)
+    assert service.detail("demo", from_failure.id)["rerun_scope"] == {"scope": "failed"}
+
+
+def test_a_re_run_stored_before_scopes_were_kept_says_it_was_from_failure(
+    service: RunService, store: SqliteStore
+) -> None:
+    save(store)
+    first = service.start("demo", "ci", {})
+    finish(store, first.id, RunState.FAILED)
+    again = service.rerun("demo", first.id)
+    store.save_run(replace(store.get_run(again.id), rerun_scope=None))
+    assert service.detail("demo", again.id)["rerun_scope"] == {"scope": "failed"}
+
+
+@pytest.mark.parametrize(("body", "scope"), [
+    ({}, FROM_FAILURE),
+    ({"scope": "failed"}, FROM_FAILURE),
+    ({"scope": "all"}, EVERY_JOB),
+    ({"scope": "jobs", "jobs": ["build", "test", "build"]}, RerunScope(RerunKind.JOBS, ("build", "test"))),
+])
+def test_a_re_run_request_reads_as_its_scope(body: dict[str, Any], scope: RerunScope) -> None:
+    assert rerun_scope_from_request(body) == scope
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ({"scope": "jobs", "jobs": []}, "'jobs' is empty"),
+    ({"scope": "jobs"}, "'jobs' must be a list"),
+    ({"scope": "jobs", "jobs": "build"}, "'jobs' must be a list"),
+    ({"scope": "jobs", "jobs": [1]}, "'jobs' must be a list"),
+    ({"scope": "some"}, "'scope' must be one of failed, all, jobs"),
+    ({"scope": ["all"]}, "'scope' must be one of"),
+    ({"scope": "all", "jobs": ["build"]}, "'jobs' goes with \"scope\": \"jobs\" only"),
+    ({"scope": "all", "force": True}, "unknown field\\(s\\) in the body: force"),
+])
+def test_a_bad_re_run_request_is_invalid_and_says_why(body: dict[str, Any], says: str) -> None:
+    with pytest.raises(InvalidRequest, match=says):
+        rerun_scope_from_request(body)
 
 
 def test_the_recorder_creates_a_run_of_a_given_version_without_submitting_it(store: SqliteStore) -> None:

@@ -182,6 +182,29 @@ def test_the_yaml_export_round_trips_through_the_models(workflows: WorkflowServi
     assert yaml.safe_load(workflows.export_yaml("examples", "ci"))["metadata"]["description"] == "second"
 
 
+def test_the_versions_are_listed_newest_first_with_when_each_was_saved_and_which_is_latest(
+    workflows: WorkflowService, published: None
+) -> None:
+    workflows.create("examples", _ci())
+    workflows.update("examples", "ci", 1, _ci("second"))
+    listed = workflows.versions("examples", "ci")
+    assert (listed["namespace"], listed["name"]) == ("examples", "ci")
+    assert [(v["version"], v["latest"]) for v in listed["versions"]] == [(2, True), (1, False)]
+    assert [v["created_at"] for v in listed["versions"]] == [
+        workflows.get("examples", "ci", n)["created_at"] for n in (2, 1)]
+
+
+def test_the_versions_of_an_unknown_or_deleted_workflow_are_not_found(
+    workflows: WorkflowService, published: None
+) -> None:
+    with pytest.raises(NotFound, match="examples/ci"):
+        workflows.versions("examples", "ci")
+    workflows.create("examples", _ci())
+    workflows.delete("examples", "ci")
+    with pytest.raises(NotFound, match="examples/ci"):
+        workflows.versions("examples", "ci")
+
+
 def test_unknown_workflows_and_versions_are_not_found(workflows: WorkflowService, published: None) -> None:
     workflows.create("examples", _ci())
     for call in (lambda: workflows.get("examples", "nothing"), lambda: workflows.get("examples", "ci", 2),

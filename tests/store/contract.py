@@ -18,7 +18,7 @@ import pytest
 from chalicelib.domain.models import Component, ScheduleTrigger, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.domain.triggers import TriggerKind, schedule_key, schedules_of
-from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.engine.records import AttemptRecord, JobRecord, RerunKind, RerunScope, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.store.base import EVENT_CLAIM_RETENTION_SECONDS, RunFilter, Store, WorkflowSettings
 
@@ -330,6 +330,44 @@ class StoreContract:
         versions = sorted(v for r in results if isinstance(r, list) for v in r)
         assert versions == list(range(1, 41))
 
+    # --- the list of versions -------------------------------------------------------
+    def test_the_versions_of_a_workflow_are_listed_newest_first_with_when_each_was_saved(
+        self, store: Store
+    ) -> None:
+        for image in ("busybox:1", "busybox:2", "busybox:3"):
+            store.save_workflow(workflow(image=image))
+        store.save_workflow(workflow("deploy"))
+        store.save_workflow(workflow(namespace="acme"))
+        listed = store.list_workflow_versions("demo", "ci")
+        assert [v.version for v in listed] == [3, 2, 1]
+        assert [v.created_at for v in listed] == [
+            store.get_workflow("demo", "ci", v.version).created_at for v in listed]
+        assert [v.version for v in store.list_workflow_versions("demo", "deploy")] == [1]
+
+    def test_the_versions_list_leaves_out_the_marks_and_slots_kept_beside_them(
+        self, store: Store
+    ) -> None:
+        store.save_workflow(workflow())
+        store.save_workflow(workflow(image="busybox:2"))
+        store.set_schedule_mark("demo", "ci", "0 * * * *", EPOCH)
+        assert store.take_run_slot("demo", "ci", "r1", 1)
+        assert [v.version for v in store.list_workflow_versions("demo", "ci")] == [2, 1]
+
+    def test_the_versions_of_an_unknown_or_deleted_workflow_are_not_found(self, store: Store) -> None:
+        with pytest.raises(NotFound, match="demo/ci"):
+            store.list_workflow_versions("demo", "ci")
+        store.save_workflow(workflow())
+        store.delete_workflow("demo", "ci")
+        with pytest.raises(NotFound, match="demo/ci"):
+            store.list_workflow_versions("demo", "ci")
+
+    def test_a_revived_workflow_lists_every_version_it_ever_had(self, store: Store) -> None:
+        store.save_workflow(workflow())
+        store.save_workflow(workflow(image="busybox:2"))
+        store.delete_workflow("demo", "ci")
+        store.save_workflow(workflow(image="busybox:3"), expected_version=0)
+        assert [v.version for v in store.list_workflow_versions("demo", "ci")] == [3, 2, 1]
+
     # --- workflow settings and deletion ---------------------------------------------
     def test_a_new_workflow_is_enabled_with_a_webhook_secret(self, store: Store) -> None:
         store.save_workflow(workflow("ci"))
@@ -616,6 +654,25 @@ class StoreContract:
         finished.params, finished.trigger = {"branch": "dev"}, {"type": "webhook", "n": [1, 2]}
         store.save_run(finished)
         assert store.get_run("r1") == finished
+
+    @pytest.mark.parametrize("scope", [
+        RerunScope(RerunKind.FAILED), RerunScope(RerunKind.ALL),
+        RerunScope(RerunKind.JOBS, ("build", "test")),
+    ], ids=lambda scope: scope.kind.value)
+    def test_a_re_runs_scope_reads_back_from_creation_from_a_save_and_in_history(
+        self, store: Store, scope: RerunScope
+    ) -> None:
+        rerun = replace(run("r2"), rerun_of="r1", rerun_scope=scope)
+        store.create_run(rerun, [job("build", run_id="r2")])
+        assert store.get_run("r2").rerun_scope == scope
+        assert [r.rerun_scope for r in store.list_runs(RunFilter()).runs] == [scope]
+        store.save_run(replace(rerun, status=RunState.RUNNING))
+        assert store.get_run("r2").rerun_scope == scope
+
+    def test_a_run_that_is_no_re_run_has_no_scope(self, store: Store) -> None:
+        store.create_run(run("r1"), [])
+        assert store.get_run("r1").rerun_scope is None
+        assert store.list_runs(RunFilter()).runs[0].rerun_scope is None
 
     def test_request_cancel_returns_the_run_with_the_flag_set(self, store: Store) -> None:
         store.create_run(run("r1", status=RunState.RUNNING), [])

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.states import AttemptState, RunState
-from chalicelib.engine.records import AttemptRecord
+from chalicelib.engine.records import EVERY_JOB, AttemptRecord
 from chalicelib.errors import Conflict
 from chalicelib.logs.base import LogEntry
 from chalicelib.store.base import RunFilter
@@ -86,6 +86,34 @@ def test_a_file_from_a_newer_containerops_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(RuntimeError, match="upgrade ContainerOps"):
         SqliteStore(tmp_path / "store.db")
+
+
+def test_a_file_of_schema_7_opens_and_its_re_runs_read_as_scope_less(tmp_path: Path) -> None:
+    """Before V8 no re-run had a scope (each was from failure): the column starts out empty."""
+    path = tmp_path / "store.db"
+    conn = _raw(path)
+    for migration in MIGRATIONS[:7]:
+        if callable(migration):
+            migration(conn)
+        else:
+            conn.executescript(migration)
+    conn.execute("PRAGMA user_version = 7")
+    for run_id, rerun_of in (("r1", None), ("r2", "r1")):
+        conn.execute("INSERT INTO runs (id, namespace, workflow, workflow_version, status, created_at,"
+                     " params, \"trigger\", reason, rerun_of) VALUES (?, 'demo', 'ci', 1, 'failed', 0,"
+                     " '{}', '{}', '', ?)", (run_id, rerun_of))
+    conn.commit()
+    conn.close()
+    with SqliteStore(path) as store:
+        assert (store.get_run("r2").rerun_of, store.get_run("r2").rerun_scope) == ("r1", None)
+        assert [r.rerun_scope for r in store.list_runs(RunFilter()).runs] == [None, None]
+        store.create_run(replace(run("r3"), rerun_of="r2", rerun_scope=EVERY_JOB), [])
+        assert store.get_run("r3").rerun_scope == EVERY_JOB
+    conn = _raw(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
 
 
 def test_an_in_memory_database_is_refused() -> None:

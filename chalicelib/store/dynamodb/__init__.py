@@ -59,6 +59,8 @@ Access patterns (every Store method):
                                                                          + Put / Delete index
     get_workflow (latest | n)   WORKFLOWS <ns>/<name>; VERSION#<n>       GetItem (x2 for latest)
     list_workflows              WORKFLOWS begins_with <ns>/; versions    Query + BatchGetItem
+    list_workflow_versions      WORKFLOWS <ns>/<name>; WORKFLOW#<ns>/    GetItem head, Query
+                                <name> begins_with VERSION#              (version, created_at)
     get_workflow_settings       WORKFLOWS <ns>/<name>                    GetItem
     set_workflow_enabled        WORKFLOWS <ns>/<name>                    UpdateItem if live
     delete_workflow             WORKFLOWS <ns>/<name>; TRIGGER#* <ns>/... GetItem head, then

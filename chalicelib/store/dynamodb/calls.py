@@ -40,9 +40,12 @@ class Calls:
         return self.backoff.call(f"reading {hash_key} {range_key or ''}".rstrip(), read)
 
     def query(self, model: type[M], hash_key: str,
-              range_condition: Condition | None = None) -> Iterator[M]:
-        """Every item of a partition (or of a range of its sort keys), in key order."""
-        results = model.query(hash_key, range_condition, consistent_read=True)
+              range_condition: Condition | None = None, *,
+              attributes: list[str] | None = None) -> Iterator[M]:
+        """Every item of a partition (or of a range of its sort keys), in key order; with
+        `attributes`, only those of each item are read (the rest are left unset)."""
+        results = model.query(hash_key, range_condition, consistent_read=True,
+                              attributes_to_get=attributes)
         return self.backoff.items(f"querying {hash_key}", results)
 
     def put(self, action: str, item: Model, condition: Condition | None = None) -> None:

@@ -32,6 +32,7 @@ from chalicelib.store.base import (
     StoredWorkflow,
     TriggeredWorkflow,
     WorkflowSettings,
+    WorkflowVersion,
 )
 from chalicelib.store.dynamodb import items, keys, trigger_index
 from chalicelib.store.dynamodb.boundary import (
@@ -204,6 +205,18 @@ class Definitions:
         stored = [items.stored_workflow(item) for item in found]
         stored.sort(key=lambda s: (s.workflow.metadata.namespace, s.workflow.metadata.name))
         return stored
+
+    def list_workflow_versions(self, namespace: str, name: str) -> list[WorkflowVersion]:
+        head = self._head(namespace, name)
+        if head is None or head.deleted:
+            raise NotFound(messages.unknown_workflow(namespace, name))
+        model = self._t.version
+        # Only the numbers and times: the documents (up to 400 KB each) are not read.
+        found = self._calls.query(model, keys.workflow_pk(namespace, name),
+                                  model.sk.startswith(keys.WORKFLOW_VERSION_PREFIX),
+                                  attributes=["version", "created_at"])
+        listed = [WorkflowVersion(int(item.version), float(item.created_at)) for item in found]
+        return sorted(listed, key=lambda v: v.version, reverse=True)
 
     def get_workflow_settings(self, namespace: str, name: str) -> WorkflowSettings:
         head = self._head(namespace, name)

@@ -13,7 +13,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
-from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
+from chalicelib.engine.records import AttemptRecord, JobRecord, RerunScope, RunRecord
 from chalicelib.store.base import StoredComponent, StoredWorkflow, WorkflowSettings
 from chalicelib.store.dynamodb import keys
 from chalicelib.store.dynamodb.models import (
@@ -75,6 +75,7 @@ def run_fields(run: RunRecord) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "reason": run.reason,
         "rerun_of": run.rerun_of,
+        "rerun_scope": run.rerun_scope.as_document() if run.rerun_scope is not None else None,
         "workflow_ref": keys.workflow_ref(run.namespace, run.workflow),
         "created_order": keys.created_order(run.created_at, run.id),
         "run_shard": keys.run_shard(run.id),
@@ -113,6 +114,7 @@ def run_record(item: RunItem) -> RunRecord:
         reason=item.reason or "",
         rerun_of=item.rerun_of,
         cancel_requested=bool(item.cancel_requested),
+        rerun_scope=RerunScope.from_document(item.rerun_scope),
     )
 
 

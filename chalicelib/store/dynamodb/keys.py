@@ -49,8 +49,11 @@ def workflow_pk(namespace: str, name: str) -> str:
     return f"WORKFLOW#{namespace}/{name}"
 
 
+WORKFLOW_VERSION_PREFIX = "VERSION#"  # beside a workflow's schedule marks and run slots
+
+
 def workflow_version_sk(version: int) -> str:
-    return f"VERSION#{version:0{_VERSION_DIGITS}d}"
+    return f"{WORKFLOW_VERSION_PREFIX}{version:0{_VERSION_DIGITS}d}"
 
 
 def schedule_mark_sk(schedule: str) -> str:

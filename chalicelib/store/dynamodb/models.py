@@ -135,6 +135,8 @@ class RunItem(RunsTable):
     finished_at = NumberAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     rerun_of = UnicodeAttribute(null=True)
+    # RerunScope.as_document; absent for a run that is no re-run and for older re-runs.
+    rerun_scope = JSONAttribute(null=True)
     cancel_requested = BooleanAttribute(default=False)
 
 

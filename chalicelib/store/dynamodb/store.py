@@ -25,6 +25,7 @@ from chalicelib.store.base import (
     StoredWorkflow,
     TriggeredWorkflow,
     WorkflowSettings,
+    WorkflowVersion,
 )
 from chalicelib.store.dynamodb import history
 from chalicelib.store.dynamodb.attempts import Attempts
@@ -115,6 +116,10 @@ class DynamoDbStore(Store):
     def list_workflows(self, namespace: str | None = None) -> list[StoredWorkflow]:
         with translated("listing workflows"):
             return self._definitions.list_workflows(namespace)
+
+    def list_workflow_versions(self, namespace: str, name: str) -> list[WorkflowVersion]:
+        with translated(f"listing the versions of workflow {namespace}/{name}"):
+            return self._definitions.list_workflow_versions(namespace, name)
 
     def get_workflow_settings(self, namespace: str, name: str) -> WorkflowSettings:
         with translated(f"reading the settings of workflow {namespace}/{name}"):

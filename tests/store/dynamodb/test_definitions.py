@@ -1,12 +1,15 @@
-"""Definitions and event claims on DynamoDB beyond the contract: big workflow documents,
-the TTL of event claims, and stores kept apart by their table names."""
+"""Definitions and event claims on DynamoDB beyond the contract: big workflow documents (and
+a list of versions that does not read them), the TTL of event claims, and stores kept apart
+by their table names."""
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import boto3
 import pytest
+from pynamodb.connection.base import Connection
 
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.errors import NotFound, PayloadTooLarge
@@ -55,6 +58,26 @@ def test_a_workflow_that_cannot_fit_even_compressed_is_refused_and_nothing_is_st
         store.get_workflow("demo", "huge")
     assert store.list_workflows() == []
     assert store.save_workflow(workflow(), expected_version=0) == 1
+
+
+def test_the_list_of_versions_reads_each_versions_number_and_time_and_no_document(
+    store: DynamoDbStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(3):
+        store.save_workflow(huge_workflow(1000))
+    queries: list[dict[str, Any]] = []
+    dispatch = Connection.dispatch
+
+    def recording(self: Connection, operation: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = dispatch(self, operation, arguments)
+        if operation == "Query":
+            queries.append(answer)
+        return answer
+
+    monkeypatch.setattr(Connection, "dispatch", recording)
+    assert [v.version for v in store.list_workflow_versions("demo", "huge")] == [3, 2, 1]
+    (answer,) = queries
+    assert [sorted(item) for item in answer["Items"]] == [["created_at", "version"]] * 3
 
 
 def test_a_component_document_too_big_for_one_item_is_refused(store: DynamoDbStore) -> None:
