@@ -166,6 +166,11 @@ bench-api: setup
 bench-designer: setup images frontend
 	node bench/designer.mjs
 
+# The README's pictures (docs/screenshots/), from a real server, a real run and Chromium.
+.PHONY: screenshots
+screenshots: setup relay images frontend
+	node $(FRONTEND)/scripts/screenshots.mjs
+
 bench-compile: setup
 	$(BIN)/python bench/compile.py
 

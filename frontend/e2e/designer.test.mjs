@@ -8,6 +8,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { busyboxComponent, call, publish } from "./api.mjs";
 import { assertNoPageProblems, launchBrowser, screenshot, startServer } from "./harness.mjs";
+import { openYamlTab, setYamlText, yamlText } from "./yaml.mjs";
 
 const NS = "e2e";
 const HOSTILE = "<img src=x onerror=alert(1)>";
@@ -262,14 +263,13 @@ test("edits in the YAML tab come back to the canvas", { timeout: 60_000 }, async
   await createThreeStages("edited");
   const page = await openPage(`/designer/${NS}/edited`);
   await jobNode(page, "builder").waitFor();
-  await page.getByRole("tab", { name: "YAML" }).click();
-  const editor = page.getByTestId("yaml-editor");
-  const text = await editor.inputValue();
+  await openYamlTab(page);
+  const text = await yamlText(page);
   assert.match(text, /name: stage-2/);
 
-  await editor.fill(`${text}\n  oops: [`);
+  await setYamlText(page, `${text}\n  oops: [`);
   await page.getByTestId("yaml-status").getByText(/line \d+/).waitFor(); // a YAML error, with its line
-  await editor.fill(text.replace("name: stage-2", "name: compile"));
+  await setYamlText(page, text.replace("name: stage-2", "name: compile"));
   await page.getByRole("tab", { name: "Canvas" }).click();
   await page.locator('[data-testid="stage-node"][data-stage="compile"]').waitFor();
   await jobNode(page, "builder").waitFor();

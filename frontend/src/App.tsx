@@ -8,6 +8,7 @@ import { PublishView } from "./views/registry/PublishView";
 import { RegistryView } from "./views/registry/RegistryView";
 import { RunView } from "./views/run/RunView";
 import { RunHistoryView } from "./views/runs/RunHistoryView";
+import { VersionsView } from "./views/versions/VersionsView";
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -29,10 +30,17 @@ function CurrentView({ route }: { route: Route }) {
       return <PublishView namespace={route.namespace} />;
     case "designer":
       return route.name ? (
-        <DesignerView key={`${route.namespace}/${route.name}`} namespace={route.namespace} name={route.name} />
+        <DesignerView
+          key={`${route.namespace}/${route.name}@${route.version ?? "latest"}`}
+          namespace={route.namespace}
+          name={route.name}
+          version={route.version}
+        />
       ) : (
         <WorkflowsView namespace={route.namespace} />
       );
+    case "versions":
+      return <VersionsView namespace={route.namespace} name={route.name} from={route.from} to={route.to} />;
     case "runs":
       return (
         <RunHistoryView namespace={route.namespace} workflow={route.workflow} status={route.status} pages={route.pages} />
@@ -56,7 +64,7 @@ export function App() {
           ContainerOps
         </a>
         <nav>
-          <a href={href({ view: "home", namespace })} className={route.view === "home" || route.view === "designer" ? "active" : ""}>
+          <a href={href({ view: "home", namespace })} className={route.view === "home" || route.view === "designer" || route.view === "versions" ? "active" : ""}>
             Workflows
           </a>
           <a href={href({ view: "runs", namespace })} className={route.view === "runs" || route.view === "run" ? "active" : ""}>

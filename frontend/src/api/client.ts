@@ -6,12 +6,14 @@ import type {
   ComponentEntry,
   LogPage,
   Problem,
+  RerunScope,
   RunDocument,
   RunPage,
   RunSummary,
   WorkflowDefinition,
   WorkflowSummary,
   WorkflowVersion,
+  WorkflowVersionList,
 } from "./types";
 
 const TOKEN_KEY = "containerops.token";
@@ -49,6 +51,8 @@ export function onUnauthorized(listener: Listener): () => void {
 
 export interface RequestOptions {
   signal?: AbortSignal;
+  /** The answer's body as text (a YAML export), not parsed as JSON. */
+  text?: boolean;
 }
 
 // Where the API's paths are appended: beside the designer unless the site's config.json
@@ -60,7 +64,7 @@ export function setApiBase(base: string): void {
 }
 
 async function call<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: options.text ? "text/yaml, application/json" : "application/json" };
   const saved = token.get();
   if (saved) headers.Authorization = `Bearer ${saved}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -78,6 +82,7 @@ async function call<T>(method: string, path: string, body?: unknown, options: Re
   }
   if (response.status === 204) return undefined as T;
   const text = await response.text();
+  if (response.ok && options.text) return text as T;
   let document: unknown = undefined;
   try {
     document = text ? JSON.parse(text) : undefined;
@@ -90,7 +95,7 @@ async function call<T>(method: string, path: string, body?: unknown, options: Re
     throw new ApiError(
       response.status,
       error?.code ?? "http_error",
-      error?.message ?? `${method} ${path} answered ${response.status}`,
+      error?.message ?? (document as { message?: string })?.message ?? `${method} ${path} answered ${response.status}`,
       error?.details ?? [],
     );
   }
@@ -145,6 +150,16 @@ export const api = {
     }),
   checkWorkflow: (namespace: string, definition: WorkflowDefinition) =>
     call<CheckResult>("POST", `${ns(namespace)}/workflows/check`, definition),
+  /** Every saved version, newest first (the versions view). */
+  workflowVersions: (namespace: string, name: string) =>
+    call<WorkflowVersionList>("GET", `${ns(namespace)}/workflows/${part(name)}/versions`),
+  /** The server's YAML export of a version (the latest when none is named). */
+  workflowYaml: (namespace: string, name: string, version?: number) =>
+    call<string>("GET", `${ns(namespace)}/workflows/${part(name)}/yaml${query({ version })}`, undefined, { text: true }),
+  setWorkflowEnabled: (namespace: string, name: string, enabled: boolean) =>
+    call<WorkflowSummary>("PUT", `${ns(namespace)}/workflows/${part(name)}/enabled`, { enabled }),
+  deleteWorkflow: (namespace: string, name: string) =>
+    call<void>("DELETE", `${ns(namespace)}/workflows/${part(name)}`),
 
   startRun: (namespace: string, workflow: string, params: Record<string, string>) =>
     call<RunSummary>("POST", `${ns(namespace)}/workflows/${part(workflow)}/runs`, { params }),
@@ -153,7 +168,9 @@ export const api = {
   run: (namespace: string, runId: string, options?: RequestOptions) =>
     call<RunDocument>("GET", `${ns(namespace)}/runs/${part(runId)}`, undefined, options),
   cancelRun: (namespace: string, runId: string) => call<RunSummary>("POST", `${ns(namespace)}/runs/${part(runId)}/cancel`),
-  rerun: (namespace: string, runId: string) => call<RunSummary>("POST", `${ns(namespace)}/runs/${part(runId)}/rerun`),
+  /** A new run of the same version and params: `scope` says which jobs run again (the server's default: the failed ones). */
+  rerun: (namespace: string, runId: string, scope?: RerunScope) =>
+    call<RunSummary>("POST", `${ns(namespace)}/runs/${part(runId)}/rerun`, scope),
   // Pages of 5,000 lines, the most the server gives: a long log loads in few requests.
   logs: (
     namespace: string,

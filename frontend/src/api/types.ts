@@ -147,7 +147,22 @@ export interface WorkflowVersion {
   namespace: string;
   name: string;
   version: number;
+  enabled?: boolean;
+  created_at?: number;
   definition: WorkflowDefinition;
+}
+
+/** One line of a workflow's version list (GET …/workflows/<name>/versions), newest first. */
+export interface WorkflowVersionEntry {
+  version: number;
+  created_at: number;
+  latest: boolean;
+}
+
+export interface WorkflowVersionList {
+  namespace: string;
+  name: string;
+  versions: WorkflowVersionEntry[];
 }
 
 export interface Problem {
@@ -171,6 +186,8 @@ export interface RunSummary {
   reason?: string;
   params?: Record<string, string>;
   rerun_of?: string | null;
+  /** For a re-run, what it ran again (null for a first run; for an older re-run, from failure). */
+  rerun_scope?: RerunScope | null;
   /** A cancel was asked for: while the run still runs, its containers are being stopped. */
   cancel_requested?: boolean;
   created_at?: number;
@@ -211,8 +228,16 @@ export interface JobDocument {
 }
 
 export interface RunDocument extends RunSummary {
+  /** What started the run, as recorded (README "Triggers": `trigger.*`): `type` and its fields. */
+  trigger?: Record<string, unknown>;
   jobs: JobDocument[];
 }
+
+/**
+ * What a re-run runs again: the failed and cancelled jobs and what follows them (`failed`),
+ * every job (`all`), or the jobs named and every job fed by their outputs (`jobs`).
+ */
+export type RerunScope = { scope: "failed" } | { scope: "all" } | { scope: "jobs"; jobs: string[] };
 
 export interface RunPage {
   runs: RunSummary[];

@@ -1,3 +1,5 @@
+// The definition as YAML text and back, read as the server reads it (readYaml is the one
+// reading; yamlLines.ts and yamlCanvas.ts find positions and shapes in what it reads).
 import { Document, LineCounter, Scalar, isMap, parseDocument, visit, type Tags } from "yaml";
 import type { WorkflowDefinition } from "../api/types";
 
@@ -30,8 +32,14 @@ export function workflowToYaml(workflow: WorkflowDefinition): string {
 const withoutTimestamps = (tags: Tags) =>
   tags.filter((tag) => (typeof tag === "string" ? tag !== "timestamp" : tag.tag !== TIMESTAMP_TAG));
 
-/** The mapping a YAML (or JSON) text holds; the schema itself is the server's to check. */
-export function yamlToWorkflow(text: string): { workflow: WorkflowDefinition } | { error: string; line?: number } {
+/** A text read as the designer reads definitions, with the line counter its positions need. */
+export interface ReadYaml {
+  text: string;
+  document: Document.Parsed;
+  lines: LineCounter;
+}
+
+export function readYaml(text: string): ReadYaml {
   const lines = new LineCounter();
   const document = parseDocument(text, {
     version: "1.1",
@@ -41,6 +49,16 @@ export function yamlToWorkflow(text: string): { workflow: WorkflowDefinition } |
     lineCounter: lines,
     customTags: withoutTimestamps,
   });
+  return { text, document, lines };
+}
+
+/** The mapping a YAML (or JSON) text holds; the schema itself is the server's to check. */
+export function yamlToWorkflow(text: string): { workflow: WorkflowDefinition } | { error: string; line?: number } {
+  return workflowOfYaml(readYaml(text));
+}
+
+/** yamlToWorkflow, on a text already read. */
+export function workflowOfYaml({ document, lines }: ReadYaml): { workflow: WorkflowDefinition } | { error: string; line?: number } {
   const [error] = document.errors;
   if (error) return { error: error.message, line: lines.linePos(error.pos[0]).line };
   if (!isMap(document.contents)) {

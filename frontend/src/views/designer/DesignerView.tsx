@@ -41,6 +41,7 @@ import { jobNames, placeComponent, relocate } from "./placement";
 import { RunDialog } from "./RunDialog";
 import { followSelection, type Selection } from "./selection";
 import { ShortcutsDialog } from "./ShortcutsDialog";
+import { SidePanel } from "./SidePanel";
 import { Toolbar, type Tab } from "./Toolbar";
 import { useCatalog, type Catalog } from "./useCatalog";
 import { useDraft, type Draft } from "./useDraft";
@@ -49,18 +50,33 @@ import { useLeaveGuard } from "./useLeaveGuard";
 import { useShortcuts } from "./useShortcuts";
 import { WorkflowPanel } from "./WorkflowPanel";
 import { YamlTab } from "./YamlTab";
+import { StoredYaml } from "../versions/StoredYaml";
+import { useStoredVersion } from "../versions/useStoredVersion";
 import "./designer.css";
 
 // A notice about a deletion carries the drawing the deletion made: its Undo button shows
 // while that drawing is still the present one (another edit since, and Ctrl+Z is the way).
 type Notice = { tone: "info" | "error"; text: string; undoable?: WorkflowDefinition } | null;
 
-export function DesignerView({ namespace, name }: { namespace: string; name: string }) {
+/** `version`: a stored version, shown read-only (none: the latest, to edit). */
+export function DesignerView({ namespace, name, version }: { namespace: string; name: string; version?: number }) {
   return (
     <ReactFlowProvider>
-      <Designer namespace={namespace} name={name} />
+      {version ? (
+        <StoredDesigner namespace={namespace} name={name} version={version} />
+      ) : (
+        <Designer namespace={namespace} name={name} />
+      )}
     </ReactFlowProvider>
   );
+}
+
+function StoredDesigner({ namespace, name, version }: { namespace: string; name: string; version: number }) {
+  const { draft } = useStoredVersion(namespace, name, version);
+  const catalog = useCatalog();
+  if (draft.loadError) return <ErrorNote error={draft.loadError} />;
+  if (!draft.workflow) return <p className="muted page">Loading…</p>;
+  return <Editor namespace={namespace} name={name} draft={draft} workflow={draft.workflow} catalog={catalog} readOnly />;
 }
 
 function Designer({ namespace, name }: { namespace: string; name: string }) {
@@ -77,9 +93,11 @@ interface EditorProps {
   draft: Draft;
   workflow: WorkflowDefinition;
   catalog: Catalog;
+  /** A stored version: shown, checked, never changed (no field, palette, drag, link, save or undo). */
+  readOnly?: boolean;
 }
 
-function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
+function Editor({ namespace, name, draft, workflow, catalog, readOnly = false }: EditorProps) {
   const [selection, setSelection] = useState<Selection>(null);
   const [tab, setTab] = useState<Tab>("canvas");
   const [notice, setNotice] = useState<Notice>(null);
@@ -90,6 +108,7 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
   const [saving, setSaving] = useState(false);
   const [helping, setHelping] = useState(false);
   const [leaving, setLeaving] = useState<string>(); // where a held-back link was going
+  const [yamlHold, setYamlHold] = useState<string>(); // why the YAML tab's text cannot go to the canvas
   const { edit: draftEdit, seal } = draft;
   const edit = useCallback(
     (change: (current: WorkflowDefinition) => WorkflowDefinition) => draftEdit(change, typingSession(document.activeElement)),
@@ -102,14 +121,20 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
     return () => document.removeEventListener("focusout", seal);
   }, [seal]);
 
-  useLeaveGuard(draft.dirty, namespace, name, setLeaving);
+  const unsaved = draft.dirty || yamlHold !== undefined; // YAML text the drawing does not hold yet counts
+  /** While the YAML tab holds text the drawing cannot take, a command that would drop it says so instead. */
+  const heldByYaml = (refusal: string) => {
+    if (yamlHold) setNotice({ tone: "error", text: `${refusal}: the YAML cannot be read as a workflow (${yamlHold}). Your text is kept.` });
+    return yamlHold !== undefined;
+  };
+  useLeaveGuard(unsaved, namespace, name, setLeaving);
 
   useEffect(() => {
-    if (!draft.dirty) return;
+    if (!unsaved) return;
     const warn = (event: BeforeUnloadEvent) => event.preventDefault(); // the browser asks "leave?"
     window.addEventListener("beforeunload", warn);
     return () => window.removeEventListener("beforeunload", warn);
-  }, [draft.dirty]);
+  }, [unsaved]);
 
   const graph = useMemo(() => workflowToGraph(workflow, catalog.lookup, draft.problems), [workflow, catalog.lookup, draft.problems]);
   const links = useMemo(() => parseLinks(workflow), [workflow]);
@@ -159,7 +184,7 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
   const stageCount = workflow.spec.stages.length;
   const actions: CanvasActions = useMemo(
     () => ({
-      editable: true,
+      editable: !readOnly,
       stageCount,
       renameStage: (index, next) => edit((current) => renameStage(current, index, next)),
       moveStage: (index, to) => edit((current) => moveStage(current, index, to)),
@@ -171,7 +196,7 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
       addAction: (index) => edit((current) => addAction(current, index)),
       renameAction: (stage, action, next) => edit((current) => renameAction(current, stage, action, next)),
     }),
-    [stageCount, edit],
+    [stageCount, edit, readOnly],
   );
 
   const nodeProblems = problemsByNode(workflow, draft.problems);
@@ -181,9 +206,10 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
   const selectedEdge = selection?.kind === "link" ? graph.edges.find((edge) => edge.id === selection.id) : undefined;
   const selectedLink = selectedEdge && linkOf(selectedEdge);
   const workflowProblems = nodeProblems.get("workflow") ?? [];
-  const canSave = !saving && (draft.dirty || draft.savedVersion === 0);
+  const canSave = !saving && (unsaved || draft.savedVersion === 0);
 
   const save = async (overwrite = false) => {
+    if (heldByYaml("Not saved")) return false;
     setSaving(true);
     const outcome = await draft.save(overwrite).finally(() => setSaving(false));
     if (outcome.kind === "saved") {
@@ -206,11 +232,12 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
   };
 
   const check = async () => {
+    if (heldByYaml("Not checked")) return;
     try {
       const problems = await draft.check();
       setNotice(
         problems.length
-          ? { tone: "error", text: `${problems.length} problem(s): see the marked jobs and stages.` }
+          ? { tone: "error", text: `${problems.length} problem(s): see the marked ${tab === "yaml" ? "lines" : "jobs and stages"}.` }
           : { tone: "info", text: "No problems: the workflow is valid." },
       );
     } catch (error) {
@@ -219,7 +246,7 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
   };
 
   const openRun = async () => {
-    if (draft.dirty && !(await save())) return;
+    if (unsaved && !(await save())) return;
     const last = await api.runs(namespace, { workflow: name, limit: 1 }).catch(() => undefined);
     setRunning({ busy: false, previous: last?.runs[0]?.params });
   };
@@ -253,10 +280,12 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
   };
 
   const stepBack = () => {
+    if (heldByYaml("Not undone (Ctrl+Z in the text undoes its typing)")) return;
     const target = draft.undo();
     if (target) setSelection((current) => followSelection(workflow, target, current));
   };
   const stepForward = () => {
+    if (heldByYaml("Not redone")) return;
     const target = draft.redo();
     if (target) setSelection((current) => followSelection(workflow, target, current));
   };
@@ -268,6 +297,7 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
 
   useShortcuts(
     (command) => {
+      if (readOnly && command !== "help") return;
       if (command === "save") {
         if (canSave) void save();
         else if (!saving) setNotice({ tone: "info", text: `Nothing to save: no change since version ${draft.savedVersion}.` });
@@ -291,10 +321,12 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
         namespace={namespace}
         name={name}
         savedVersion={draft.savedVersion}
-        dirty={draft.dirty}
+        dirty={unsaved}
         saving={saving}
         tab={tab}
-        onTab={setTab}
+        onTab={(next) => {
+          if (next === tab || !heldByYaml("Still on the YAML tab")) setTab(next);
+        }}
         onCheck={() => void check()}
         onSave={() => void save()}
         onRun={() => void openRun()}
@@ -304,6 +336,7 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
         onUndo={stepBack}
         onRedo={stepForward}
         onHelp={() => setHelping(true)}
+        readOnly={readOnly}
       />
       {notice && (
         <div className={`notice notice-${notice.tone}`} role="status" data-testid="notice">
@@ -340,27 +373,33 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
         </div>
       )}
       <div className="designer-body">
-        <Palette components={catalog.latest} onAdd={(ref) => editAndSelectNew((current) => placeComponent(current, ref, { kind: "new-stage" }))} />
+        {!readOnly && (
+          <Palette components={catalog.latest} onAdd={(ref) => editAndSelectNew((current) => placeComponent(current, ref, { kind: "new-stage" }))} />
+        )}
         <div className="designer-main">
           {tab === "canvas" ? (
             <CanvasContext.Provider value={actions}>
               <Canvas
                 nodes={graph.nodes}
                 edges={graph.edges}
-                editable
+                editable={!readOnly}
                 selection={selection}
                 onSelect={setSelection}
                 onLink={link}
                 onDropComponent={(ref, target) => editAndSelectNew((current) => placeComponent(current, ref, target))}
                 onMoveJob={(job, target) => edit((current) => relocate(current, job, target))}
+                readable
               />
             </CanvasContext.Provider>
+          ) : readOnly ? (
+            <StoredYaml namespace={namespace} name={name} version={draft.savedVersion} />
           ) : (
-            <YamlTab key={draft.revision} workflow={workflow} onChange={replace} />
+            <YamlTab key={draft.revision} workflow={workflow} problems={draft.problems} onChange={replace} onHold={setYamlHold} />
           )}
         </div>
         <DraftRevision.Provider value={draft.revision}>
-          <aside className="side-panel">
+          <SidePanel title={selectedJob ? `job ${selectedJob.name}` : selectedLink ? "link" : "workflow"}>
+            <fieldset className="panel-fields" disabled={readOnly || yamlHold !== undefined}>
             {selectedJob ? (
               <JobPanel
                 key={selectedPlace} // a rename keeps the panel, and the focus in the name field
@@ -392,7 +431,8 @@ function Editor({ namespace, name, draft, workflow, catalog }: EditorProps) {
                 onChange={replace}
               />
             )}
-          </aside>
+            </fieldset>
+          </SidePanel>
         </DraftRevision.Provider>
       </div>
       {running && (

@@ -2,6 +2,7 @@ import { useState } from "react";
 import type { ComponentDefinition, Job, Platform, Scalar, WorkflowDefinition } from "../../api/types";
 import { platformLabel, platformNamed, type Link } from "../../graph";
 import { MountsField, PairsField, PlatformField, TextField } from "./fields";
+import { CPU, DURATION_RULE, JOB_NAME, MEMORY_RULE, RETRIES, TIMEOUT } from "../../ui/rules";
 import { setOrDrop } from "./optional";
 import type { Catalog } from "./useCatalog";
 import { refOf } from "./useCatalog";
@@ -22,6 +23,8 @@ interface JobPanelProps {
 const FIELDS_SHOWN = /^(name|component|image|timeout|platform|if|retries\.(limit|backoff)|resources\.\w+|data\..+|env\..+|mounts\[\d+\]\.\w+)$/;
 
 const text = (value: unknown) => (value === undefined || value === null ? "" : String(value));
+/** A placeholder is a hint, never taken for a value: what the component gives, or an example. */
+const defaultOr = (inherited: unknown, example: string) => (text(inherited) ? `default: ${text(inherited)}` : example);
 
 /** A typed value for a component input: "3" for a number input is 3, "true" for a boolean is true. */
 export function typedInput(type: string | undefined, value: string): Scalar {
@@ -46,6 +49,7 @@ function JobNameField(props: { name: string; problems: string[]; onRename: (name
       onChange={(name) => setRefused(props.onRename(name))}
       onBlur={() => setRefused(undefined)} // the field shows the job's name again
       problems={[...props.problems, ...(refused ? [refused] : [])]}
+      rule={JOB_NAME}
       testId="job-name"
     />
   );
@@ -114,7 +118,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
               <TextField
                 label={`${input.name}${input.required ? " *" : ""}`}
                 value={text(data[input.name])}
-                placeholder={input.default !== undefined && input.default !== null ? `default: ${input.default}` : ""}
+                placeholder={input.default !== undefined && input.default !== null ? `default: ${input.default}` : undefined}
                 hint={input.description}
                 problems={problemsAt(field)}
                 testId={`input-${input.name}`}
@@ -162,7 +166,8 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
             key={key}
             label={key.replace("_", " ")}
             value={text(job.resources?.[key])}
-            placeholder={text(component?.spec.resources?.[key]) || (key.startsWith("cpu") ? "e.g. 0.5" : "e.g. 256Mi")}
+            placeholder={defaultOr(component?.spec.resources?.[key], key.startsWith("cpu") ? "e.g. 0.5" : "e.g. 256Mi")}
+            rule={key.startsWith("cpu") ? CPU : MEMORY_RULE}
             problems={problemsAt(`resources.${key}`)}
             onChange={(value) => {
               const typed = key.startsWith("cpu") && value !== "" && Number.isFinite(Number(value)) ? Number(value) : value;
@@ -187,14 +192,16 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
         <TextField
           label="Timeout"
           value={text(job.timeout)}
-          placeholder={text(component?.spec.timeout) || "e.g. 10m"}
+          placeholder={defaultOr(component?.spec.timeout, "e.g. 10m")}
+          rule={TIMEOUT}
           problems={problemsAt("timeout")}
           onChange={(value) => onChange(setOrDrop(job, "timeout", value))}
         />
         <TextField
           label="Retries"
           value={text(job.retries?.limit)}
-          placeholder="0"
+          placeholder="none (e.g. 2)"
+          rule={RETRIES}
           problems={problemsAt("retries.limit")}
           onChange={(value) => {
             const limit = value === "" ? undefined : Number.isInteger(Number(value)) ? Number(value) : (value as never);
@@ -205,7 +212,8 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
         <TextField
           label="Retry backoff"
           value={text(job.retries?.backoff)}
-          placeholder="10s"
+          placeholder="default: 10s"
+          rule={DURATION_RULE}
           problems={problemsAt("retries.backoff")}
           onChange={(value) => {
             const retries = setOrDrop(job.retries ?? {}, "backoff", value);
@@ -215,7 +223,7 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
         <TextField
           label="Run only if"
           value={text(job.if)}
-          placeholder="${{ params.deploy == 'true' }}"
+          placeholder="e.g. ${{ params.deploy == 'true' }}"
           problems={problemsAt("if")}
           onChange={(value) => onChange(setOrDrop(job, "if", value))}
         />

@@ -2,7 +2,7 @@ import { useState } from "react";
 import type { Param } from "../../api/types";
 
 /** Ask for the run's params before starting it: filled in with what the last run was
- * given, else the defaults; required ones marked. */
+ * given, else the defaults; a required one left empty says so in words (Start waits for it). */
 export function RunDialog(props: {
   params: Param[];
   previous?: Record<string, string>;
@@ -38,19 +38,29 @@ export function RunDialog(props: {
       >
         <h2>Run</h2>
         {params.length === 0 && <p className="muted">This workflow takes no params.</p>}
-        {params.map((param) => (
-          <label key={param.name} className="field">
-            <span className="field-label">
-              {param.name}
-              {param.required ? " *" : ""}
-            </span>
-            <input
-              value={values[param.name] ?? ""}
-              onChange={(event) => setValues({ ...values, [param.name]: event.target.value })}
-            />
-            {param.description && <span className="field-hint">{param.description}</span>}
-          </label>
-        ))}
+        {params.map((param) => {
+          const needed = param.required && !values[param.name]?.trim();
+          return (
+            <label key={param.name} className={`field${needed ? " invalid" : ""}`}>
+              <span className="field-label">
+                {param.name}
+                {param.required ? " *" : ""}
+              </span>
+              <input
+                value={values[param.name] ?? ""}
+                aria-invalid={needed ? true : undefined}
+                data-testid={`run-param-${param.name}`}
+                onChange={(event) => setValues({ ...values, [param.name]: event.target.value })}
+              />
+              {param.description && <span className="field-hint">{param.description}</span>}
+              {needed && (
+                <span className="field-rule" data-testid="field-rule">
+                  Required: this run needs a value for {param.name} (it has no default).
+                </span>
+              )}
+            </label>
+          );
+        })}
         {error && (
           <p className="field-error" role="alert">
             {error}

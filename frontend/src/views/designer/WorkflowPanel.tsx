@@ -1,4 +1,5 @@
 import type { Param, Platform, Problem, Trigger, WorkflowDefinition } from "../../api/types";
+import { CONCURRENCY, CRON, KEY, TIMEOUT } from "../../ui/rules";
 import { PairsField, PlatformField, TextField } from "./fields";
 import { setOrDrop } from "./optional";
 
@@ -61,7 +62,7 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
         <legend>Params</legend>
         {params.map((param, index) => (
           <div key={index} className="param">
-            <TextField label="Name" value={param.name} problems={problemsAt(`spec.params[${index}].name`)} onChange={(name) => setParam(index, { ...param, name })} />
+            <TextField label="Name" value={param.name} rule={KEY} problems={problemsAt(`spec.params[${index}].name`)} onChange={(name) => setParam(index, { ...param, name })} />
             <TextField
               label="Default"
               value={param.default === undefined || param.default === null ? "" : String(param.default)}
@@ -99,13 +100,15 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
           label="Timeout of a run"
           value={spec.timeout === undefined ? "" : String(spec.timeout)}
           placeholder="e.g. 2h"
+          rule={TIMEOUT}
           problems={problemsAt("spec.timeout")}
           onChange={(value) => onChange(withSpec(workflow, "timeout", value || undefined))}
         />
         <TextField
           label="Runs at once (others queue)"
           value={spec.concurrency === undefined ? "" : String(spec.concurrency)}
-          placeholder="no limit"
+          placeholder="no limit (e.g. 1)"
+          rule={CONCURRENCY}
           problems={problemsAt("spec.concurrency")}
           onChange={(value) =>
             onChange(withSpec(workflow, "concurrency", value === "" ? undefined : Number.isInteger(Number(value)) ? Number(value) : (value as never)))
@@ -147,6 +150,7 @@ export function WorkflowPanel({ workflow, problems, checkedClean, onChange }: Wo
           <TextField
             label="Cron (UTC)"
             value={schedule.cron}
+            rule={CRON}
             onChange={(cron) => setTriggers(triggers.map((trigger) => (trigger === schedule ? { ...schedule, cron } : trigger)))}
           />
         )}

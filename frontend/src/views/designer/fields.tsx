@@ -1,6 +1,7 @@
-import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useId, useRef, useState, type ReactNode } from "react";
 import type { Mount } from "../../api/types";
 import { PLATFORMS, isPlatform, platformNamed } from "../../graph";
+import { CONTAINER_PATH, HOST_PATH, ruleProblem, type Rule } from "../../ui/rules";
 
 /** Bumped when the draft is replaced from outside the fields (undo, redo): they show it even when focused. */
 export const DraftRevision = createContext(0);
@@ -10,6 +11,9 @@ export const DraftRevision = createContext(0);
  * and the drawing follows it. While it has the focus the field keeps the text as typed (a
  * number field typed "0." must not become "0"); when it loses the focus, and after an undo
  * or a redo (the draft's revision), it shows the value as the definition holds it.
+ *
+ * A field with a `rule` says what it allows, in words: while it has the focus, and in red
+ * (the field marked) as soon as the text typed breaks it.
  */
 export function TextField(props: {
   label: string;
@@ -19,26 +23,33 @@ export function TextField(props: {
   problems?: string[];
   placeholder?: string;
   hint?: ReactNode;
+  rule?: Rule;
   testId?: string;
 }) {
-  const { label, value, onChange, onBlur, problems = [], placeholder, hint, testId } = props;
+  const { label, value, onChange, onBlur, problems = [], placeholder, hint, rule, testId } = props;
   const revision = useContext(DraftRevision);
   const [text, setText] = useState(value);
+  const [hasFocus, setHasFocus] = useState(false);
   const focused = useRef(false);
   const shownRevision = useRef(revision);
+  const ruleId = useId();
   useEffect(() => {
     if (!focused.current || shownRevision.current !== revision) setText(value);
     shownRevision.current = revision;
   }, [value, revision]);
+  const broken = rule ? ruleProblem(rule, text) : undefined;
   return (
-    <label className={`field${problems.length ? " invalid" : ""}`}>
+    <label className={`field${problems.length || broken ? " invalid" : ""}`}>
       <span className="field-label">{label}</span>
       <input
         value={text}
         placeholder={placeholder}
         data-testid={testId}
+        aria-invalid={broken ? true : undefined}
+        aria-describedby={rule ? ruleId : undefined}
         onFocus={() => {
           focused.current = true;
+          setHasFocus(true);
         }}
         onChange={(event) => {
           setText(event.target.value);
@@ -46,11 +57,17 @@ export function TextField(props: {
         }}
         onBlur={() => {
           focused.current = false;
+          setHasFocus(false);
           setText(value);
           onBlur?.();
         }}
       />
       {hint && <span className="field-hint">{hint}</span>}
+      {rule && (broken || hasFocus) && (
+        <span className="field-rule" id={ruleId} data-testid="field-rule" role={broken ? "alert" : undefined}>
+          {broken ?? `Use ${rule.words}.`}
+        </span>
+      )}
       {problems.map((message, index) => (
         <span key={index} className="field-error" data-testid="field-error">
           {message}
@@ -95,8 +112,8 @@ export function PairsField(props: {
         </div>
       ))}
       <div className="pair new">
-        <input aria-label={`New ${label} name`} placeholder="NAME" value={key} onChange={(e) => setKey(e.target.value)} />
-        <input aria-label={`New ${label} value`} placeholder="value" value={value} onChange={(e) => setValue(e.target.value)} />
+        <input aria-label={`New ${label} name`} placeholder="e.g. LOG_LEVEL" value={key} onChange={(e) => setKey(e.target.value)} />
+        <input aria-label={`New ${label} value`} placeholder="e.g. debug" value={value} onChange={(e) => setValue(e.target.value)} />
         <button
           disabled={!key.trim()}
           onClick={() => {
@@ -128,14 +145,16 @@ export function MountsField(props: {
           <TextField
             label="Host folder"
             value={mount.source}
-            placeholder="/abs/path or ${{ params.dir }}"
+            placeholder="e.g. /srv/cache or ${{ params.dir }}"
+            rule={HOST_PATH}
             problems={problemsAt(`mounts[${index}].source`)}
             onChange={(source) => change(index, { ...mount, source })}
           />
           <TextField
             label="In the container"
             value={mount.target}
-            placeholder="/data"
+            placeholder="e.g. /data"
+            rule={CONTAINER_PATH}
             problems={problemsAt(`mounts[${index}].target`)}
             onChange={(target) => change(index, { ...mount, target })}
           />

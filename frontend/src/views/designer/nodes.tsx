@@ -3,6 +3,7 @@ import { memo, useRef, useState } from "react";
 import type { Problem } from "../../api/types";
 import { platformLabel, type ActionNodeData, type JobNodeData, type PlatformShown, type StageNodeData } from "../../graph";
 import { elapsed } from "../../ui/format";
+import { SLUG, ruleProblem } from "../../ui/rules";
 import { useCanvas } from "./canvasContext";
 
 // Every name, reference and message below is rendered as React text: never as HTML.
@@ -36,17 +37,23 @@ function PlatformTag({ platform }: { platform: PlatformShown | undefined }) {
  * A name shown as text; double-click edits it when the canvas is editable. Each keystroke
  * renames (a blank name is not applied), Enter or leaving the field ends, Escape puts the
  * name back. `nopan` keeps the canvas from taking the double-click as a zoom: React Flow's
- * zoom handler would otherwise swallow the event before React sees it.
+ * zoom handler would otherwise swallow the event before React sees it. A stage's or an
+ * action's name has a rule (lower-case letters, digits and '-'): a name that breaks it says
+ * so in words under the field as it is typed.
  */
 function InlineName({ name, label, className, onRename }: { name: string; label: string; className: string; onRename?: (name: string) => void }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(name);
   const original = useRef(name);
   if (editing && onRename) {
+    const broken = ruleProblem(SLUG, text.trim());
     return (
+      <span className="inline-editing">
       <input
-        className="nodrag nopan inline-name"
+        className={`nodrag nopan inline-name${broken ? " invalid" : ""}`}
         aria-label={label}
+        aria-invalid={broken ? true : undefined}
+        title={`Use ${SLUG.words}`}
         value={text}
         autoFocus
         onChange={(event) => {
@@ -63,6 +70,12 @@ function InlineName({ name, label, className, onRename }: { name: string; label:
           }
         }}
       />
+      {broken && (
+        <span className="inline-rule" role="alert" data-testid="inline-rule">
+          {broken}
+        </span>
+      )}
+      </span>
     );
   }
   return (

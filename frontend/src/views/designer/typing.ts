@@ -5,6 +5,9 @@
  */
 export function typingSession(element: Element | null): Element | undefined {
   if (!element) return undefined;
-  const text = element.matches("textarea, input:not([type]), input[type=text], input[type=search], input[type=number], input[type=url]");
+  // Editable text (the YAML tab's editor) is a text field too.
+  const text =
+    element.matches("textarea, input:not([type]), input[type=text], input[type=search], input[type=number], input[type=url]") ||
+    (element instanceof HTMLElement && element.isContentEditable);
   return text ? element : undefined;
 }

@@ -3,6 +3,7 @@ import { ApiError, api } from "../../api/client";
 import type { Problem, WorkflowDefinition } from "../../api/types";
 import { emptyWorkflow } from "../../graph";
 import { canRedo, canUndo, record, redo, seal as historySeal, startHistory, undo, type History } from "./history";
+import { forgetNewWorkflow, isNewWorkflow } from "./newWorkflows";
 
 export type SaveOutcome =
   | { kind: "saved"; version: number; webhookSecret?: string }
@@ -51,6 +52,14 @@ export function useDraft(namespace: string, name: string): Draft {
 
   const load = useCallback(
     async (mine: "reset" | "keep to undo") => {
+      // Drawn from nothing in this tab (the new-workflow form): nothing to fetch yet.
+      if (mine === "reset" && isNewWorkflow(namespace, name)) {
+        setHistory((current) => startHistory(emptyWorkflow(namespace, name), (current?.revision ?? 0) + 1));
+        setSaved({ version: 0, text: "" });
+        setProblems([]);
+        setChecked(false);
+        return;
+      }
       try {
         const found = await api.workflow(namespace, name);
         setHistory((current) =>
@@ -117,6 +126,7 @@ export function useDraft(namespace: string, name: string): Draft {
             ? await api.createWorkflow(namespace, workflow)
             : await api.saveWorkflow(namespace, name, expected, workflow);
         setSaved({ version: answer.version, text: JSON.stringify(workflow) });
+        forgetNewWorkflow(namespace, name);
         setProblems([]);
         setChecked(true);
         const secret = "webhook_secret" in answer ? (answer.webhook_secret as string) : undefined;

@@ -53,7 +53,7 @@ export function RunButton({ workflow }: { workflow: WorkflowSummary }) {
         className="primary"
         data-testid="workflow-run"
         disabled={!workflow.enabled || busy}
-        title={workflow.enabled ? `Run ${workflow.name}` : "This workflow is disabled"}
+        title={workflow.enabled ? `Run ${workflow.name}` : "This workflow is disabled: enable it to run it"}
         onClick={() => void open()}
       >
         Run

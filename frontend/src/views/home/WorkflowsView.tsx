@@ -7,14 +7,17 @@ import { formatAgo, formatDateTime } from "../../ui/format";
 import { rememberedNamespace, rememberNamespace } from "../../ui/namespace";
 import { StatusBadge } from "../../ui/StatusBadge";
 import { useLoad } from "../../ui/useLoad";
+import { SLUG as SLUG_RULE } from "../../ui/rules";
+import { markNewWorkflow } from "../designer/newWorkflows";
 import { RunButton } from "./RunButton";
+import { DeleteButton, EnabledSwitch } from "./WorkflowActions";
 import "./home.css";
 
-const SLUG = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
  * The workflows of a namespace, each with what it is for, how its last run went and when,
- * and a Run button; and the way to draw a new one.
+ * whether it is enabled (a switch), a Run button, its versions, and Delete (asks first);
+ * and the way to draw a new one.
  */
 export function WorkflowsView({ namespace }: { namespace?: string }) {
   const namespaces = useLoad((_signal) => api.namespaces(), []);
@@ -75,6 +78,7 @@ function WorkflowList({ namespace }: { namespace: string }) {
           <th>Workflow</th>
           <th>Version</th>
           <th>Last run</th>
+          <th>State</th>
           <th />
         </tr>
       </thead>
@@ -94,10 +98,17 @@ function WorkflowList({ namespace }: { namespace: string }) {
             <td data-testid="workflow-last-run">
               <LastRun workflow={workflow} now={now} />
             </td>
+            <td>
+              <EnabledSwitch workflow={workflow} onChanged={workflows.reload} />
+            </td>
             <td className="actions">
               <RunButton workflow={workflow} />
               <a href={href({ view: "designer", namespace, name: workflow.name })}>Design</a>
+              <a href={href({ view: "versions", namespace, name: workflow.name })} data-testid="workflow-versions">
+                Versions
+              </a>
               <a href={href({ view: "runs", namespace, workflow: workflow.name })}>Runs</a>
+              <DeleteButton workflow={workflow} onDeleted={workflows.reload} />
             </td>
           </tr>
         ))}
@@ -125,15 +136,26 @@ function NewWorkflow({ namespace: initial }: { namespace: string }) {
   const [name, setName] = useState("");
   useEffect(() => setNamespace(initial), [initial]);
   const problem =
-    (namespace && !SLUG.test(namespace) && "the namespace must be lower-case letters, digits and '-'") ||
-    (name && !SLUG.test(name) && "the name must be lower-case letters, digits and '-'") ||
+    (namespace && !SLUG_RULE.allows(namespace) && `The namespace: use ${SLUG_RULE.words}.`) ||
+    (name && !SLUG_RULE.allows(name) && `The name: use ${SLUG_RULE.words}.`) ||
     "";
+  const [error, setError] = useState<Error>();
   return (
     <form
       className="new-workflow"
-      onSubmit={(event) => {
+      onSubmit={async (event) => {
         event.preventDefault();
-        if (!problem && namespace && name) window.location.hash = href({ view: "designer", namespace, name });
+        if (problem || !namespace || !name) return;
+        // A name the namespace already has opens that workflow; a new one is drawn from
+        // nothing, without asking the server for it (it would answer 404).
+        try {
+          const known = await api.workflows(namespace);
+          if (!known.workflows.some((workflow) => workflow.name === name)) markNewWorkflow(namespace, name);
+        } catch (failure) {
+          setError(failure as Error);
+          return;
+        }
+        window.location.hash = href({ view: "designer", namespace, name });
       }}
     >
       <h2>New workflow</h2>
@@ -141,12 +163,13 @@ function NewWorkflow({ namespace: initial }: { namespace: string }) {
         Namespace <input value={namespace} onChange={(event) => setNamespace(event.target.value.trim())} />
       </label>
       <label>
-        Name <input value={name} onChange={(event) => setName(event.target.value.trim())} placeholder="my-pipeline" />
+        Name <input value={name} onChange={(event) => setName(event.target.value.trim())} placeholder="e.g. my-pipeline" />
       </label>
       <button type="submit" disabled={!namespace || !name || Boolean(problem)}>
         Draw it
       </button>
-      {problem && <span className="field-error">{problem}</span>}
+      {problem && <span className="field-error" data-testid="new-workflow-rule" role="alert">{problem}</span>}
+      <ErrorNote error={error} />
     </form>
   );
 }

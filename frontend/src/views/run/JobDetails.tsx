@@ -1,25 +1,31 @@
 // A job of a run in the side panel: its state and reason, outputs, attempts and the log of
 // the attempt the address names. A reused job did not run here: the panel says which run
-// and attempt did its work, links there, and shows that attempt's log.
+// and attempt did its work, links there, and shows that attempt's log. Once the run has
+// ended, the job can be re-run: it and every job fed by its outputs run again in a new run,
+// the other succeeded jobs are reused.
 
-import type { JobDocument } from "../../api/types";
+import type { JobDocument, RunDocument } from "../../api/types";
+import { ErrorNote } from "../../ui/ErrorNote";
 import { LogView } from "../../logs/LogView";
 import { href } from "../../routing";
 import { elapsed } from "../../ui/format";
 import { StatusBadge } from "../../ui/StatusBadge";
+import { canRerun, useRerun } from "./rerun";
 import { ReusedFrom } from "./ReusedFrom";
 
 interface JobDetailsProps {
   job: JobDocument;
   namespace: string;
-  runId: string;
+  run: RunDocument;
   now: number;
   /** The attempt the address names (the latest when it names none or one that does not exist). */
   attempt?: number;
   line?: number;
 }
 
-export function JobDetails({ job, namespace, runId, now, attempt, line }: JobDetailsProps) {
+export function JobDetails({ job, namespace, run, now, attempt, line }: JobDetailsProps) {
+  const runId = run.id;
+  const rerun = useRerun(namespace, run);
   const attempts = job.attempt_history;
   const named = attempts.some((item) => item.number === attempt) ? attempt : undefined;
   const shown = named ?? attempts[attempts.length - 1]?.number;
@@ -29,9 +35,22 @@ export function JobDetails({ job, namespace, runId, now, attempt, line }: JobDet
   const outputs = Object.entries(job.outputs ?? {});
   return (
     <div className="job-details" data-testid="job-details">
-      <h2>
-        {job.name} <StatusBadge status={job.status} />
-      </h2>
+      <div className="job-details-head">
+        <h2>
+          {job.name} <StatusBadge status={job.status} />
+        </h2>
+        {canRerun(run.status) && (
+          <button
+            data-testid="rerun-job"
+            disabled={rerun.busy}
+            title="A new run where this job and every job fed by its outputs run again; the other succeeded jobs are reused"
+            onClick={() => rerun.start({ scope: "jobs", jobs: [job.name] })}
+          >
+            Re-run this job
+          </button>
+        )}
+      </div>
+      <ErrorNote error={rerun.error} />
       <dl>
         {job.reason && (
           <>

@@ -1,3 +1,6 @@
+// The run page: its header (the version it ran, what started it, what it re-ran, cancel and
+// re-run), the graph or the timeline of its jobs, and the side panel (what the run ran with
+// and its jobs, or the chosen job's details), polled while the run goes on.
 import { ReactFlowProvider } from "@xyflow/react";
 import { useMemo, useRef, useState } from "react";
 import { api } from "../../api/client";
@@ -14,6 +17,10 @@ import { useCatalog } from "../designer/useCatalog";
 import "../designer/designer.css";
 import { JobDetails } from "./JobDetails";
 import { PanelResizer, usePanelWidth } from "./PanelResizer";
+import { canRerun, canRerunFailed, rerunScopeLabel, useRerun } from "./rerun";
+import { RunContext, versionHref } from "./RunContext";
+import { Timeline } from "./Timeline";
+import { describeTrigger } from "./trigger";
 import "./run.css";
 
 const POLL_MS = 1000;
@@ -27,12 +34,30 @@ export interface RunViewProps {
   line?: number;
 }
 
+type MainView = "graph" | "timeline";
+const MAIN_VIEW_KEY = "containerops.runMainView";
+
+function rememberedMainView(): MainView {
+  try {
+    return localStorage.getItem(MAIN_VIEW_KEY) === "timeline" ? "timeline" : "graph";
+  } catch {
+    return "graph";
+  }
+}
+
 /**
- * A run as it happens: its graph with live job states, a job's logs, outputs and attempts.
- * The address names the job, its attempt and a line of its log, so any of them can be
- * linked to; the side panel's width is the user's (dragged by its edge, remembered).
+ * A run as it happens: its graph with live job states, or its timeline (the user's choice,
+ * remembered), a job's logs, outputs and attempts; with no job chosen, what the run ran with
+ * (version, trigger, params) and its jobs. The address names the job, its attempt and a line
+ * of its log, so any of them can be linked to; the side panel's width is the user's (dragged
+ * by its edge, remembered). Another run's address (a re-run just made, say) is a new page:
+ * nothing of the run before stays.
  */
-export function RunView({ namespace, runId, job, attempt, line }: RunViewProps) {
+export function RunView(props: RunViewProps) {
+  return <RunPage key={`${props.namespace}/${props.runId}`} {...props} />;
+}
+
+function RunPage({ namespace, runId, job, attempt, line }: RunViewProps) {
   const run = useLoad((signal) => api.run(namespace, runId, { signal }), [namespace, runId], {
     everyMs: POLL_MS,
     keepPolling: (document) => !document || !isFinal(document.status),
@@ -49,9 +74,22 @@ export function RunView({ namespace, runId, job, attempt, line }: RunViewProps) 
     [definition.data, catalog.lookup],
   );
   const states = useMemo(() => new Map((run.data?.jobs ?? []).map((item) => [item.name, item])), [run.data]);
+  const stageNames = useMemo(() => (definition.data?.definition.spec.stages ?? []).map((stage) => stage.name), [definition.data]);
   const now = Date.now() / 1000;
   const body = useRef<HTMLDivElement>(null);
   const panel = usePanelWidth(body);
+  const [mainView, setMainView] = useState<MainView>(rememberedMainView);
+  const chooseView = (view: MainView) => {
+    setMainView(view);
+    try {
+      localStorage.setItem(MAIN_VIEW_KEY, view);
+    } catch {
+      // not kept: the choice lasts for this page
+    }
+  };
+  const select = (chosen: string | undefined, chosenAttempt?: number) => {
+    window.location.hash = href({ view: "run", namespace, runId, job: chosen, attempt: chosenAttempt });
+  };
 
   if (run.error && !run.data) return <ErrorNote error={run.error} />;
   if (!run.data) return <p className="muted page">Loading…</p>;
@@ -63,20 +101,43 @@ export function RunView({ namespace, runId, job, attempt, line }: RunViewProps) 
       <RunHeader run={document} namespace={namespace} now={now} onChanged={run.reload} />
       <div className="designer-body" ref={body}>
         <div className="designer-main">
-          <ReactFlowProvider>
-            <CanvasContext.Provider value={{ editable: false, stageCount: 0, jobStates: states, now }}>
-              <Canvas
-                nodes={graph.nodes}
-                edges={graph.edges}
-                editable={false}
-                selection={job ? { kind: "job", name: job } : null}
-                onSelect={(selection) => {
-                  const chosen = selection?.kind === "job" ? selection.name : undefined;
-                  window.location.hash = href({ view: "run", namespace, runId, job: chosen });
-                }}
-              />
-            </CanvasContext.Provider>
-          </ReactFlowProvider>
+          <div className="tabs run-main-tabs" role="tablist">
+            {(["graph", "timeline"] as const).map((view) => (
+              <button
+                key={view}
+                role="tab"
+                aria-selected={mainView === view}
+                data-testid={`run-tab-${view}`}
+                onClick={() => chooseView(view)}
+              >
+                {view === "graph" ? "Graph" : "Timeline"}
+              </button>
+            ))}
+          </div>
+          {mainView === "graph" ? (
+            <ReactFlowProvider>
+              <CanvasContext.Provider value={{ editable: false, stageCount: 0, jobStates: states, now }}>
+                <Canvas
+                  nodes={graph.nodes}
+                  edges={graph.edges}
+                  editable={false}
+                  selection={job ? { kind: "job", name: job } : null}
+                  onSelect={(selection) => select(selection?.kind === "job" ? selection.name : undefined)}
+                />
+              </CanvasContext.Provider>
+            </ReactFlowProvider>
+          ) : (
+            <Timeline
+              jobs={document.jobs}
+              created={document.created_at ?? null}
+              started={document.started_at ?? null}
+              finished={isFinal(document.status) ? (document.finished_at ?? now) : null}
+              now={now}
+              stageNames={stageNames}
+              selected={job}
+              onSelect={select}
+            />
+          )}
           <ErrorNote error={definition.error} />
         </div>
         <PanelResizer width={panel.width} change={panel.change} container={body} />
@@ -86,13 +147,16 @@ export function RunView({ namespace, runId, job, attempt, line }: RunViewProps) 
               key={selected.name}
               job={selected}
               namespace={namespace}
-              runId={runId}
+              run={document}
               now={now}
               attempt={attempt}
               line={line}
             />
           ) : (
-            <JobList jobs={document.jobs} namespace={namespace} runId={runId} now={now} />
+            <>
+              <RunContext run={document} namespace={namespace} />
+              <JobList jobs={document.jobs} namespace={namespace} runId={runId} now={now} />
+            </>
           )}
         </aside>
       </div>
@@ -106,7 +170,9 @@ function RunHeader({ run, namespace, now, onChanged }: { run: RunDocument; names
   // which it does once its containers are gone.
   const [cancelAsked, setCancelAsked] = useState(false);
   const cancelling = cancelAsked || Boolean(run.cancel_requested);
+  const rerun = useRerun(namespace, run);
   const [workflowName = ""] = run.workflow.split("/").slice(1);
+  const trigger = describeTrigger(run.trigger);
   const act = async (work: () => Promise<unknown>) => {
     setError(undefined);
     try {
@@ -119,7 +185,13 @@ function RunHeader({ run, namespace, now, onChanged }: { run: RunDocument; names
   return (
     <div className="toolbar">
       <h1>
-        <a href={href({ view: "designer", namespace, name: workflowName })}>{run.workflow}</a> v{run.workflow_version}
+        <a
+          href={versionHref(namespace, workflowName, run.workflow_version)}
+          data-testid="run-version"
+          title={`The version this run ran (${run.workflow_version}), read-only`}
+        >
+          {run.workflow} v{run.workflow_version}
+        </a>
       </h1>
       <span data-testid="run-status">
         <StatusBadge status={run.status} />
@@ -127,11 +199,14 @@ function RunHeader({ run, namespace, now, onChanged }: { run: RunDocument; names
       {run.reason && <span className="muted" data-testid="run-reason">{run.reason}</span>}
       <span className="muted">
         {run.id} · started {formatTime(run.started_at ?? run.created_at)} · {elapsed(run.started_at, run.finished_at, now)}
+        {" · by "}
+        <span data-testid="run-trigger-headline">{trigger.headline}</span>
       </span>
       {run.rerun_of && (
-        <a href={href({ view: "run", namespace, runId: run.rerun_of })} className="muted">
-          re-run of {run.rerun_of}
-        </a>
+        <span className="muted" data-testid="run-rerun-of">
+          re-run of <a href={href({ view: "run", namespace, runId: run.rerun_of })}>{run.rerun_of}</a> (
+          {rerunScopeLabel(run.rerun_scope)})
+        </span>
       )}
       {!isFinal(run.status) && (
         <button
@@ -151,22 +226,30 @@ function RunHeader({ run, namespace, now, onChanged }: { run: RunDocument; names
           {cancelling ? "Cancelling…" : "Cancel"}
         </button>
       )}
-      {(run.status === "failed" || run.status === "cancelled") && (
+      {canRerunFailed(run.status) && (
         <button
           className="primary"
           data-testid="rerun"
-          onClick={() =>
-            void act(async () => {
-              const next = await api.rerun(namespace, run.id);
-              window.location.hash = href({ view: "run", namespace, runId: next.id });
-            })
-          }
+          disabled={rerun.busy}
+          title="The failed and cancelled jobs, and what follows them, run again; the succeeded ones are reused"
+          onClick={() => rerun.start({ scope: "failed" })}
         >
-          Re-run from failure
+          Re-run failed jobs
+        </button>
+      )}
+      {canRerun(run.status) && (
+        <button
+          className={canRerunFailed(run.status) ? undefined : "primary"}
+          data-testid="rerun-all"
+          disabled={rerun.busy}
+          title="Every job runs again"
+          onClick={() => rerun.start({ scope: "all" })}
+        >
+          Re-run all jobs
         </button>
       )}
       <a href={href({ view: "runs", namespace, workflow: workflowName })}>History</a>
-      <ErrorNote error={error} />
+      <ErrorNote error={error ?? rerun.error} />
     </div>
   );
 }
