@@ -60,8 +60,9 @@ try {
   await mkdir(OUT, { recursive: true });
   const run = await runExampleCi(server, folder);
   await saveSecondVersion(server);
-  const context = await browser.newContext({ viewport: SIZE, colorScheme: "light" });
-  const page = await context.newPage();
+  const page = await browser.newPage();
+  await page.setViewportSize(SIZE);
+  await page.emulateMedia({ colorScheme: "light" });
 
   await page.goto(`${server.url}/#/designer/${NS}/ci`);
   await page.locator(".react-flow__node").first().waitFor();
@@ -69,7 +70,7 @@ try {
 
   await page.goto(`${server.url}/#/run/${NS}/${run.id}/test`);
   await page.getByTestId("log-line").first().waitFor();
-  await page.getByTestId("log-search").fill("ok");
+  await page.getByTestId("log-search").fill("PASSED");
   await page.getByTestId("log-match-count").waitFor();
   await shoot(page, "run-view");
 
@@ -86,7 +87,6 @@ try {
   await page.goto(`${server.url}/#/designer/${NS}/ci`);
   await page.locator(".react-flow__node").first().waitFor();
   await shoot(page, "designer-dark");
-  await context.close();
 } finally {
   await browser.close();
   await server.stop();
