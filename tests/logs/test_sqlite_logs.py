@@ -70,13 +70,25 @@ def test_each_line_keeps_the_stream_it_was_written_to(tmp_path: Path) -> None:
 def test_lines_stored_before_streams_were_kept_read_as_of_no_stream(tmp_path: Path) -> None:
     """A file from before the stream column: the migration adds it, old lines read as ''."""
     path = tmp_path / "store.db"
-    with _with_build_attempts(path) as store:
-        store.append_logs("r1", "build", 1, entries(2))
     adds_streams = next(index for index, migration in enumerate(MIGRATIONS)
                         if isinstance(migration, str) and "ADD COLUMN stream" in migration)
     conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE log_lines DROP COLUMN stream")
+    for migration in MIGRATIONS[:adds_streams]:  # the file as that version left it
+        if callable(migration):
+            migration(conn)
+        else:
+            conn.executescript(migration)
     conn.execute(f"PRAGMA user_version = {adds_streams}")
+    conn.execute("INSERT INTO runs (id, namespace, workflow, workflow_version, status, created_at,"
+                 " params, \"trigger\", reason) VALUES ('r1', 'demo', 'ci', 1, 'running', 0, '{}',"
+                 " '{}', '')")
+    conn.execute("INSERT INTO jobs (run_id, name, stage, action, position, status, reason, outputs,"
+                 " attempts) VALUES ('r1', 'build', 0, 0, 0, 'running', '', '{}', 1)")
+    conn.execute("INSERT INTO attempts (run_id, job, number, status, reason, outputs, log_bytes,"
+                 " log_truncated) VALUES ('r1', 'build', 1, 'running', '', '{}', 0, 0)")
+    for seq in (1, 2):
+        conn.execute("INSERT INTO log_lines (run_id, job, attempt, seq, time, text, is_cout,"
+                     " source_time) VALUES ('r1', 'build', 1, ?, 0, ?, 0, '')", (seq, f"line {seq}"))
     conn.commit()
     conn.close()
     with SqliteStore(path) as store:

@@ -43,7 +43,11 @@ export function JobDetails({ job, namespace, run, now, attempt, line }: JobDetai
           <button
             data-testid="rerun-job"
             disabled={rerun.busy}
-            title="A new run where this job and every job fed by its outputs run again; the other succeeded jobs are reused"
+            title={
+              run.status === "succeeded"
+                ? "A new run where this job, every job fed by its outputs and what ran before it (the run kept no workspace) run again; the others are reused"
+                : "A new run where this job and every job fed by its outputs run again; the other succeeded jobs are reused"
+            }
             onClick={() => rerun.start({ scope: "jobs", jobs: [job.name] })}
           >
             Re-run this job
