@@ -121,7 +121,7 @@ deploy: setup
 destroy: setup
 	$(DEPLOY) destroy --stack "$(STACK)" --region "$(REGION)" --delete-designer "$(DELETE_DESIGNER)"
 
-# The example workflows (and one that uses every feature the compiler knows) compiled to
+# The example workflows (and two that use every feature the compiler knows) compiled to
 # Step Functions state machines (containerops compile) into $(ASL_BUILD), each checked by
 # the npm asl-validator pinned in $(ASL_TOOL): `npm ci` when its lock file is newer than
 # the last install. Any invalid machine fails the target.
@@ -130,7 +130,8 @@ ASL_STAMP := $(ASL_TOOL)/node_modules/.installed
 ASL_BUILD := $(BUILD)/asl
 ASL_QUEUE_URL := https://sqs.us-east-1.amazonaws.com/123456789012/containerops-launch
 EXAMPLE_COMPONENTS := $(wildcard examples/components/*/component.yaml)
-ASL_WORKFLOWS := $(wildcard examples/workflows/*.yaml) tests/asl/workflows/every-feature.yaml
+ASL_WORKFLOWS := $(wildcard examples/workflows/*.yaml) tests/asl/workflows/every-feature.yaml \
+    tests/asl/workflows/fan-out.yaml
 
 .PHONY: asl-check bench-compile bench-log-handler
 
@@ -184,6 +185,12 @@ bench-workspace: setup
 .PHONY: bench-sandbox
 bench-sandbox: setup images
 	$(BIN)/python bench/sandbox.py
+
+# Fan-out at 1,000 and 10,000 instances of a busybox `sleep 0.2` (bench/fanout.py);
+# FANOUT_OPTIONS e.g. "--instances 1000 --parallel 8".
+.PHONY: bench-fanout
+bench-fanout: setup images
+	$(BIN)/python bench/fanout.py $(FANOUT_OPTIONS)
 
 clean:
 	rm -rf $(BUILD)/test-data $(BUILD)/releases $(FRONTEND)/test-results $(PACKAGE) .chalice/deployments

@@ -8,7 +8,11 @@
 //     (the run's jobs are all skipped by their `if`, so no container is needed);
 //   - dragging a job node: the frame times while the mouse moves it (p50 / p95 / max);
 //   - a job's log of 100,000 lines: time until all are loaded in the log view, and the
-//     frame times while scrolling through it, against a 100-line log.
+//     frame times while scrolling through it, against a 100-line log;
+//   - the run view of a fan-out job of 10,000 instances (against 10): navigation start -> its
+//     group node's bar and the grid of its instances drawn (its first page of cells). The
+//     job's `if` is false, so none starts and no container is needed: the API makes each
+//     instance of the page from the definition, the slower of its two paths.
 // Targets on this 2-core machine: first render <= 2 s, frames under 50 ms while dragging.
 //
 //     make bench-designer        (or: node bench/designer.mjs [--jobs 500])
@@ -142,6 +146,34 @@ async function measureLog(browser, server, lines) {
   return { loaded, frames };
 }
 
+/** A run of one job of `shards` instances: its run view's first render, the grid of its instances open. */
+async function measureFanOut(browser, server, shards) {
+  const name = `fan-out-${shards}`;
+  const job = { name: "test", image: "containerops/busybox:1", command: ["true"], shards, if: "${{ params.go == 'yes' }}" };
+  await call(server, "POST", `/namespaces/${NS}/workflows`, {
+    apiVersion: "containerops/v1",
+    kind: "Workflow",
+    metadata: { namespace: NS, name },
+    spec: { params: [{ name: "go", default: "no" }], stages: [{ name: "s", actions: [{ name: "a", jobs: [job] }] }] },
+  });
+  const run = await call(server, "POST", `/namespaces/${NS}/workflows/${name}/runs`, { params: {} });
+  await waitForRun(server, run.id);
+  const page = await browser.newPage();
+  await page.setViewportSize({ width: 1600, height: 900 });
+  await page.goto(`${server.url}/#/run/${NS}/${run.id}/test`);
+  await page.waitForFunction(
+    (count) =>
+      document.querySelector('[data-testid="instance-grid"]')?.getAttribute("data-total") === String(count) &&
+      document.querySelectorAll('[data-testid="instance-cell"]').length >= Math.min(count, 50) &&
+      document.querySelector('[data-testid="job-node"] [data-testid="fan-out-bar"], [data-testid="timeline-row"]') !== null,
+    shards,
+    { timeout: 60_000, polling: "raf" },
+  );
+  const ms = await page.evaluate(() => performance.now());
+  await page.close();
+  return ms;
+}
+
 async function waitForRun(server, runId) {
   for (let wait = 0; ; wait++) {
     const status = (await call(server, "GET", `/namespaces/${NS}/runs/${runId}`)).status;
@@ -210,6 +242,9 @@ try {
   for (const [label, fraction] of [["p50", 0.5], ["p95", 0.95], ["max", 1]]) {
     show(`frame while scrolling the log, ${label}`, percentile(largeLog.frames, fraction), percentile(smallLog.frames, fraction));
   }
+  const fewInstances = await measureFanOut(browser, server, 10);
+  const manyInstances = await measureFanOut(browser, server, 10_000);
+  show("run view, a job of 10,000 instances", manyInstances, fewInstances);
   console.log("  targets: first render <= 2000 ms; frames while dragging < 50 ms");
 } finally {
   await browser.close();

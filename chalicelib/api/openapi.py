@@ -16,6 +16,9 @@ from chalicelib.domain.models import Component, Workflow
 SLUG = {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}
 RUN_ID = {"type": "string", "pattern": "^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$"}
 JOB = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"}
+# A job, or an instance of a fan-out job (`test.3`): where attempts are read.
+JOB_KEY = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,62}(\\.(0|[1-9][0-9]{0,5}))?$"}
+JOB_STATES = ["pending", "running", "succeeded", "failed", "cancelled", "skipped", "reused"]
 OPTIONAL_SLUG = {"type": "string", "pattern": "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$"}
 TIME_QUERY = {"type": "string", "description": "UNIX seconds or ISO 8601 (UTC without a zone)"}
 VERSION = {"type": "string", "pattern": r"^\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$"}
@@ -41,6 +44,9 @@ class Route:
     errors: tuple[int, ...] = (400, 404)
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)
     answer_type: str = "application/json"
+    # Path parameters whose schema differs here from PATH_PARAMS' (API Gateway wants one
+    # name per position, so a wider `job` keeps the name).
+    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 NS = "/api/namespaces/{namespace}"
@@ -99,12 +105,22 @@ ROUTES: tuple[Route, ...] = (
           "Re-run a finished run: from failure (the default), every job, or some jobs and the"
           " jobs their outputs feed", 201, "RunSummary", body="RerunRequest",
           errors=(400, 404, 409, 413)),
+    Route("GET", f"{NS}/runs/{{run_id}}/jobs/{{job}}/instances",
+          "A page of a fan-out job's instances: failed first, then running, then the rest",
+          200, "InstancePage",
+          query={"state": {"type": "string", "pattern": "^[a-z,_]*$",
+                           "description": "one or more of " + ", ".join(JOB_STATES)
+                                          + ", comma-separated; pending: the instances not"
+                                            " yet started, from the definition"},
+                 "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+                 "cursor": {"type": "string", "maxLength": 2048}}),
     Route("GET", f"{NS}/runs/{{run_id}}/jobs/{{job}}/attempts/{{attempt}}/logs",
           "An attempt's log lines after a cursor; follow=N long-polls up to N seconds", 200,
           "LogPage", query={"after": {"type": "integer", "minimum": 0},
                             "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
                             "follow": {"type": "number", "minimum": 0, "maximum": 20},
-                            "cursor": {"type": "string", "maxLength": 2048}}),
+                            "cursor": {"type": "string", "maxLength": 2048}},
+          path_params={"job": JOB_KEY}),
 )
 
 _OBJECT = {"type": "object"}
@@ -216,7 +232,29 @@ SCHEMAS: dict[str, Any] = {
             "properties": {"reused_from": {
                 "type": ["object", "null"], "required": ["run", "attempt"],
                 "properties": {"run": {"type": "string"},
-                               "attempt": {"type": "integer", "minimum": 1}}}}}}}}]},
+                               "attempt": {"type": "integer", "minimum": 1}}},
+                # Only on a fan-out job: its instance count and how many are in each state.
+                "fan_out": {
+                    "type": "object", "required": ["instances", "counts", "max_parallel"],
+                    "properties": {
+                        "instances": {"type": "integer", "minimum": 1},
+                        "counts": {"type": "object",
+                                   "additionalProperties": {"type": "integer", "minimum": 0}},
+                        "max_parallel": {"type": ["integer", "null"]}}}}}}}}]},
+    "InstancePage": {"type": "object", "required": ["instances", "next_cursor"], "properties": {
+        "instances": {"type": "array", "items": {
+            "type": "object",
+            "required": ["index", "key", "values", "shard", "status", "reason", "attempts",
+                         "exit_code", "started_at", "finished_at", "outputs"],
+            "properties": {
+                "index": {"type": "integer", "minimum": 0}, "key": JOB_KEY,
+                "values": {"type": "object", "additionalProperties": {"type": "string"}},
+                "shard": {"type": ["integer", "null"]}, "status": {"enum": JOB_STATES},
+                "reason": {"type": "string"}, "attempts": {"type": "integer"},
+                "exit_code": {"type": ["integer", "null"]}, "started_at": _TIME,
+                "finished_at": _TIME,
+                "outputs": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+        "next_cursor": {"type": ["string", "null"]}}},
     "LogPage": {"type": "object", "required": ["lines", "next_after", "done"],
                 "properties": {"lines": {"type": "array", "items": {
                     "type": "object", "required": ["seq", "time", "text", "cout", "stream"],
@@ -253,7 +291,8 @@ def openapi_document() -> dict[str, Any]:
 
 def _operation(route: Route) -> dict[str, Any]:
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
+        {"name": name, "in": "path", "required": True,
+         "schema": route.path_params.get(name, PATH_PARAMS[name])}
         for name in _path_names(route.path)
     ]
     for place, extra in (("query", route.query), ("header", route.headers)):

@@ -23,6 +23,12 @@ from chalicelib.api.requests import (
     namespace_id,
 )
 from chalicelib.api.requests import run_id as valid_run_id
+from chalicelib.engine.instance_keys import instance_key, split_instance_key
+from chalicelib.services.instance_service import (
+    DEFAULT_INSTANCES_PAGE,
+    MAX_INSTANCES_PAGE,
+    InstanceQuery,
+)
 from chalicelib.services.log_service import (
     DEFAULT_PAGE_LINES,
     MAX_PAGE_LINES,
@@ -127,12 +133,34 @@ def rerun(namespace: str, run_id: str) -> Response:
     return answer(work, 201)
 
 
+@runs.route(NS + "/runs/{run_id}/jobs/{job}/instances", methods=["GET"])
+def job_instances(namespace: str, run_id: str, job: str) -> Response:
+    def work() -> dict[str, Any]:
+        query = _query()
+        return _run_service().instances(namespace_id(namespace), valid_run_id(run_id), job_id(job),
+                                        InstanceQuery(
+            states=_query_list("state"),
+            cursor=query.get("cursor") or None,
+            limit=int_param(query, "limit", DEFAULT_INSTANCES_PAGE, 1, MAX_INSTANCES_PAGE),
+        ))
+
+    return answer(work)
+
+
+def _job_key(value: str) -> str:
+    """A job name, or an instance key (`test.3`): attempts are kept under either."""
+    instance = split_instance_key(value or "")
+    if instance is not None and instance_key(job_id(instance.job), instance.index) == value:
+        return value
+    return job_id(value)
+
+
 @runs.route(NS + "/runs/{run_id}/jobs/{job}/attempts/{attempt}/logs", methods=["GET"])
 def attempt_logs(namespace: str, run_id: str, job: str, attempt: str) -> Response:
     def work() -> dict[str, Any]:
         query = _query()
         request = LogRequest(
-            namespace=namespace_id(namespace), run_id=valid_run_id(run_id), job=job_id(job),
+            namespace=namespace_id(namespace), run_id=valid_run_id(run_id), job=_job_key(job),
             attempt=parse_attempt(attempt),
             after=int_param(query, "after", 0, 0, 2**62),
             limit=int_param(query, "limit", DEFAULT_PAGE_LINES, 1, MAX_PAGE_LINES),

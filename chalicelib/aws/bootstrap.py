@@ -116,7 +116,8 @@ class AwsServices:
         tasks = PlatformTasks(EcsTasks(clients.ecs, settings), eks_jobs, settings.default_platform)
         workspaces = LayeredRunWorkspaces(S3LayerStore(clients.s3, settings.workspace_bucket))
         dispatcher = CloudDispatcher(store, executions, tasks, catalog,
-                                     Target(settings.launch_queue_url), workspaces)
+                                     Target(settings.launch_queue_url,
+                                            items_bucket=settings.workspace_bucket), workspaces)
         task_finaliser = TaskFinaliser(store, executions, catalog, logs.messages, secrets, logs)
         run_finaliser = RunFinaliser(store, tasks, dispatcher, workspaces)
         runs = RunService(store, dispatcher)

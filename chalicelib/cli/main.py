@@ -228,8 +228,8 @@ def rerun(run_id: str, every_job: bool, jobs: tuple[str, ...], output: str, serv
     With no option it re-runs from failure (a failed or cancelled run): jobs that succeeded
     are reused, the rest run again. --all runs every job again, in a fresh workspace.
     --job NAME runs that job again, and every job that takes its outputs; the others
-    that succeeded are reused. A succeeded run keeps no workspace, so re-running a job
-    of it runs again what ran before that job too (its files are made afresh).
+    that succeeded are reused. Of a workflow's succeeded runs only the newest keeps its
+    workspace: re-running a job of an older one runs again what ran before that job too.
 
     With --server URL (and the run's --namespace), the server re-runs it; progress,
     summary and exit code are the same as here, and Ctrl-C cancels the new run there.

@@ -28,7 +28,7 @@ from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.states import AttemptState, RunState
 from chalicelib.engine.records import RunRecord
-from chalicelib.engine.rerun import copies_workspace, reused_jobs, scope_of
+from chalicelib.engine.rerun import copies_workspace, reused_jobs, scope_of, workspace_kept
 from chalicelib.engine.rules import CANCELLED, RunEnd, run_end, unfinished_job_end
 from chalicelib.errors import ContainerOpsError, InvalidDefinition, StaleWrite
 from chalicelib.store import messages
@@ -177,9 +177,11 @@ class CloudDispatcher:
         (the same rule the launcher's reuse follows: engine.rerun)."""
         if run.rerun_of is None:
             return False
-        previous, previous_jobs = self._store.get_run(run.rerun_of), self._store.list_jobs(run.rerun_of)
-        reused = reused_jobs(stored.workflow, previous, previous_jobs, scope_of(run))
-        return copies_workspace(previous, reused)
+        previous = self._store.get_run(run.rerun_of)
+        kept = workspace_kept(self._store, previous)
+        reused = reused_jobs(stored.workflow, self._store.list_jobs(previous.id), scope_of(run),
+                             workspace_kept=kept)
+        return copies_workspace(reused, workspace_kept=kept)
 
     def _pinned(self, run: RunRecord) -> StoredWorkflow:
         return self._store.get_workflow(run.namespace, run.workflow, run.workflow_version)

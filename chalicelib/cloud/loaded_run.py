@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.models import Job, Workflow
 from chalicelib.engine.records import JobRecord, RunRecord
-from chalicelib.engine.rerun import reused_jobs, scope_of
+from chalicelib.engine.rerun import reused_jobs, scope_of, workspace_kept
 from chalicelib.engine.restore import run_context
 from chalicelib.engine.rules import ReadyDecision, decide_ready_job
 from chalicelib.errors import NotFound
@@ -49,6 +49,9 @@ def load_run(store: Store, run_id: str) -> LoadedRun:
     run = store.get_run(run_id)
     workflow = store.get_workflow(run.namespace, run.workflow, run.workflow_version).workflow
     jobs = {job.name: job for job in store.list_jobs(run_id)}
-    reuse = (reused_jobs(workflow, store.get_run(run.rerun_of), store.list_jobs(run.rerun_of),
-                         scope_of(run)) if run.rerun_of else {})
+    reuse: dict[str, dict[str, str]] = {}
+    if run.rerun_of:
+        previous = store.get_run(run.rerun_of)
+        reuse = reused_jobs(workflow, store.list_jobs(previous.id), scope_of(run),
+                            workspace_kept=workspace_kept(store, previous))
     return LoadedRun(run, workflow, jobs, reuse)

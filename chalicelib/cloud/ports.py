@@ -116,4 +116,5 @@ class RunWorkspaces(Protocol):
         Done again, it changes nothing. ServiceUnavailable when the store cannot be reached."""
 
     def discard(self, run_id: str) -> None:
-        """The workspace of a run that succeeded is no longer needed (locally it is removed)."""
+        """The workspace of a run no longer kept (an older success of its workflow: locally it
+        is removed)."""

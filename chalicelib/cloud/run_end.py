@@ -25,7 +25,7 @@ from chalicelib.cloud.ports import RunWorkspaces, Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import JobRecord
-from chalicelib.engine.rerun import keeps_workspace
+from chalicelib.engine.rerun import discarded_workspaces
 from chalicelib.engine.rules import (
     CANCELLED,
     WORKFLOW_TIMEOUT,
@@ -82,14 +82,14 @@ class RunFinaliser:
                                  expected=run.status)
         except StaleWrite:
             return RunEnded.DUPLICATE
-        if not keeps_workspace(end.state):
-            self._discard_workspace(run.id)
+        for discarded in discarded_workspaces(self._store, replace(run, status=end.state)):
+            self._discard_workspace(discarded)
         self._free_slot(loaded)
         return RunEnded.ENDED
 
     def _discard_workspace(self, run_id: str) -> None:
-        """As locally: a run that succeeded leaves no workspace; a failed one keeps it for a
-        re-run from failure (the bucket's lifecycle rule removes it in the end)."""
+        """As locally: a workflow keeps the workspace of its newest succeeded run and of its
+        failed ones, for re-runs (the bucket's lifecycle rule removes them in the end)."""
         try:
             self._workspaces.discard(run_id)
         except ContainerOpsError:

@@ -8,7 +8,8 @@ Grammar (an `if` or the inside of `${{ }}`):
     unary   := "!" unary | compare
     compare := primary (("==" | "!=") primary)?
     primary := "(" expr ")" | string | number | true | false | null | reference
-    reference := name ("." name | "[" string "]")*      e.g. jobs.build.outputs.IMAGE
+    reference := name ("." name | "[" string "]" | "[" number "]")*
+                 e.g. jobs.build.outputs.IMAGE, jobs.test.instances[3].outputs.COUNT
 
 Values at run time are strings (outputs, params), numbers, booleans or None. Comparison
 is loose the way CI users expect: `'1' == 1`, `'TRUE' == true`. A missing reference is
@@ -38,9 +39,19 @@ class Literal:
 @dataclass(frozen=True)
 class Reference:
     parts: tuple[str, ...]
+    # The positions in `parts` written as an index, `[3]` (the part is its digits): what tells
+    # `instances[3]` from a name, and how `str` writes it back.
+    indexes: tuple[int, ...] = ()
 
     def __str__(self) -> str:
-        return ".".join(self.parts)
+        text = self.parts[0] if self.parts else ""
+        for position, part in enumerate(self.parts[1:], start=1):
+            text += f"[{part}]" if position in self.indexes else f".{part}"
+        return text
+
+    def index_at(self, position: int) -> int | None:
+        """The number written as `[n]` at `position` of the parts; None when it is no index."""
+        return int(self.parts[position]) if position in self.indexes else None
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,7 @@ class _Parser:
 
     def _reference(self, first: str) -> Reference:
         parts = [first]
+        indexes: list[int] = []
         while self._peek() in (".", "["):
             if self._take()[1] == ".":
                 kind, value, position = self._take()
@@ -168,13 +180,18 @@ class _Parser:
                 parts.append(value)
             else:
                 kind, value, position = self._take()
-                if kind != "string":
+                if kind == "number" and value.isdigit():
+                    indexes.append(len(parts))
+                    parts.append(str(int(value)))
+                elif kind == "string":
+                    parts.append(_unquote(value))
+                else:
                     raise ExpressionError(
-                        f"expected a quoted key after '[' at position {position + 1} in '{self.text}'"
+                        f"expected a quoted key or an index (0, 1, ...) after '[' at position"
+                        f" {position + 1} in '{self.text}'"
                     )
-                parts.append(_unquote(value))
                 self._expect("]")
-        return Reference(tuple(parts))
+        return Reference(tuple(parts), tuple(indexes))
 
 
 def _unquote(token: str) -> str:

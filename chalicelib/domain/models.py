@@ -279,6 +279,55 @@ class Mount(Strict):
     read_only: bool = True
 
 
+# --- fan-out (chalicelib/domain/fanout.py expands it) --------------------------------
+
+MAX_INSTANCES = 10_000  # instances of one fan-out job
+PERCENTAGE_PATTERN = r"^(100|[0-9]{1,2})(\.[0-9]+)?%$"
+
+
+class Matrix(BaseModel):
+    """Named axes (every field but `include` and `exclude`, in the order written), whose
+    values form a cartesian product; `exclude` drops the combinations an entry matches,
+    `include` adds one combination per entry."""
+
+    # extra="allow": the axes are the user's names; each must be a list of scalars
+    model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True)
+
+    include: list[dict[str, Scalar]] = Field(
+        default=[], description="one more combination per entry (keys beyond the axes allowed)")
+    exclude: list[dict[str, Scalar]] = Field(
+        default=[], description="drops every combination whose values match each key of an entry")
+    __pydantic_extra__: dict[str, list[Scalar]] = Field(init=False)
+
+    def axes(self) -> list[tuple[str, list[Scalar]]]:
+        """The axes, in the order written."""
+        return list((self.__pydantic_extra__ or {}).items())
+
+
+def _check_shards(value: int | None) -> int | None:
+    # the upper bound is the instance limit, which validation states for the whole fan-out
+    if value is not None and value < 1:
+        raise ValueError("shards must be at least 1")
+    return value
+
+
+def _check_max_parallel(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ValueError("max_parallel must be at least 1 (leave it out for no limit of the job's own)")
+    return value
+
+
+def _check_allowed_failures(value: int | str | None) -> int | str | None:
+    if isinstance(value, int) and value < 0:
+        raise ValueError("allowed_failures must be a count of 0 or more, or a percentage such as '10%'")
+    if isinstance(value, str) and (
+        not re.fullmatch(PERCENTAGE_PATTERN, value) or float(value[:-1]) > 100
+    ):
+        raise ValueError(f"'{value}' is not a percentage from 0% to 100% (write e.g. '10%'),"
+                         " nor a count")
+    return value
+
+
 class Job(Strict):
     name: Annotated[str, Field(pattern=JOB_NAME_PATTERN)]
     component: str | None = Field(default=None, description="namespace/name@version")
@@ -295,9 +344,27 @@ class Job(Strict):
     mounts: list[Mount] = []
     platform: PlatformName | None = Field(
         default=None, description=PLATFORM_DESCRIPTION + " (the job's wins over its workflow's)")
+    matrix: Matrix | None = Field(
+        default=None, description="fan out: one instance per combination of the axes' values")
+    shards: int | None = Field(
+        default=None, description=f"fan out: split the job (each matrix combination) into this many"
+                                  f" instances, 1 to {MAX_INSTANCES:,}")
+    max_parallel: int | None = Field(
+        default=None, description="a fan-out job: at most this many instances at once (default: no"
+                                  " limit of the job's own)")
+    fail_fast: bool | None = Field(
+        default=None, description="a fan-out job: once more instances failed than allowed, start no"
+                                  " more and stop the running ones (default true)")
+    allowed_failures: int | str | None = Field(
+        default=None, description="a fan-out job: how many instances may fail with the job still"
+                                  " succeeding: a count, or a percentage of the instances ('10%')",
+        examples=[2, "10%"])
 
     _timeout = field_validator("timeout")(_check_timeout)
     _platform = field_validator("platform", mode="before")(_check_platform)
+    _shards = field_validator("shards")(_check_shards)
+    _max_parallel = field_validator("max_parallel")(_check_max_parallel)
+    _allowed_failures = field_validator("allowed_failures")(_check_allowed_failures)
 
     @model_validator(mode="after")
     def _component_or_image(self) -> Job:

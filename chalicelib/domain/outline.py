@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+FAN_OUT_SETTINGS = ("max_parallel", "fail_fast", "allowed_failures")
+
 
 @dataclass(frozen=True)
 class JobOutline:
@@ -27,6 +29,17 @@ class JobOutline:
     outputs: tuple[str, ...] = ()
     condition: str | None = None
     mount_sources: tuple[tuple[int, str], ...] = ()
+    # Fan-out, as written: the matrix mapping (None when absent or no mapping), the shards
+    # when a whole number from 1, and which of the fan-out settings are present, with their values.
+    matrix: dict[str, Any] | None = None
+    has_matrix: bool = False
+    shards: int | None = None
+    has_shards: bool = False
+    fan_out_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fans_out(self) -> bool:
+        return self.has_matrix or self.has_shards
 
     def finishes_before(self, other: JobOutline) -> bool:
         """Whether this job is certain to have finished when `other` starts."""
@@ -118,4 +131,10 @@ def _outline_job(
         outputs=tuple(o for o in _sequence(job.get("outputs")) if isinstance(o, str)),
         condition=_text(job.get("if")),
         mount_sources=tuple(mounts),
+        matrix=job["matrix"] if isinstance(job.get("matrix"), dict) else None,
+        shards=shards if isinstance(shards := job.get("shards"), int) and not isinstance(shards, bool)
+        and shards >= 1 else None,
+        has_matrix=job.get("matrix") is not None,
+        has_shards="shards" in job and job["shards"] is not None,
+        fan_out_settings={key: job[key] for key in FAN_OUT_SETTINGS if job.get(key) is not None},
     )

@@ -23,6 +23,12 @@ from chalicelib.domain.expressions import (
     parse_template,
     references_in,
 )
+from chalicelib.domain.fanout import GROUP_OUTPUTS
+from chalicelib.domain.fanout_rules import (
+    fan_out_problems,
+    instance_index_problems,
+    matrix_reference_problems,
+)
 from chalicelib.domain.models import PATTERN_IN_WORDS, Component, Workflow
 from chalicelib.domain.outline import JobOutline, WorkflowOutline, outline_workflow
 from chalicelib.domain.protocol import RESERVED_VARIABLES, variable_for_key
@@ -127,7 +133,7 @@ def _document_location(
 
 # --- cross-field rules ---------------------------------------------------------------
 
-_REFERENCE_ROOTS = ("jobs", "params", "trigger", "run", "secrets")
+_REFERENCE_ROOTS = ("jobs", "params", "trigger", "run", "secrets", "matrix")
 
 
 class _WorkflowRules:
@@ -176,6 +182,7 @@ class _WorkflowRules:
 
     def _job(self, job: JobOutline) -> Iterator[Problem]:
         yield from self._component(job)
+        yield from fan_out_problems(job)
         yield from self._reserved_env(f"{job.path}.env", job.env)
         for key in job.data:
             variable = variable_for_key(str(key))
@@ -245,10 +252,13 @@ class _WorkflowRules:
     ) -> Iterator[Problem]:
         root, rest = reference.parts[0], reference.parts[1:]
         if root not in _REFERENCE_ROOTS:
+            roots = _REFERENCE_ROOTS if job.matrix is not None else _REFERENCE_ROOTS[:-1]
             yield Problem(path, f"unknown reference '{reference}': references start with "
-                                f"{', '.join(_REFERENCE_ROOTS)}")
+                                f"{', '.join(roots)}")
         elif root == "jobs":
             yield from self._job_reference(job, path, reference)
+        elif root == "matrix":
+            yield from matrix_reference_problems(job, path, reference)
         elif root == "params":
             if len(rest) != 1:
                 yield Problem(path, f"'{reference}' should look like params.<name>")
@@ -264,7 +274,11 @@ class _WorkflowRules:
 
     def _job_reference(self, job: JobOutline, path: str, reference: Reference) -> Iterator[Problem]:
         parts = reference.parts
-        if len(parts) != 4 or parts[2] != "outputs":
+        by_instance = len(parts) > 2 and parts[2] == "instances"
+        if by_instance and (len(parts) != 6 or parts[4] != "outputs" or reference.index_at(3) is None):
+            yield Problem(path, f"'{reference}' should look like jobs.<job>.instances[<n>].outputs.<KEY>")
+            return
+        if not by_instance and (len(parts) != 4 or parts[2] != "outputs"):
             yield Problem(path, f"'{reference}' should look like jobs.<job>.outputs.<KEY>")
             return
         source = self.jobs.get(parts[1])
@@ -278,10 +292,18 @@ class _WorkflowRules:
             yield Problem(path, f"job '{source.name}' has not finished when '{job.name}' starts: "
                                 f"{_why_not_before(source, job)}")
             return
+        if by_instance:
+            problems = list(instance_index_problems(source, path, reference))
+            yield from problems
+            if problems:
+                return
+        key = parts[-1]
         declared = self._declared_outputs(source)
-        if declared is not None and parts[3] not in declared:
+        if declared is not None and key not in declared and not (
+            source.fans_out and not by_instance and key in GROUP_OUTPUTS
+        ):
             listed = ", ".join(sorted(declared)) or "none"
-            yield Problem(path, f"job '{source.name}' does not declare output '{parts[3]}' "
+            yield Problem(path, f"job '{source.name}' does not declare output '{key}' "
                                 f"(it declares: {listed})")
 
     def _declared_outputs(self, job: JobOutline) -> set[str] | None:

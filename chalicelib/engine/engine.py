@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, Protocol
@@ -45,20 +45,36 @@ DEFAULT_JOB_TIMEOUT = 3600.0
 MAX_RETRY_DELAY = 600.0
 
 
+# The outputs of instance `index` of fan-out job `job`, when it did its work (None when it
+# did not, or has no record): a lookup, so a run's context never loads every instance.
+InstanceOutputs = Callable[[str, int], Mapping[str, str] | None]
+
+
 @dataclass(frozen=True)
 class RunContext:
-    """What expressions of a run can see."""
+    """What expressions of a run can see. `matrix`: the values of the fan-out instance being
+    planned (empty for a plain job); `instance_outputs`: how `jobs.X.instances[N].outputs.K`
+    is answered (a fan-out job's own `jobs.X.outputs.K` are its record's JSON lists)."""
 
     run_id: str
     params: Mapping[str, str] = field(default_factory=dict)
     trigger: Mapping[str, Any] = field(default_factory=dict)
     outputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
+    matrix: Mapping[str, str] = field(default_factory=dict)
+    instance_outputs: InstanceOutputs | None = None
 
     def resolve(self, reference: Reference) -> Value:
         root, rest = reference.parts[0], reference.parts[1:]
         if root == "jobs" and len(rest) == 3 and rest[1] == "outputs":
             return self.outputs.get(rest[0], {}).get(rest[2], "")
+        if root == "jobs" and len(rest) == 5 and rest[1] == "instances" and rest[3] == "outputs":
+            index = reference.index_at(3)
+            found = self.instance_outputs(rest[0], index) if (
+                self.instance_outputs is not None and index is not None) else None
+            return (found or {}).get(rest[4], "")
+        if root == "matrix" and len(rest) == 1:
+            return self.matrix.get(rest[0], "")
         if root == "params" and len(rest) == 1:
             return self.params.get(rest[0], "")
         if root == "run" and rest == ("id",):
@@ -138,12 +154,15 @@ class JobPlan:
     # The platform the definition names for it on AWS (the job's, else its workflow's); None:
     # the deployment's default decides (chalicelib.domain.platforms). The local driver ignores it.
     platform: PlatformName | None = None
+    # A fan-out instance's CO_INSTANCE_* and CO_SHARD_* (engine/fanout.py); empty for a plain job.
+    instance_variables: Mapping[str, str] = field(default_factory=dict)
 
     def environment(self, run_id: str, attempt: int) -> dict[str, str]:
         """The container's environment: user env, CO_<KEY>s, then the reserved names."""
         return {
             **self.env,
             **data_variables(self.data),
+            **self.instance_variables,
             "CO_DATA": encode_data(self.data, self.data_format),
             "CO_RUN_ID": run_id,
             "CO_JOB": self.job,

@@ -83,6 +83,11 @@ class JobRecord:
     attempts: int = 0
     started_at: float | None = None
     finished_at: float | None = None
+    # An instance of a fan-out job (design §2) is a record of its own named
+    # `instance_keys.instance_key(group, instance)` ("test.3"); both are None for a job of
+    # the workflow, including a fan-out job's own record (its group record).
+    group: str | None = None
+    instance: int | None = None
 
 
 @dataclass

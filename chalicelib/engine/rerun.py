@@ -19,19 +19,19 @@ reused (files are not references). The workspace starts from a copy of the previ
 whenever anything is reused (`copies_workspace`), so what reused jobs left there is found;
 with nothing reused it starts empty, as for a new run.
 
-A succeeded run leaves no workspace (`keeps_workspace`: only a failed or cancelled run keeps
-its own, for a re-run). So a re-run of some jobs of a succeeded run cannot find the files
-its earlier jobs left: then every job certain to have finished before one that runs again
-(earlier stages, earlier jobs of its action, earlier actions of a stage in sequence) runs
-again too, with the jobs their outputs feed, and the files are made again. What is reused
-then is what ran beside or after them without feeding on them (a `lint` beside a re-run
-`test`, a `notify` at the end): "re-run this job" works on any finished run, on a fresh
-workspace, as the run itself did.
+Which workspaces are kept (`keeps_workspace`): a failed or cancelled run's, for a re-run,
+and the workspace of each workflow's newest succeeded run; older succeeded runs' are
+removed (`workspaces_to_discard`). A re-run of some jobs of a run whose workspace is gone
+cannot find the files its earlier jobs left: then every job certain to have finished
+before one that runs again (earlier stages, earlier jobs of its action, earlier actions of
+a stage in sequence) runs again too, with the jobs their outputs feed, and the files are
+made again on an empty workspace, as the run itself did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
 from chalicelib.domain.expressions import (
     ExpressionError,
@@ -55,33 +55,74 @@ def scope_of(run: RunRecord) -> RerunScope | None:
     return run.rerun_scope or FROM_FAILURE
 
 
-def keeps_workspace(state: RunState) -> bool:
-    """Whether a run that ended in `state` keeps its workspace: a failed or cancelled one
-    does, for a re-run; a succeeded one has no more use for it (both drivers remove it)."""
-    return state is not RunState.SUCCEEDED
+def keeps_workspace(run: RunRecord, newest_success: str | None) -> bool:
+    """Whether the finished `run` still has its workspace, `newest_success` being the id of
+    its workflow's newest succeeded run: a failed or cancelled run keeps its own (for a
+    re-run from failure), and of the succeeded runs only the newest does, so re-running a
+    job of the latest good run finds its files while a workflow holds one succeeded
+    workspace, not one per run (as a CI server keeps one workspace per job)."""
+    return run.status is not RunState.SUCCEEDED or run.id == newest_success
+
+
+def workspaces_to_discard(ended: RunRecord, newest_successes: Sequence[str]) -> list[str]:
+    """The runs whose workspaces go once `ended` has ended: given the ids of its workflow's
+    newest succeeded runs, newest first (the two newest are enough: no other is kept), every
+    succeeded run but the newest. A failed or cancelled run discards nothing."""
+    if ended.status is not RunState.SUCCEEDED:
+        return []
+    newest = newest_successes[0] if newest_successes else ended.id
+    return [run_id for run_id in dict.fromkeys([*newest_successes[1:], ended.id]) if run_id != newest]
+
+
+class SuccessHistory(Protocol):
+    """Where the engine reads a workflow's newest succeeded runs (the store is one)."""
+
+    def newest_succeeded_runs(self, namespace: str, workflow: str, limit: int = 2) -> list[str]: ...
+
+
+def workspace_kept(history: SuccessHistory, run: RunRecord) -> bool:
+    """`keeps_workspace` for a finished run, its workflow's newest success read from `history`."""
+    newest = history.newest_succeeded_runs(run.namespace, run.workflow, limit=1)
+    return keeps_workspace(run, newest[0] if newest else None)
+
+
+def discarded_workspaces(history: SuccessHistory, ended: RunRecord) -> list[str]:
+    """`workspaces_to_discard` once `ended` is stored as ended."""
+    return workspaces_to_discard(ended, history.newest_succeeded_runs(ended.namespace, ended.workflow))
 
 
 def reused_jobs(
-    workflow: Workflow, previous: RunRecord, previous_jobs: Iterable[JobRecord],
-    scope: RerunScope | None,
+    workflow: Workflow, previous_jobs: Iterable[JobRecord], scope: RerunScope | None, *,
+    workspace_kept: bool,
 ) -> dict[str, dict[str, str]]:
-    """The jobs the re-run of `previous` reuses, each with the outputs it carries over (none
-    when the run is no re-run, `scope` None)."""
+    """The jobs a re-run reuses from the previous run's `previous_jobs`, each with the outputs
+    it carries over (none when the run is no re-run, `scope` None); `workspace_kept`: whether
+    that run's workspace is still there (`keeps_workspace`)."""
     if scope is None or scope.kind is RerunKind.ALL:
         return {}
     did_work = succeeded_outputs(previous_jobs)
     if scope.kind is RerunKind.FAILED:
         return did_work
-    runs_again = fed_by(workflow, scope.jobs)
-    if not keeps_workspace(previous.status):
-        runs_again = _with_what_ran_before(workflow, runs_again)
-    return {name: outputs for name, outputs in did_work.items() if name not in runs_again}
+    again = runs_again(workflow, scope, workspace_kept=workspace_kept)
+    return {name: outputs for name, outputs in did_work.items() if name not in again}
 
 
-def copies_workspace(previous: RunRecord, reused: Mapping[str, Mapping[str, str]]) -> bool:
+def runs_again(workflow: Workflow, scope: RerunScope, *, workspace_kept: bool) -> frozenset[str]:
+    """The jobs a `jobs` re-run runs again whatever they did before (empty for another kind):
+    the named ones, those their outputs feed, and, without a kept workspace, what ran before."""
+    if scope.kind is not RerunKind.JOBS:
+        return frozenset()
+    again = fed_by(workflow, scope.jobs)
+    if not workspace_kept:
+        again = _with_what_ran_before(workflow, again)
+    return again
+
+
+def copies_workspace(reused: Mapping[str, Mapping[str, str]], *, workspace_kept: bool) -> bool:
     """Whether the re-run's workspace starts from a copy of the previous run's: when it
-    reuses anything and that run kept one, so the files its reused jobs left are there."""
-    return bool(reused) and keeps_workspace(previous.status)
+    reuses anything and that run's workspace is kept, so the files its reused jobs left are
+    there."""
+    return bool(reused) and workspace_kept
 
 
 def fed_by(workflow: Workflow, names: Iterable[str]) -> frozenset[str]:

@@ -9,11 +9,12 @@ functions over definitions and records: no store, no containers, no clock of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.expressions import ExpressionError
+from chalicelib.domain.fanout import is_fan_out
 from chalicelib.domain.host_mounts import MountPolicy, MountRefused
 from chalicelib.domain.models import Job, Workflow
 from chalicelib.domain.quantities import parse_duration
@@ -37,6 +38,10 @@ REUSED_REASON = "reused: it succeeded in the run this one re-runs"
 
 
 # --- a job that is ready -------------------------------------------------------------
+
+FAN_OUT_NOT_RUN = ("this job fans out (matrix or shards), which this version checks and stores but"
+                   " does not run yet")
+
 
 @dataclass(frozen=True)
 class Reuse:
@@ -71,12 +76,30 @@ def decide_ready_job(
     fails the job before anything starts; an admitted one is launched from its real path."""
     if job.name in reuse:
         return Reuse(dict(reuse[job.name]))
+    decision = plan_decision(workflow, job, catalog, context, mounts)
+    if is_fan_out(job) and isinstance(decision, Launch):
+        # Issue 12 in progress: fan-out jobs are defined, checked and stored, and the
+        # engine's rules for them exist (engine.fanout), but no driver runs their instances
+        # yet. Until one does, such a job fails at once rather than run as one container.
+        return FailJob(FAN_OUT_NOT_RUN)
+    return decision
+
+
+def plan_decision(
+    workflow: Workflow, job: Job, catalog: ComponentCatalog, context: RunContext,
+    mounts: MountPolicy | None = None, adjust: Callable[[JobPlan], JobPlan] | None = None,
+) -> FailJob | Skip | Launch:
+    """Fail, skip or launch the job as `context` sees it: what `decide_ready_job` does for a
+    job it does not reuse, and `engine.fanout.decide_ready_instance` for each instance
+    (`adjust`: what it changes in the plan, before the host mounts are judged)."""
     try:
         planned = plan_job(workflow, job, component_of(job, catalog), context)
     except (ContainerOpsError, ExpressionError) as exc:
         return FailJob(str(exc))
     if isinstance(planned, Skip):
         return planned
+    if adjust is not None:
+        planned = adjust(planned)
     return Launch(planned) if mounts is None else _admitted(planned, mounts)
 
 

@@ -20,7 +20,13 @@ from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.host_mounts import MountPolicy, mount_problems
 from chalicelib.domain.states import AttemptState, RunState
 from chalicelib.engine.records import FROM_FAILURE, RerunScope, RunRecord
-from chalicelib.engine.rerun import copies_workspace, keeps_workspace, reused_jobs, scope_of
+from chalicelib.engine.rerun import (
+    copies_workspace,
+    discarded_workspaces,
+    reused_jobs,
+    scope_of,
+    workspace_kept,
+)
 from chalicelib.errors import ContainerOpsError, InvalidDefinition
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, AttemptSettings
@@ -125,9 +131,10 @@ class LocalDriver:
         if run.rerun_of:
             pinned = self.store.get_workflow(run.namespace, run.workflow, run.workflow_version)
             previous = self.store.get_run(run.rerun_of)
-            reuse = reused_jobs(pinned.workflow, previous, self.store.list_jobs(previous.id),
-                                scope_of(run))
-            copy_from = previous.id if copies_workspace(previous, reuse) else None
+            kept = workspace_kept(self.store, previous) and self._workspaces.path(previous.id).is_dir()
+            reuse = reused_jobs(pinned.workflow, self.store.list_jobs(previous.id), scope_of(run),
+                                workspace_kept=kept)
+            copy_from = previous.id if copies_workspace(reuse, workspace_kept=kept) else None
         workspace = self._workspaces.prepare(run_id, copy_from=copy_from)
         finished = RunExecution(
             store=self.store, logs=self.logs, launcher=self.launcher, catalog=self.catalog,
@@ -135,8 +142,8 @@ class LocalDriver:
             workspace=str(workspace), settings=self._settings, secrets=self._secrets,
             reuse=reuse, observer=observer, mounts=self.mounts, clock=self._clock,
         ).execute()
-        if not keeps_workspace(finished.status):
-            self._workspaces.discard(run_id)
+        for discarded in discarded_workspaces(self.store, finished):
+            self._workspaces.discard(discarded)
         return finished
 
     def resume(self, observer: RunObserver | None = None) -> list[RunRecord]:

@@ -1,8 +1,9 @@
 """Per-run workspace folders, mounted at /workspace in every job of the run.
 
 Jobs pass files to later jobs through it (clone → test → package). It lives under the
-data directory; it is removed when the run succeeds and kept when it fails, so a re-run
-from failure starts from a copy of what the reused jobs left behind.
+data directory. A failed or cancelled run keeps it, and so does each workflow's newest
+succeeded run (engine.rerun.keeps_workspace), so a re-run starts from a copy of what the
+reused jobs left behind; an older success's is removed when a newer one succeeds.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from enum import Enum
 from typing import Any
 
 from chalicelib.domain.states import AttemptState
+from chalicelib.engine.instance_keys import split_instance_key
 from chalicelib.engine.records import LogLine
 from chalicelib.errors import InvalidRequest, NotFound
 from chalicelib.logs.base import LogPosition, LogSource
@@ -123,7 +124,10 @@ class LogService:
             if attempt.number == request.attempt:
                 running = attempt.status is AttemptState.RUNNING
                 return AttemptProgress.RUNNING if running else AttemptProgress.FINISHED
-        if request.job not in {job.name for job in self.store.list_jobs(request.run_id)}:
+        # An instance (`test.3`) not yet started has no record: it waits while its group does.
+        instance = split_instance_key(request.job)
+        owner = request.job if instance is None else instance.job
+        if owner not in {job.name for job in self.store.list_jobs(request.run_id)}:
             raise NotFound(f"run {request.run_id} has no job '{request.job}'")
         if self.store.get_run(request.run_id).status.is_final:
             raise NotFound(f"job '{request.job}' of run {request.run_id} has no attempt {request.attempt}")

@@ -33,6 +33,12 @@ from chalicelib.engine.records import FROM_FAILURE, JobRecord, RerunKind, RerunS
 from chalicelib.engine.rerun import unknown_jobs
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.services.dispatch import RunDispatcher
+from chalicelib.services.instance_service import (
+    InstanceQuery,
+    fan_out_summaries,
+    instances_page,
+    pinned_workflow,
+)
 from chalicelib.services.reuse_origins import reuse_origins
 from chalicelib.services.run_views import run_document
 from chalicelib.store.base import RunFilter, RunPage, Store
@@ -189,8 +195,15 @@ class RunService:
     def detail(self, namespace: str, run_id: str) -> dict[str, Any]:
         run = self.get(namespace, run_id)
         jobs = self.store.list_jobs(run_id)
-        return run_document(run, jobs, self.store.list_attempts(run_id),
-                            reuse_origins(self.store, run, jobs))
+        workflow = pinned_workflow(self.store, run)
+        # list_job_attempts: the instances' attempts are read with their pages, not here.
+        return run_document(run, jobs, self.store.list_job_attempts(run_id),
+                            reuse_origins(self.store, run, jobs),
+                            fan_out_summaries(self.store, run, workflow, jobs))
+
+    def instances(self, namespace: str, run_id: str, job: str, query: InstanceQuery) -> dict[str, Any]:
+        """A page of a fan-out job's instances (instance_service.instances_page)."""
+        return instances_page(self.store, self.get(namespace, run_id), job, query)
 
     def list_runs(self, namespace: str, query: RunQuery) -> RunPage:
         run_filter = query.to_filter(namespace)

@@ -45,7 +45,10 @@ def _scope_document(run: RunRecord) -> dict[str, Any] | None:
 def run_document(
     run: RunRecord, jobs: list[JobRecord], attempts: list[AttemptRecord],
     reused_from: Mapping[str, ReuseOrigin] | None = None,
+    fan_out: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """`fan_out`: the summary of each fan-out job (instance_views.fan_out_summary), by name;
+    the document never lists instances (they are paged: instance_service)."""
     by_job: dict[str, list[AttemptRecord]] = {}
     for attempt in attempts:
         by_job.setdefault(attempt.job, []).append(attempt)
@@ -55,8 +58,17 @@ def run_document(
         # What started it (`trigger.*`: a webhook's whole body, say), here and not in the
         # summary, so that a page of the history stays small.
         "trigger": run.trigger,
-        "jobs": [_job_document(job, by_job.get(job.name, []), origins.get(job.name)) for job in jobs],
+        "jobs": [_with_fan_out(_job_document(job, by_job.get(job.name, []), origins.get(job.name)),
+                               (fan_out or {}).get(job.name))
+                 for job in jobs],
     }
+
+
+def _with_fan_out(document: dict[str, Any], summary: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A fan-out job's entry gains `fan_out`; any other job's has no such key."""
+    if summary is not None:
+        document["fan_out"] = dict(summary)
+    return document
 
 
 def _job_document(

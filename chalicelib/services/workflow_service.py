@@ -158,7 +158,8 @@ class WorkflowService:
     def _cloud_problems(self, workflow: Workflow) -> list[Problem]:
         problems = cloud_problems(workflow, self._platforms)
         try:  # only the limits matter here: the queue is the deployment's
-            compile_workflow(workflow, self._catalog, Target("https://sqs.invalid/limits-only"))
+            compile_workflow(workflow, self._catalog, Target("https://sqs.invalid/limits-only",
+                                                             items_bucket="limits-only"))
         except InvalidDefinition as exc:
             problems.extend(exc.problems)
         return problems

@@ -28,7 +28,16 @@ interface (`chalicelib/logs/base.py`). Rules every implementation keeps:
   without end (DynamoDB's TTL deletes them; the SQLite store with each new claim);
 - an attempt is found by its container (`find_attempt_by_container`) right after the write
   that gave it one, by the whole id or by the task id alone (`container_task_id`);
-- the texts of errors and the page limits come from `messages`, so stores say the same.
+- the texts of errors and the page limits come from `messages`, so stores say the same;
+- an instance of a fan-out job (design §2) is a job record named `<job>.<index>` with
+  `group` and `instance` set. `list_jobs` never lists one; `get_job`, `save_job` and the
+  attempt calls take its name as they take a job's, and its attempts are kept under it.
+  `create_instance` writes one once: a second create is a StaleWrite, which is how no
+  instance is started twice. `list_attempts(run_id)` lists the instances' attempts too
+  (a cancel or a sweep must reach every container); `list_job_attempts` leaves them out
+  (what the run document shows). `instance_counts` is cheap (an index, or counters kept
+  in the writes that change an instance's state), so the run detail can call it on every
+  read; `list_instances` pages as `instance_pages` says.
 """
 
 from __future__ import annotations
@@ -41,8 +50,10 @@ from dataclasses import dataclass, field
 from chalicelib.domain.models import Component, Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.domain.triggers import EVERY_SCHEDULE, TriggerKind
+from chalicelib.engine.instance_keys import instance_key, is_instance_key
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.store import messages
+from chalicelib.store.instance_pages import InstanceOrder, InstancePage
 
 # A claimed event id is kept 14 days: SQS keeps a message at most 14 days and EventBridge
 # retries a delivery for 24 hours, so no duplicate of an event arrives later than that; a
@@ -63,6 +74,22 @@ def holds_container(container_id: str | None, wanted: str) -> bool:
     if container_id is None or not container_task_id(wanted):
         return False
     return wanted in (container_id, container_task_id(container_id))
+
+
+def check_instance_record(record: JobRecord) -> tuple[str, int]:
+    """The group and index of an instance record; ValueError unless its name is the
+    instance key of both (`instance_keys.instance_key`)."""
+    if record.group is None or record.instance is None or record.instance < 0:
+        raise ValueError(messages.not_an_instance(record.name))
+    if record.name != instance_key(record.group, record.instance):
+        raise ValueError(messages.not_an_instance(record.name))
+    return record.group, record.instance
+
+
+def is_instance_record(record: JobRecord) -> bool:
+    """Whether a record being written is an instance's (then `check_instance_record` must
+    hold): its name is an instance key, or it says it has a group or an index."""
+    return record.group is not None or record.instance is not None or is_instance_key(record.name)
 
 
 def check_run_slot_limit(limit: int) -> None:
@@ -280,6 +307,13 @@ class Store(ABC):
                 latest[name] = page.runs[0]
         return latest
 
+    def newest_succeeded_runs(self, namespace: str, workflow: str, limit: int = 2) -> list[str]:
+        """The ids of the workflow's newest succeeded runs (by creation), newest first: whose
+        workspaces are kept (engine.rerun.keeps_workspace). One indexed history query."""
+        page = self.list_runs(RunFilter(namespace=namespace, workflow=workflow,
+                                        statuses=(RunState.SUCCEEDED,), limit=limit))
+        return [run.id for run in page.runs]
+
     @abstractmethod
     def save_job(self, job: JobRecord, expected: JobState | None = None) -> None:
         """Replace the job's record; with `expected`, only while it has that status."""
@@ -290,7 +324,37 @@ class Store(ABC):
 
     @abstractmethod
     def list_jobs(self, run_id: str) -> list[JobRecord]:
-        """In workflow order (stage, action, position)."""
+        """The workflow's jobs in workflow order (stage, action, position); never an
+        instance of a fan-out job (see list_instances)."""
+
+    # --- fan-out instances -------------------------------------------------------------
+    @abstractmethod
+    def create_instance(self, record: JobRecord) -> None:
+        """Record an instance of a fan-out job the first time it is started or decided;
+        StaleWrite (a Conflict) when it exists already, NotFound for an unknown run or a
+        group (`record.group`) the run does not have, ValueError for a record whose name
+        is not the instance key of its group and index."""
+
+    @abstractmethod
+    def list_instances(
+        self, run_id: str, job: str, *, states: Sequence[JobState] | None = None,
+        order: InstanceOrder | str = InstanceOrder.INDEX, cursor: str | None = None,
+        limit: int = 100,
+    ) -> InstancePage:
+        """The recorded instances of `job` (in `states`, all when None), in instance order,
+        or failed first then running then the rest (`failed-first`); at most `limit` (1 to
+        messages.MAX_INSTANCES_PAGE) a page. ValueError for a cursor it did not give. An
+        unknown run or job has none (an empty page)."""
+
+    @abstractmethod
+    def instance_counts(self, run_id: str, job: str) -> dict[JobState, int]:
+        """How many recorded instances of `job` are in each state (only the states some
+        are in). Instances never recorded (pending, or never started) are not counted."""
+
+    def list_job_attempts(self, run_id: str) -> list[AttemptRecord]:
+        """`list_attempts(run_id)` without the attempts of fan-out instances; a store may
+        read them more cheaply than by reading every attempt."""
+        return [a for a in self.list_attempts(run_id) if "." not in a.job]
 
     @abstractmethod
     def create_attempt(self, attempt: AttemptRecord) -> None:

@@ -111,3 +111,23 @@ def bad_run_slot_limit(limit: int) -> str:
     return (
         f"a workflow's run slot limit must be between 1 and {MAX_RUN_SLOTS}, not {limit}"
     )
+
+
+# A page of a fan-out job's instances (Store.list_instances) holds at most this many.
+MAX_INSTANCES_PAGE = 500
+
+
+def bad_instance_cursor(cursor: str) -> str:
+    return f"not an instance page cursor (for this order and these states): {cursor!r}"
+
+
+def instance_exists(run_id: str, name: str) -> str:
+    return f"instance {name} of run {run_id} exists already: it was started once"
+
+
+def unknown_group(run_id: str, job: str) -> str:
+    return f"run {run_id} has no job '{job}' to hold instances"
+
+
+def not_an_instance(name: str) -> str:
+    return f"{name} is no instance record: its name, group and instance do not agree"

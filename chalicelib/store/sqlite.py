@@ -28,7 +28,7 @@ from chalicelib.domain.triggers import EVERY_SCHEDULE, TriggerKind
 from chalicelib.engine.records import AttemptRecord, JobRecord, LogLine, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.logs.base import LOG_START, LogBatch, LogEntry, LogPosition, LogStore
-from chalicelib.store import messages, sqlite_marks, sqlite_triggers
+from chalicelib.store import messages, sqlite_instances, sqlite_marks, sqlite_triggers
 from chalicelib.store.base import (
     RunFilter,
     RunPage,
@@ -38,9 +38,12 @@ from chalicelib.store.base import (
     TriggeredWorkflow,
     WorkflowSettings,
     WorkflowVersion,
+    check_instance_record,
     check_run_slot_limit,
     container_task_id,
+    is_instance_record,
 )
+from chalicelib.store.instance_pages import InstanceOrder, InstancePage, phases, read_page
 from chalicelib.store.messages import MAX_LOG_LINES_READ, MAX_RUNS_PAGE
 from chalicelib.store.ordering import version_order
 from chalicelib.store.sqlite_connections import BUSY_TIMEOUT_SECONDS, ConnectionPool
@@ -383,6 +386,9 @@ class SqliteStore(Store, LogStore):
         strays = sorted({job.run_id for job in jobs} - {run.id})
         if strays:
             raise ValueError(messages.run_names_other_runs(run.id, strays))
+        for job in jobs:
+            if is_instance_record(job):
+                check_instance_record(job)
         try:
             with self._write() as conn:
                 if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run.id,)).fetchone():
@@ -454,6 +460,9 @@ class SqliteStore(Store, LogStore):
         return RunPage(runs=runs, next_cursor=next_cursor)
 
     def save_job(self, job: JobRecord, expected: JobState | None = None) -> None:
+        if is_instance_record(job):
+            self._save_instance(job, expected)
+            return
         try:
             if expected is None:
                 self._change(UPSERT_JOB, job_values(job))
@@ -470,6 +479,20 @@ class SqliteStore(Store, LogStore):
                 raise
             raise NotFound(messages.job_of_unknown_run(job.run_id, job.name)) from exc
 
+    def _save_instance(self, record: JobRecord, expected: JobState | None) -> None:
+        """As save_job; a new instance's group must exist (as create_instance says)."""
+        group, _ = check_instance_record(record)
+        with self._write() as conn:
+            found = conn.execute(
+                "SELECT status FROM jobs WHERE run_id = ? AND name = ?", (record.run_id, record.name)
+            ).fetchone()
+            if expected is not None:
+                _expect(found and JobState(found[0]), expected,
+                        f"job {record.name} of run {record.run_id}")
+            elif found is None:
+                sqlite_instances.check_group(conn, record.run_id, group)
+            conn.execute(UPSERT_JOB, job_values(record))
+
     def get_job(self, run_id: str, name: str) -> JobRecord:
         row = self._row("SELECT * FROM jobs WHERE run_id = ? AND name = ?", (run_id, name))
         if row is None:
@@ -480,9 +503,40 @@ class SqliteStore(Store, LogStore):
 
     def list_jobs(self, run_id: str) -> list[JobRecord]:
         rows = self._rows(
-            "SELECT * FROM jobs WHERE run_id = ? ORDER BY stage, action, position", (run_id,)
+            "SELECT * FROM jobs WHERE run_id = ? AND grp IS NULL ORDER BY stage, action, position",
+            (run_id,),
         )
         return [job_from_row(row) for row in rows]
+
+    # --- fan-out instances -------------------------------------------------------------
+    def create_instance(self, record: JobRecord) -> None:
+        group, _ = check_instance_record(record)
+        with self._write() as conn:
+            sqlite_instances.create(conn, record, group)
+
+    def list_instances(
+        self, run_id: str, job: str, *, states: Sequence[JobState] | None = None,
+        order: InstanceOrder | str = InstanceOrder.INDEX, cursor: str | None = None,
+        limit: int = 100,
+    ) -> InstancePage:
+        with self._read() as conn:  # the counts and the reads see one snapshot
+            return read_page(
+                phases(order, states), cursor, limit,
+                lambda wanted, after, n: sqlite_instances.read(conn, run_id, job, wanted, after, n),
+                sqlite_instances.counts(conn, run_id, job),
+            )
+
+    def instance_counts(self, run_id: str, job: str) -> dict[JobState, int]:
+        with self._connections.connection() as conn:
+            return sqlite_instances.counts(conn, run_id, job)
+
+    def list_job_attempts(self, run_id: str) -> list[AttemptRecord]:
+        # Job names hold no '.', instance keys one: the filter runs inside the range scan.
+        rows = self._rows(
+            "SELECT * FROM attempts WHERE run_id = ? AND instr(job, '.') = 0 ORDER BY job, number",
+            (run_id,),
+        )
+        return [attempt_from_row(row) for row in rows]
 
     def create_attempt(self, attempt: AttemptRecord) -> None:
         try:
@@ -705,8 +759,11 @@ def _where(conditions: Sequence[str]) -> str:
 
 
 def _canonical(model: Component | Workflow) -> str:
+    """A component as stored: sorted keys, so that publishing the same document twice is
+    the same text. A workflow keeps its keys in the order written: a matrix's axes are
+    ordered (they number its instances), and `data` reads as the user wrote it."""
     document = model.model_dump(mode="json", by_alias=True)
-    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return json.dumps(document, sort_keys=isinstance(model, Component), separators=(",", ":"))
 
 
 def _encode_cursor(last: RunRecord) -> str:

@@ -239,11 +239,23 @@ _V8 = """
 ALTER TABLE runs ADD COLUMN rerun_scope TEXT;
 """
 
+# Fan-out (design §2): an instance record names its group (the fan-out job) and its index;
+# both NULL for a job of the workflow. The first index pages a group's instances by state
+# in index order and counts them per state (GROUP BY on the index alone); the second pages
+# them in index order whatever their state. Rows of workflow jobs (grp NULL) sit apart in
+# both, so list_jobs reads no instance.
+_V9 = """
+ALTER TABLE jobs ADD COLUMN grp TEXT;
+ALTER TABLE jobs ADD COLUMN instance INTEGER;
+CREATE INDEX IF NOT EXISTS jobs_by_group_status ON jobs (run_id, grp, status, instance);
+CREATE INDEX IF NOT EXISTS jobs_by_group ON jobs (run_id, grp, instance);
+"""
+
 # A script, or a function that runs inside the migration's transaction.
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[n] takes a database from user_version n to n + 1. Append; never edit one.
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -310,7 +322,7 @@ RUN_COLUMNS = (
 )
 JOB_COLUMNS = (
     "run_id", "name", "stage", "action", "position", "status", "reason", "outputs",
-    "exit_code", "attempts", "started_at", "finished_at",
+    "exit_code", "attempts", "started_at", "finished_at", "grp", "instance",
 )
 ATTEMPT_COLUMNS = (
     "run_id", "job", "number", "status", "container_id", "exit_code", "reason", "outputs",
@@ -336,6 +348,7 @@ INSERT_RUN = _insert_sql("runs", RUN_COLUMNS)
 # cancel_requested is kept: only request_cancel sets it, so a runner cannot undo a cancel.
 UPSERT_RUN = _upsert_sql("runs", RUN_COLUMNS, key=("id",), keep=("cancel_requested",))
 UPSERT_JOB = _upsert_sql("jobs", JOB_COLUMNS, key=("run_id", "name"))
+INSERT_JOB = _insert_sql("jobs", JOB_COLUMNS)
 UPSERT_ATTEMPT = _upsert_sql("attempts", ATTEMPT_COLUMNS, key=("run_id", "job", "number"))
 INSERT_ATTEMPT = _insert_sql("attempts", ATTEMPT_COLUMNS)
 INSERT_LOG_LINE = (
@@ -409,7 +422,7 @@ def job_values(job: JobRecord) -> dict[str, Any]:
         "position": job.position, "status": job.status.value, "reason": job.reason,
         "outputs": json.dumps(job.outputs), "exit_code": job.exit_code,
         "attempts": job.attempts, "started_at": job.started_at,
-        "finished_at": job.finished_at,
+        "finished_at": job.finished_at, "grp": job.group, "instance": job.instance,
     }
 
 
@@ -419,7 +432,7 @@ def job_from_row(row: sqlite3.Row) -> JobRecord:
         position=row["position"], status=JobState(row["status"]), reason=row["reason"],
         outputs=json.loads(row["outputs"]), exit_code=row["exit_code"],
         attempts=row["attempts"], started_at=row["started_at"],
-        finished_at=row["finished_at"],
+        finished_at=row["finished_at"], group=row["grp"], instance=row["instance"],
     )
 
 

@@ -235,10 +235,10 @@ test("re-run this job on a succeeded run runs it and what its outputs feed, and 
   assert.equal(await page.getByTestId("job-details").count(), 0, "the new run opens on its overview");
   const run = await call(server, "GET", `/namespaces/${NS}/runs/${second}`);
   assert.deepEqual(run.rerun_scope, { scope: "jobs", jobs: ["build"] });
-  // The succeeded run kept no workspace: lint, before test in build's action, runs again
-  // to make its files afresh; notify, after them and fed by neither, is reused.
+  // The workflow's newest success keeps its workspace: lint, fed by nothing build makes,
+  // and notify are reused; test, fed by build's output, runs again.
   assert.deepEqual(Object.fromEntries(run.jobs.map((job) => [job.name, job.status])), {
-    build: "succeeded", lint: "succeeded", test: "succeeded", notify: "reused",
+    build: "succeeded", lint: "reused", test: "succeeded", notify: "reused",
   });
   assert.equal(await page.getByTestId("run-rerun-of").textContent(), `re-run of ${first.id} (jobs build)`);
   await page.locator('[data-testid="job-node"][data-job="notify"][data-status="reused"]').waitFor();

@@ -132,7 +132,7 @@ def test_the_list_holds_every_component_of_the_namespace_and_filters_by_name(api
     _publish_all(api)
     everything = api.get(f"{NS}/components").json_body["components"]
     assert [entry["name"] for entry in everything] == [
-        "flake8-lint", "git-clone", "package", "pytest", "release"]
+        "flake8-lint", "git-clone", "package", "pytest", "release", "shard-tests"]
     only = api.get(f"{NS}/components?name=pytest").json_body["components"]
     assert [(entry["name"], entry["version"]) for entry in only] == [("pytest", "1.0.0")]
     assert api.get("/api/namespaces/other/components").json_body == {"components": []}

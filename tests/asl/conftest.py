@@ -18,10 +18,12 @@ REPO_TOP = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_TOP / "examples"
 HERE = Path(__file__).resolve().parent
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/containerops-launch"
-TARGET = Target(QUEUE_URL)
+ITEMS_BUCKET = "containerops-workspaces"
+TARGET = Target(QUEUE_URL, items_bucket=ITEMS_BUCKET)
 
-# The example workflows, and the one of this folder that uses every shape the compiler knows.
-WORKFLOW_FILES = [*sorted(EXAMPLES.glob("workflows/*.yaml")), HERE / "workflows" / "every-feature.yaml"]
+# The example workflows, and those of this folder that use every shape the compiler knows.
+WORKFLOW_FILES = [*sorted(EXAMPLES.glob("workflows/*.yaml")), HERE / "workflows" / "every-feature.yaml",
+                  HERE / "workflows" / "fan-out.yaml"]
 
 
 def example_catalog() -> InMemoryCatalog:
@@ -41,11 +43,11 @@ def compile_stages(*stages: dict[str, Any], target: Target = TARGET, **spec: Any
 
 
 def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every state of a machine by name, those inside Parallel branches too."""
+    """Every state of a machine by name, those inside Parallel branches and Maps too."""
     found: dict[str, dict[str, Any]] = {}
     for name, state in definition["States"].items():
         found[name] = state
-        for branch in state.get("Branches", []):
+        for branch in [*state.get("Branches", []), *filter(None, [state.get("ItemProcessor")])]:
             found.update(all_states(branch))
     return found
 

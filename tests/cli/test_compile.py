@@ -49,6 +49,19 @@ def test_compile_check_prints_one_line_with_states_size_and_worst_case_events(tm
     assert line.endswith(" bytes, at most 43 history events per run")
 
 
+def test_compile_reads_distributed_maps_items_from_the_items_bucket_and_check_names_each_map(
+        tmp_path: Path) -> None:
+    fan_out = str(REPO_TOP / "tests" / "asl" / "workflows" / "fan-out.yaml")
+    machine = containerops(tmp_path, "compile", fan_out, "--items-bucket", "my-workspaces")
+    check = containerops(tmp_path, "compile", fan_out, "--items-bucket", "my-workspaces", "--check")
+
+    assert machine.returncode == check.returncode == 0, machine.stderr + check.stderr
+    reader = json.loads(machine.stdout)["States"]["job wide"]["ItemReader"]
+    assert reader["Parameters"]["Bucket"] == "my-workspaces"
+    line = " ".join(check.stdout.split())  # rich wraps long lines
+    assert "; job build: 4 instances, inline map; job unit: 1,000 instances, distributed map;" in line
+
+
 def test_the_queue_url_comes_from_the_aws_backends_variable_when_not_given(tmp_path: Path) -> None:
     assert QUEUE_URL_VARIABLE in AWS_VARIABLES
     result = containerops(tmp_path, "compile", CI, *COMPONENT_OPTIONS, env={QUEUE_URL_VARIABLE: QUEUE_URL})

@@ -423,15 +423,25 @@ def test_jobs_a_failed_run_never_started_are_skipped_saying_why(cloud: Cloud) ->
     assert lint.reason == "not run: job 'build' failed: container exited with code 2"
 
 
-def test_a_succeeded_execution_succeeds_the_run_and_removes_its_workspace(cloud: Cloud) -> None:
+def succeed(cloud: Cloud) -> RunRecord:
     run = cloud.start(two_stages())
     for name in ("build", "lint", "test"):
         cloud.launch(run, name)
         cloud.stop(run, name)
-    cloud.end(run, "SUCCEEDED")
-    ended = cloud.store.get_run(run.id)
+    assert cloud.end(run, "SUCCEEDED") is RunEnded.ENDED
+    return run
+
+
+def test_a_succeeded_execution_succeeds_the_run_and_removes_the_workspace_of_the_success_before(
+    cloud: Cloud
+) -> None:
+    first = succeed(cloud)
+    ended = cloud.store.get_run(first.id)
     assert (ended.status, ended.reason) == (RunState.SUCCEEDED, "")
-    assert cloud.workspaces.discarded == [run.id]
+    assert cloud.workspaces.discarded == []  # the newest success keeps its workspace
+    second = succeed(cloud)
+    assert cloud.workspaces.discarded == [first.id]
+    assert cloud.store.get_run(second.id).status is RunState.SUCCEEDED
 
 
 def test_a_failed_run_keeps_its_workspace_for_a_rerun_from_failure(cloud: Cloud) -> None:
@@ -443,13 +453,10 @@ def test_a_failed_run_keeps_its_workspace_for_a_rerun_from_failure(cloud: Cloud)
 
 
 def test_a_run_whose_workspace_cannot_be_removed_still_ends(cloud: Cloud) -> None:
-    run = cloud.start(two_stages())
-    for name in ("build", "lint", "test"):
-        cloud.launch(run, name)
-        cloud.stop(run, name)
+    succeed(cloud)
     cloud.workspaces.unavailable = "S3 is away"
-    assert cloud.end(run, "SUCCEEDED") is RunEnded.ENDED
-    assert cloud.store.get_run(run.id).status is RunState.SUCCEEDED
+    second = succeed(cloud)
+    assert cloud.store.get_run(second.id).status is RunState.SUCCEEDED
 
 
 def test_an_aborted_execution_of_a_cancelled_run_cancels_it(cloud: Cloud) -> None:

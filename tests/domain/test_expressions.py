@@ -359,3 +359,30 @@ def test_condition_may_be_bare_or_wrapped() -> None:
 def test_condition_with_text_around_the_expression_does_not_parse() -> None:
     with pytest.raises(ExpressionError):
         parse_condition("${{ params.a }} && ${{ params.b }}")
+
+
+# --- indexes (fan-out instances) -------------------------------------------------------
+
+def test_a_number_in_brackets_is_an_index_part_of_a_reference() -> None:
+    reference = parse_expression("jobs.test.instances[3].outputs.COUNT")
+    assert isinstance(reference, Reference)
+    assert reference.parts == ("jobs", "test", "instances", "3", "outputs", "COUNT")
+    assert reference.index_at(3) == 3
+    assert reference.index_at(1) is None
+    assert str(reference) == "jobs.test.instances[3].outputs.COUNT"
+
+
+def test_an_index_differs_from_a_name_made_of_digits() -> None:
+    assert parse_expression("a.b[0]") != parse_expression("a.b.0")
+
+
+def test_a_negative_or_fractional_index_does_not_parse() -> None:
+    for text in ("jobs.t.instances[-1]", "jobs.t.instances[1.5]", "jobs.t.instances[x]"):
+        with pytest.raises(ExpressionError, match="an index"):
+            parse_expression(text)
+
+
+def test_a_quoted_key_in_brackets_still_reads_as_a_name() -> None:
+    reference = parse_expression("trigger['head-commit']")
+    assert isinstance(reference, Reference)
+    assert reference == Reference(("trigger", "head-commit"))

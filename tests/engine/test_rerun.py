@@ -22,6 +22,7 @@ from chalicelib.engine.rerun import (
     reused_jobs,
     scope_of,
     unknown_jobs,
+    workspaces_to_discard,
 )
 from tests.builders import action, job, stage, workflow_doc
 
@@ -50,9 +51,12 @@ def previous(**states: JobState) -> list[JobRecord]:
                       outputs={"OUT": name}) for name in names]
 
 
-# The run re-run: a failed run keeps its workspace; a succeeded one leaves none.
-FAILED_RUN = RunRecord("r1", "demo", "ci", 1, RunState.FAILED, 0.0)
-SUCCEEDED_RUN = RunRecord("r1", "demo", "ci", 1, RunState.SUCCEEDED, 0.0)
+# Whether the run re-run still has its workspace (engine.rerun.keeps_workspace).
+KEPT, GONE = {"workspace_kept": True}, {"workspace_kept": False}
+
+
+def ended(run_id: str, state: RunState) -> RunRecord:
+    return RunRecord(run_id, "demo", "ci", 1, state, 0.0)
 
 
 def jobs_scope(*names: str) -> RerunScope:
@@ -69,7 +73,7 @@ def test_an_if_that_reads_a_jobs_outputs_counts_as_being_fed_by_it() -> None:
 
 
 def test_a_job_in_a_later_stage_that_uses_none_of_its_outputs_is_reused() -> None:
-    reused = reused_jobs(ci(), FAILED_RUN, previous(), jobs_scope("build"))
+    reused = reused_jobs(ci(), previous(), jobs_scope("build"), **KEPT)
     assert sorted(reused) == ["clone", "lint", "notify", "report"]
     assert reused["notify"] == {"OUT": "notify"}
 
@@ -94,53 +98,63 @@ def test_a_mount_source_that_reads_an_output_counts_as_fed() -> None:
 
 def test_a_job_that_did_not_succeed_before_runs_again_whatever_the_scope() -> None:
     before = previous(lint=JobState.FAILED, report=JobState.SKIPPED)
-    reused = reused_jobs(ci(), FAILED_RUN, before, jobs_scope("test"))
+    reused = reused_jobs(ci(), before, jobs_scope("test"), **KEPT)
     assert sorted(reused) == ["build", "clone", "notify"]
 
 
 def test_a_job_reused_before_is_reused_again() -> None:
-    reused = reused_jobs(ci(), FAILED_RUN, previous(clone=JobState.REUSED), jobs_scope("lint"))
+    reused = reused_jobs(ci(), previous(clone=JobState.REUSED), jobs_scope("lint"), **KEPT)
     assert reused["clone"] == {"OUT": "clone"}
 
 
 def test_all_reuses_nothing_and_starts_an_empty_workspace() -> None:
-    reused = reused_jobs(ci(), FAILED_RUN, previous(), EVERY_JOB)
-    assert reused == {} and not copies_workspace(FAILED_RUN, reused)
+    reused = reused_jobs(ci(), previous(), EVERY_JOB, **KEPT)
+    assert reused == {} and not copies_workspace(reused, **KEPT)
 
 
 def test_from_failure_reuses_every_job_that_did_its_work() -> None:
     before = previous(test=JobState.FAILED, report=JobState.SKIPPED)
-    reused = reused_jobs(ci(), FAILED_RUN, before, FROM_FAILURE)
+    reused = reused_jobs(ci(), before, FROM_FAILURE, **KEPT)
     assert sorted(reused) == ["build", "clone", "lint", "notify"]
-    assert copies_workspace(FAILED_RUN, reused)
+    assert copies_workspace(reused, **KEPT)
 
 
-def test_a_job_of_a_succeeded_run_runs_again_with_what_made_its_workspace() -> None:
-    # The succeeded run left no workspace: clone and build, which ran before test, run again
-    # to make its files afresh; lint beside it and the last stage, which do not feed on
-    # them, are reused, and the workspace starts empty.
-    reused = reused_jobs(ci(), SUCCEEDED_RUN, previous(), jobs_scope("test"))
+def test_with_the_workspace_gone_a_job_runs_again_with_what_made_its_files() -> None:
+    # clone and build, which ran before test, run again to make its files afresh; lint
+    # beside it and the last stage, which do not feed on them, are reused, and the
+    # workspace starts empty.
+    reused = reused_jobs(ci(), previous(), jobs_scope("test"), **GONE)
     assert sorted(reused) == ["lint", "notify", "report"]
-    assert not copies_workspace(SUCCEEDED_RUN, reused)
+    assert not copies_workspace(reused, **GONE)
 
 
-def test_the_last_job_of_a_succeeded_run_runs_again_with_everything_before_it() -> None:
-    assert reused_jobs(ci(), SUCCEEDED_RUN, previous(), jobs_scope("notify")) == {}
+def test_with_the_workspace_gone_the_last_job_runs_again_with_everything_before_it() -> None:
+    assert reused_jobs(ci(), previous(), jobs_scope("notify"), **GONE) == {}
 
 
-def test_a_failed_run_keeps_its_workspace_so_only_the_job_and_what_it_feeds_run_again() -> None:
-    reused = reused_jobs(ci(), FAILED_RUN, previous(), jobs_scope("test"))
+def test_with_the_workspace_kept_only_the_job_and_what_it_feeds_run_again() -> None:
+    reused = reused_jobs(ci(), previous(), jobs_scope("test"), **KEPT)
     assert sorted(reused) == ["build", "clone", "lint", "notify", "report"]
-    assert copies_workspace(FAILED_RUN, reused)
+    assert copies_workspace(reused, **KEPT)
 
 
-def test_only_a_succeeded_run_leaves_no_workspace() -> None:
-    assert [state for state in RunState if state.is_final and not keeps_workspace(state)] == [
-        RunState.SUCCEEDED]
+def test_a_failed_or_cancelled_run_and_the_newest_success_keep_their_workspaces() -> None:
+    assert keeps_workspace(ended("r1", RunState.FAILED), newest_success="r9")
+    assert keeps_workspace(ended("r1", RunState.CANCELLED), newest_success=None)
+    assert keeps_workspace(ended("r9", RunState.SUCCEEDED), newest_success="r9")
+    assert not keeps_workspace(ended("r1", RunState.SUCCEEDED), newest_success="r9")
+
+
+def test_a_success_discards_the_success_before_it_and_nothing_else() -> None:
+    assert workspaces_to_discard(ended("r3", RunState.SUCCEEDED), ["r3", "r2"]) == ["r2"]
+    assert workspaces_to_discard(ended("r3", RunState.SUCCEEDED), ["r3"]) == []
+    # A run that ends after a newer one succeeded keeps nothing of its own.
+    assert workspaces_to_discard(ended("r2", RunState.SUCCEEDED), ["r3", "r2"]) == ["r2"]
+    assert workspaces_to_discard(ended("r4", RunState.FAILED), ["r3", "r2"]) == []
 
 
 def test_a_run_that_is_no_re_run_reuses_nothing() -> None:
-    assert reused_jobs(ci(), FAILED_RUN, previous(), None) == {}
+    assert reused_jobs(ci(), previous(), None, **KEPT) == {}
 
 
 def test_a_re_run_without_a_stored_scope_was_from_failure_and_a_new_run_has_none() -> None:

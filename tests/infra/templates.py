@@ -44,9 +44,11 @@ WILDCARD_TAILS = (
     re.compile(r":secret:containerops/\*$"),
     re.compile(r":stateMachine:\$\{MachineNamePrefix\}-\*$"),  # the stack's own machines
     re.compile(r":execution:\$\{MachineNamePrefix\}-\*:\*$"),  # every execution of those machines
+    re.compile(r":execution:\$\{MachineNamePrefix\}-\*/\*$"),  # their Distributed Maps' child executions
     re.compile(r":task-definition/containerops-\*$"),  # every family, every revision
     re.compile(r":task/\$\{[A-Za-z0-9]+\}/\*$"),  # every task of one cluster of the stack
     re.compile(r"^\$\{[A-Za-z0-9]+\.Arn\}/runs/\*$"),  # the runs' workspace layers of a bucket of the stack
+    re.compile(r"^\$\{[A-Za-z0-9]+\.Arn\}/runs/\*/fanout/\*$"),  # the runs' fan-out items in it
 )
 
 

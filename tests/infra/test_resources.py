@@ -54,11 +54,17 @@ def test_the_dead_letter_queue_keeps_messages_longer_than_the_launch_queue(merge
     assert kept > launch["MessageRetentionPeriod"]
 
 
-def test_the_state_machine_role_may_only_send_to_the_launch_queue(merge_template: Template) -> None:
+def test_the_state_machine_role_may_only_send_to_the_launch_queue_and_run_fan_outs(
+        merge_template: Template) -> None:
     role, _ = resource_for_variable(merge_template, "CONTAINEROPS_STATE_MACHINE_ROLE_ARN")
     queue, _ = resource_for_variable(merge_template, "CONTAINEROPS_LAUNCH_QUEUE_URL")
+    bucket, _ = resource_for_variable(merge_template, "CONTAINEROPS_WORKSPACE_BUCKET")
     assert trusted_services(merge_template, role) == {"states.amazonaws.com"}
-    assert granted(merge_template, role) == [({"sqs:SendMessage"}, {queue})]
+    # a Distributed Map's child executions and its items (tests/infra/test_state_machine_role.py)
+    assert granted(merge_template, role) == [
+        ({"sqs:SendMessage"}, {queue}), ({"states:StartExecution"}, {"MachineNamePrefix"}),
+        ({"states:DescribeExecution", "states:StopExecution"}, {"MachineNamePrefix"}),
+        ({"s3:GetObject"}, {bucket})]
 
 
 def test_the_task_role_grants_only_the_runs_workspace_layers(merge_template: Template) -> None:

@@ -260,15 +260,24 @@ def test_a_re_run_of_one_job_of_a_succeeded_run_runs_it_and_what_it_feeds_and_re
     assert decode_pairs(lint.env["CO_DATA"]) == {"image": "app:2"}
 
 
-def test_a_re_run_of_a_late_job_of_a_succeeded_run_runs_again_what_ran_before_it(
+def test_a_re_run_of_a_job_of_an_older_success_runs_again_what_ran_before_it(
     bench: Bench
 ) -> None:
-    # The succeeded run left no workspace, so the jobs that made its files run again.
-    first = bench.run(three_stages())
+    # Only the newest success keeps its workspace: a job of the older one runs again with
+    # the jobs that made its files; of the newest, only the job runs again.
+    older = bench.run(three_stages())
+    newest = bench.run(three_stages())
+    assert not (bench.data_dir / "workspaces" / older.id).exists()
     driver = bench.driver()
-    rerun = driver.execute(driver.rerun(first.id, RerunScope(RerunKind.JOBS, ("lint",))).id)
-    assert bench.states(rerun.id) == {"build": JobState.SUCCEEDED, "lint": JobState.SUCCEEDED,
-                                      "test": JobState.REUSED, "release": JobState.REUSED}
+    of_newest = driver.execute(driver.rerun(newest.id, RerunScope(RerunKind.JOBS, ("lint",))).id)
+    assert bench.states(of_newest.id) == {"build": JobState.REUSED, "lint": JobState.SUCCEEDED,
+                                          "test": JobState.REUSED, "release": JobState.REUSED}
+    of_older = driver.execute(driver.rerun(older.id, RerunScope(RerunKind.JOBS, ("lint",))).id)
+    assert bench.states(of_older.id) == {"build": JobState.SUCCEEDED, "lint": JobState.SUCCEEDED,
+                                         "test": JobState.REUSED, "release": JobState.REUSED}
+    # Each success in turn was the newest: only the last one's workspace is left of them.
+    kept = sorted(path.name for path in (bench.data_dir / "workspaces").iterdir())
+    assert kept == [of_older.id]
 
 
 def test_a_re_run_of_every_job_reuses_nothing_and_starts_from_an_empty_workspace(bench: Bench) -> None:

@@ -31,7 +31,7 @@ def test_every_example_component_publishes(registry: ComponentRegistry) -> None:
     for document in example_components():
         registry.publish("containerops", document)
     names = [entry["name"] for entry in registry.list_components("containerops")["components"]]
-    assert names == ["flake8-lint", "git-clone", "package", "pytest", "release"]
+    assert names == ["flake8-lint", "git-clone", "package", "pytest", "release", "shard-tests"]
 
 
 def test_a_version_published_twice_is_a_conflict_even_when_identical(registry: ComponentRegistry) -> None:

@@ -285,6 +285,18 @@ class StoreContract:
         go_test = stored.job_named("go-test")
         assert go_test is not None and go_test.if_ == "${{ jobs.detect.outputs.CHANGED == 'true' }}"
 
+    def test_a_saved_workflow_keeps_its_keys_in_the_order_written(self, store: Store) -> None:
+        # A matrix's axes number its instances: `zone` before `arch` must stay so.
+        document = workflow().dump()
+        job = document["spec"]["stages"][0]["actions"][0]["jobs"][0]
+        job["matrix"] = {"zone": ["b", "a"], "arch": ["x86", "arm"]}
+        job["data"] = {"second": "2", "first": "1"}
+        store.save_workflow(Workflow.model_validate(document))
+        stored = store.get_workflow("demo", "ci").workflow.dump()
+        stored_job = stored["spec"]["stages"][0]["actions"][0]["jobs"][0]
+        assert list(stored_job["matrix"]) == ["zone", "arch"]
+        assert list(stored_job["data"]) == ["second", "first"]
+
     def test_saving_from_a_stale_version_conflicts(self, store: Store) -> None:
         store.save_workflow(workflow(), expected_version=0)
         store.save_workflow(workflow(image="busybox:2"), expected_version=1)

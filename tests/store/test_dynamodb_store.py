@@ -13,9 +13,19 @@ import pytest
 from chalicelib.store.dynamodb import DynamoDbStore
 from tests.store.contract import StoreContract
 from tests.store.dynamodb.harness import moto_dynamodb, new_store
+from tests.store.instance_contract import InstanceContract
 
 
 class TestDynamoDbStore(StoreContract):
+    @pytest.fixture
+    def store(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDbStore]:
+        with moto_dynamodb(monkeypatch):
+            store = new_store()
+            yield store
+            store.close()
+
+
+class TestDynamoDbInstances(InstanceContract):
     @pytest.fixture
     def store(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDbStore]:
         with moto_dynamodb(monkeypatch):

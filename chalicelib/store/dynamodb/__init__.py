@@ -4,8 +4,8 @@ Table and index names come from `AwsSettings` (chalicelib/config.py); the stack'
 (infra/template.json) makes the same tables, which tests/infra checks against the models.
 Modules: `models` (items, bound to the names when a store is made), `keys`, `items`
 (records <-> items), `sizes` (the 400 KB item limit), `boundary` (retries, error
-translation), `calls`, `definitions`, `trigger_index`, `slots`, `runs`, `attempts`, `history` and
-`store` (`DynamoDbStore`).
+translation), `calls`, `definitions`, `trigger_index`, `slots`, `runs`, `attempts`,
+`instances` (fan-out instances and their counts), `history` and `store` (`DynamoDbStore`).
 
 Items (pk / sk):
 
@@ -27,6 +27,11 @@ Items (pk / sk):
       RUN#<id>              RUN                      the run; carries the GSI keys
       RUN#<id>              JOB#<name>               a job
       RUN#<id>              ATTEMPT#<job>#<6 digits> an attempt
+      RUN#<id>              INSTANCE#<job>#<6 digits> a fan-out instance (`<job>.<i>`): a job
+                                                     item with grp and instance
+      RUN#<id>              IATTEMPT#<job>.<i>#<6 digits> an attempt of an instance
+      RUN#<id>              COUNTS#<job>             how many instances of the group are in
+                                                     each state (one number per state)
       TASK#<task id>        TASK                     the attempt holding a container (run_id,
                                                      job, number); task id: what follows the
                                                      last / of container_id
@@ -112,7 +117,28 @@ Access patterns (every Store method):
                                                                          Delete the old task
                                                                          if it names the attempt
     get_attempt                 RUN#<id> ATTEMPT#<job>#<n>               GetItem
-    list_attempts               RUN#<id> begins_with ATTEMPT#[<job>#]    Query
+    list_attempts               RUN#<id> begins_with ATTEMPT#[<job>#]    Query (+ Query of
+                                (an instance: IATTEMPT#<job>.<i>#)       IATTEMPT# for a whole
+                                                                         run's)
+    list_job_attempts           RUN#<id> begins_with ATTEMPT#            Query
+    create_instance             RUN#<id> JOB#<group>, INSTANCE#<job>#<i>, TransactWrite:
+                                COUNTS#<job>                             ConditionCheck group +
+                                                                         Put if absent + Update
+                                                                         ADD the state's count
+    save_job of an instance     RUN#<id> INSTANCE#<job>#<i>              PutItem if status =
+                                [+ COUNTS#<job>]                         the one read (or
+                                                                         expected) when it
+                                                                         keeps it; else
+                                                                         TransactWrite: Put if
+                                                                         status = old + Update
+                                                                         ADD new 1, old -1
+    get_job of an instance      RUN#<id> INSTANCE#<job>#<i>              GetItem
+    instance_counts             RUN#<id> COUNTS#<job>                    GetItem
+    list_instances              RUN#<id> INSTANCE#<job>#<after+1> ..     GetItem counts, Query
+                                INSTANCE#<job>#999999                    per state phase with a
+                                                                         FilterExpression
+                                                                         status IN (see
+                                                                         instances.py)
     find_attempt_by_container   TASK#<task id> TASK; the attempt         GetItem x2, the attempt
                                                                          checked to still hold
                                                                          the container

@@ -115,6 +115,15 @@ class Attempts:
         attempts.sort(key=lambda a: (a.job, a.number))
         return attempts
 
+    def list_every_attempt(self, run_id: str) -> list[AttemptRecord]:
+        """The workflow jobs' attempts and the fan-out instances' (a second key range)."""
+        model = self._t.attempt
+        found = self._calls.query(model, keys.run_pk(run_id),
+                                  model.sk.startswith(keys.INSTANCE_ATTEMPT_PREFIX))
+        attempts = [*self.list_attempts(run_id, None), *map(items.attempt_record, found)]
+        attempts.sort(key=lambda a: (a.job, a.number))
+        return attempts
+
     def find_attempt_by_container(self, container_id: str) -> AttemptRecord | None:
         task_id = container_task_id(container_id)
         if not task_id:

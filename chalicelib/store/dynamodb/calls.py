@@ -41,11 +41,14 @@ class Calls:
 
     def query(self, model: type[M], hash_key: str,
               range_condition: Condition | None = None, *,
-              attributes: list[str] | None = None) -> Iterator[M]:
+              attributes: list[str] | None = None, filter_condition: Condition | None = None,
+              limit: int | None = None, page_size: int | None = None) -> Iterator[M]:
         """Every item of a partition (or of a range of its sort keys), in key order; with
-        `attributes`, only those of each item are read (the rest are left unset)."""
-        results = model.query(hash_key, range_condition, consistent_read=True,
-                              attributes_to_get=attributes)
+        `attributes`, only those of each item are read (the rest are left unset); with
+        `filter_condition`, only those it holds for (DynamoDB reads, and bills, the rest
+        too); with `limit`, no more than that many, read `page_size` at a time."""
+        results = model.query(hash_key, range_condition, filter_condition, consistent_read=True,
+                              attributes_to_get=attributes, limit=limit, page_size=page_size)
         return self.backoff.items(f"querying {hash_key}", results)
 
     def put(self, action: str, item: Model, condition: Condition | None = None) -> None:

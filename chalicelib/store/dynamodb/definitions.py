@@ -42,7 +42,7 @@ from chalicelib.store.dynamodb.boundary import (
 )
 from chalicelib.store.dynamodb.calls import Calls
 from chalicelib.store.dynamodb.models import WorkflowHeadItem
-from chalicelib.store.dynamodb.sizes import canonical_json, check_document, compress
+from chalicelib.store.dynamodb.sizes import canonical_json, check_document, compress, ordered_json
 from chalicelib.store.ordering import version_order
 
 WEBHOOK_SECRET_BYTES = 32
@@ -134,7 +134,7 @@ class Definitions:
     # --- workflows -------------------------------------------------------------------
     def save_workflow(self, workflow: Workflow, expected_version: int | None) -> int:
         m = workflow.metadata
-        document = compress(canonical_json(workflow))
+        document = compress(ordered_json(workflow))
         for race in range(SAVE_RACE_ROUNDS):
             head = self._head(m.namespace, m.name)
             latest = 0 if head is None else int(head.latest)

@@ -7,6 +7,7 @@ Numbers come back from DynamoDB as it normalised them (1700000000.0 reads as the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -19,6 +20,7 @@ from chalicelib.store.dynamodb import keys
 from chalicelib.store.dynamodb.models import (
     AttemptItem,
     ComponentItem,
+    CountsItem,
     JobItem,
     RunItem,
     StoreTables,
@@ -125,6 +127,7 @@ def job_item(tables: StoreTables, job: JobRecord, creating: str | None = None) -
         position=job.position, status=job.status.value, reason=job.reason,
         outputs=dict(job.outputs), exit_code=job.exit_code, attempts=job.attempts,
         started_at=job.started_at, finished_at=job.finished_at, creating=creating,
+        grp=job.group, instance=job.instance,
     )
 
 
@@ -134,8 +137,26 @@ def job_record(item: JobItem) -> JobRecord:
         position=int(item.position), status=JobState(item.status), reason=item.reason or "",
         outputs=dict(item.outputs or {}), exit_code=_int(item.exit_code),
         attempts=int(item.attempts), started_at=_float(item.started_at),
-        finished_at=_float(item.finished_at),
+        finished_at=_float(item.finished_at), group=item.grp, instance=_int(item.instance),
     )
+
+
+def counts_item(tables: StoreTables, run_id: str, job: str, counts: Mapping[JobState, int],
+                creating: str | None = None) -> CountsItem:
+    """The counts item of a group whose recorded instances are `counts` (a new run's)."""
+    item = tables.counts(keys.run_pk(run_id), keys.counts_sk(job), creating=creating)
+    for state, n in counts.items():
+        if n:
+            setattr(item, state.value, n)
+    return item
+
+
+def instance_counts(item: CountsItem | None) -> dict[JobState, int]:
+    """The states some recorded instances are in, and how many (counters at 0 left out)."""
+    if item is None:
+        return {}
+    found = {state: int(getattr(item, state.value) or 0) for state in JobState}
+    return {state: n for state, n in found.items() if n > 0}
 
 
 def attempt_item(tables: StoreTables, attempt: AttemptRecord) -> AttemptItem:

@@ -2,8 +2,9 @@
 
 One place builds each partition and sort key, so the access patterns of the package
 docstring can be read off this module. Names that go into keys are slugs (namespaces,
-workflow and component names), job names (letters, digits, `_`, `-`) and versions, none of
-which can hold the separators used here (`/`, `@`, `#`); a task id (what follows the last
+workflow and component names), job names (letters, digits, `_`, `-`), instance keys (a job
+name, `.`, an index) and versions, none of which can hold the separators used here (`/`,
+`@`, `#`); a task id (what follows the last
 `/` of a container id) is a partition key of its own after a fixed prefix, never parsed. Run history sorts by
 `created_order`, a string that sorts exactly like (created_at, run id); the history cursor
 is that string of the last run of a page, base64 so that callers treat it as opaque.
@@ -16,6 +17,7 @@ import re
 import struct
 import zlib
 
+from chalicelib.engine.instance_keys import split_instance_key
 from chalicelib.store import messages
 
 # --- the definitions table -----------------------------------------------------------
@@ -85,16 +87,53 @@ def run_pk(run_id: str) -> str:
     return f"RUN#{run_id}"
 
 
+# Fan-out (design §2): an instance record (`test.3`) sits apart from the workflow's jobs,
+# so `list_jobs` (JOB#) never reads one, under a zero-padded index so that its group's
+# instances are in index order and a page after index i is a key range; its attempts sit
+# apart from the jobs' attempts for the same reason (the run document reads those only).
+# Each group's state counts are one item, COUNTS#<job>, changed in the transaction that
+# changes an instance's state (see `instances`).
+INSTANCE_PREFIX = "INSTANCE#"
+INSTANCE_ATTEMPT_PREFIX = "IATTEMPT#"
+COUNTS_PREFIX = "COUNTS#"
+_INSTANCE_DIGITS = 6  # above MAX_INSTANCES (10,000) with room to spare
+
+
 def job_sk(name: str) -> str:
+    """A workflow job's sort key, or an instance's when `name` is an instance key."""
+    instance = split_instance_key(name)
+    if instance is not None:
+        return instance_sk(instance.job, instance.index)
     return f"{JOB_PREFIX}{name}"
 
 
+def instance_sk(job: str, index: int) -> str:
+    return f"{instances_prefix(job)}{index:0{_INSTANCE_DIGITS}d}"
+
+
+def instances_prefix(job: str) -> str:
+    return f"{INSTANCE_PREFIX}{job}#"
+
+
+def last_instance_sk(job: str) -> str:
+    """Above every instance sort key of `job`: the top of a range of its instances."""
+    return f"{instances_prefix(job)}{'9' * _INSTANCE_DIGITS}"
+
+
+def counts_sk(job: str) -> str:
+    return f"{COUNTS_PREFIX}{job}"
+
+
 def attempts_prefix(job: str | None) -> str:
-    return ATTEMPT_PREFIX if job is None else f"{ATTEMPT_PREFIX}{job}#"
+    """Of every workflow job's attempts (None), or of one job's or instance's."""
+    if job is None:
+        return ATTEMPT_PREFIX
+    prefix = INSTANCE_ATTEMPT_PREFIX if split_instance_key(job) is not None else ATTEMPT_PREFIX
+    return f"{prefix}{job}#"
 
 
 def attempt_sk(job: str, number: int) -> str:
-    return f"{ATTEMPT_PREFIX}{job}#{number:0{_ATTEMPT_DIGITS}d}"
+    return f"{attempts_prefix(job)}{number:0{_ATTEMPT_DIGITS}d}"
 
 
 TASK_SK = "TASK"

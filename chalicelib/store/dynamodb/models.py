@@ -153,6 +153,22 @@ class JobItem(RunsTable):
     attempts = NumberAttribute()
     started_at = NumberAttribute(null=True)
     finished_at = NumberAttribute(null=True)
+    # An instance of a fan-out job (keys.instance_sk): its group and index; absent on jobs.
+    grp = UnicodeAttribute(null=True)
+    instance = NumberAttribute(null=True)
+
+
+class CountsItem(RunsTable):
+    """How many recorded instances of one fan-out job are in each state (keys.counts_sk):
+    ADDed to in the transaction that records or moves an instance; absent is none."""
+
+    pending = NumberAttribute(null=True)
+    running = NumberAttribute(null=True)
+    succeeded = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+    cancelled = NumberAttribute(null=True)
+    skipped = NumberAttribute(null=True)
+    reused = NumberAttribute(null=True)
 
 
 class AttemptItem(RunsTable):
@@ -231,6 +247,7 @@ class StoreTables:
     slots: type[RunSlotsItem]
     run: type[RunItem]
     job: type[JobItem]
+    counts: type[CountsItem]
     attempt: type[AttemptItem]
     task: type[TaskItem]
     claim: type[EventClaimItem]
@@ -261,6 +278,7 @@ def bind_tables(names: TableNames, region: str | None = None) -> StoreTables:
         slots=_bound_item(RunSlotsItem, definitions),
         run=_bound_item(RunItem, runs),
         job=_bound_item(JobItem, runs),
+        counts=_bound_item(CountsItem, runs),
         attempt=_bound_item(AttemptItem, runs),
         task=_bound_item(TaskItem, runs),
         claim=events,

@@ -34,6 +34,7 @@ from chalicelib.domain.states import JobState, RunState
 from chalicelib.engine.records import JobRecord, RunRecord
 from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.store import messages
+from chalicelib.store.base import check_instance_record, is_instance_record
 from chalicelib.store.dynamodb import items, keys
 from chalicelib.store.dynamodb.boundary import (
     CONDITION_FAILED_REASON,
@@ -63,13 +64,17 @@ class Runs:
         run_item = items.run_item(self._t, run)
         check_record(f"run {run.id}", run_item.serialize())
         for job in jobs:
+            if is_instance_record(job):
+                check_instance_record(job)
             self._check_job(job)
-        if len(jobs) < MAX_TRANSACTION_ITEMS:
-            self._create_at_once(run_item, jobs)
+        counted = _instance_counts(jobs)
+        if len(jobs) + len(counted) < MAX_TRANSACTION_ITEMS:
+            self._create_at_once(run_item, jobs, counted)
         else:
-            self._create_in_batches(run, jobs)
+            self._create_in_batches(run, jobs, counted)
 
-    def _create_at_once(self, run_item: RunItem, jobs: Sequence[JobRecord]) -> None:
+    def _create_at_once(self, run_item: RunItem, jobs: Sequence[JobRecord],
+                        counted: dict[str, Counter[JobState]]) -> None:
         if not jobs:  # one conditional put: half the cost of a transaction
             try:
                 self._calls.put(f"creating run {run_item.id}", run_item,
@@ -84,6 +89,8 @@ class Runs:
             transaction.save(run_item, condition=self._t.run.pk.does_not_exist())
             for job in jobs:
                 transaction.save(items.job_item(self._t, job))
+            for group, counts in counted.items():
+                transaction.save(items.counts_item(self._t, run_item.id, group, counts))
 
         try:
             self._calls.transact(f"creating run {run_item.id}", create)
@@ -92,7 +99,8 @@ class Runs:
                 raise
             raise Conflict(messages.run_exists(run_item.id)) from exc
 
-    def _create_in_batches(self, run: RunRecord, jobs: Sequence[JobRecord]) -> None:
+    def _create_in_batches(self, run: RunRecord, jobs: Sequence[JobRecord],
+                           counted: dict[str, Counter[JobState]]) -> None:
         model, token = self._t.run, uuid.uuid4().hex
         placeholder = items.run_placeholder(self._t, run.id, token)
         try:
@@ -101,11 +109,13 @@ class Runs:
             if not condition_failed(exc):
                 raise
             raise Conflict(messages.run_exists(run.id)) from exc
-        written: list[JobItem] = []
+        every: list[Model] = [items.job_item(self._t, job, creating=token) for job in jobs]
+        every.extend(items.counts_item(self._t, run.id, group, counts, creating=token)
+                     for group, counts in counted.items())
+        written: list[Model] = []
         try:
-            for start in range(0, len(jobs), MAX_TRANSACTION_ITEMS):
-                batch = [items.job_item(self._t, job, creating=token)
-                         for job in jobs[start:start + MAX_TRANSACTION_ITEMS]]
+            for start in range(0, len(every), MAX_TRANSACTION_ITEMS):
+                batch = every[start:start + MAX_TRANSACTION_ITEMS]
                 written.extend(batch)  # before the call: it may be applied and still fail
                 self._calls.transact(f"creating jobs of run {run.id}", _saving(batch))
             self._make_whole(run, placeholder, token)
@@ -241,6 +251,16 @@ class Runs:
             stored = self._calls.get(model, item.pk, item.sk)
             actual = None if stored is None else state(stored.status)
             raise StaleWrite(messages.stale_state(what, actual, expected)) from exc
+
+
+def _instance_counts(jobs: Sequence[JobRecord]) -> dict[str, Counter[JobState]]:
+    """The state counts of each group whose instances a new run is created with (a re-run
+    copies the instances it reuses), for its counts item (see `instances`)."""
+    counted: dict[str, Counter[JobState]] = {}
+    for job in jobs:
+        if job.group is not None:
+            counted.setdefault(job.group, Counter())[job.status] += 1
+    return counted
 
 
 def _saving(batch: Sequence[Model]) -> Callable[[TransactWrite], None]:

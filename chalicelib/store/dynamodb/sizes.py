@@ -27,9 +27,15 @@ COMPRESSION_LEVEL = 6
 
 
 def canonical_json(model: BaseModel) -> str:
-    """The document as stored: sorted keys, no spaces, so equal documents are equal text."""
+    """A component as stored: sorted keys, no spaces, so equal documents are equal text."""
     document = model.model_dump(mode="json", by_alias=True)
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def ordered_json(model: BaseModel) -> str:
+    """A workflow as stored: no spaces, keys in the order written (a matrix's axes number its
+    instances, and `data` reads as the user wrote it)."""
+    return json.dumps(model.model_dump(mode="json", by_alias=True), separators=(",", ":"))
 
 
 def compress(text: str) -> bytes:

@@ -26,6 +26,7 @@ from chalicelib.store.base import (
     TriggeredWorkflow,
     WorkflowSettings,
     WorkflowVersion,
+    is_instance_record,
 )
 from chalicelib.store.dynamodb import history
 from chalicelib.store.dynamodb.attempts import Attempts
@@ -38,9 +39,11 @@ from chalicelib.store.dynamodb.boundary import (
 )
 from chalicelib.store.dynamodb.calls import Calls
 from chalicelib.store.dynamodb.definitions import Definitions
+from chalicelib.store.dynamodb.instances import Instances
 from chalicelib.store.dynamodb.models import StoreTables, TableNames, bind_tables
 from chalicelib.store.dynamodb.runs import Runs
 from chalicelib.store.dynamodb.slots import RunSlots
+from chalicelib.store.instance_pages import InstanceOrder, InstancePage
 
 ALL_RUNS = RunFilter()
 
@@ -54,6 +57,7 @@ class DynamoDbStore(Store):
         self._definitions = Definitions(self._calls, clock)
         self._runs = Runs(self._calls)
         self._attempts = Attempts(self._calls)
+        self._instances = Instances(self._calls)
         self._slots = RunSlots(self._calls)
 
     @classmethod
@@ -190,7 +194,10 @@ class DynamoDbStore(Store):
 
     def save_job(self, job: JobRecord, expected: JobState | None = None) -> None:
         with translated(f"saving job {job.name} of run {job.run_id}"):
-            self._runs.save_job(job, expected)
+            if is_instance_record(job):
+                self._instances.save(job, expected)
+            else:
+                self._runs.save_job(job, expected)
 
     def get_job(self, run_id: str, name: str) -> JobRecord:
         with translated(f"reading job {name} of run {run_id}"):
@@ -199,6 +206,27 @@ class DynamoDbStore(Store):
     def list_jobs(self, run_id: str) -> list[JobRecord]:
         with translated(f"listing the jobs of run {run_id}"):
             return self._runs.list_jobs(run_id)
+
+    # --- fan-out instances -------------------------------------------------------------
+    def create_instance(self, record: JobRecord) -> None:
+        with translated(f"creating instance {record.name} of run {record.run_id}"):
+            self._instances.create(record)
+
+    def list_instances(
+        self, run_id: str, job: str, *, states: Sequence[JobState] | None = None,
+        order: InstanceOrder | str = InstanceOrder.INDEX, cursor: str | None = None,
+        limit: int = 100,
+    ) -> InstancePage:
+        with translated(f"listing the instances of job {job} in run {run_id}"):
+            return self._instances.page(run_id, job, states, order, cursor, limit)
+
+    def instance_counts(self, run_id: str, job: str) -> dict[JobState, int]:
+        with translated(f"counting the instances of job {job} in run {run_id}"):
+            return self._instances.counts(run_id, job)
+
+    def list_job_attempts(self, run_id: str) -> list[AttemptRecord]:
+        with translated(f"listing the attempts of run {run_id}"):
+            return self._attempts.list_attempts(run_id, None)
 
     def create_attempt(self, attempt: AttemptRecord) -> None:
         with translated(f"creating attempt {attempt.number} of job {attempt.job}"):
@@ -214,7 +242,9 @@ class DynamoDbStore(Store):
 
     def list_attempts(self, run_id: str, job: str | None = None) -> list[AttemptRecord]:
         with translated(f"listing the attempts of run {run_id}"):
-            return self._attempts.list_attempts(run_id, job)
+            if job is not None:
+                return self._attempts.list_attempts(run_id, job)
+            return self._attempts.list_every_attempt(run_id)
 
     def find_attempt_by_container(self, container_id: str) -> AttemptRecord | None:
         with translated(f"finding the attempt of container {container_id}"):

@@ -4,6 +4,7 @@ import type {
   CheckResult,
   ComponentDefinition,
   ComponentEntry,
+  InstancePage,
   LogPage,
   Problem,
   RerunScope,
@@ -171,6 +172,20 @@ export const api = {
   /** A new run of the same version and params: `scope` says which jobs run again (the server's default: the failed ones). */
   rerun: (namespace: string, runId: string, scope?: RerunScope) =>
     call<RunSummary>("POST", `${ns(namespace)}/runs/${part(runId)}/rerun`, scope),
+  /** A page of a fan-out job's instances: of one state, or (none) failed first, then running, then by index. */
+  instances: (
+    namespace: string,
+    runId: string,
+    job: string,
+    page: { state?: string; cursor?: string | null; limit?: number } = {},
+    options?: RequestOptions,
+  ) =>
+    call<InstancePage>(
+      "GET",
+      `${ns(namespace)}/runs/${part(runId)}/jobs/${part(job)}/instances${query({ ...page })}`,
+      undefined,
+      options,
+    ),
   // Pages of 5,000 lines, the most the server gives: a long log loads in few requests.
   logs: (
     namespace: string,

@@ -77,6 +77,14 @@ export interface Job {
   resources?: Resources;
   mounts?: Mount[];
   platform?: Platform; // wins over the workflow's
+  // Fan-out (README "Fan-out"): a job with `matrix` or `shards` runs as many instances.
+  shards?: number;
+  /** Axes (name: values), with `include` and `exclude` lists of combinations; held as written. */
+  matrix?: Record<string, unknown>;
+  max_parallel?: number;
+  fail_fast?: boolean;
+  /** A count, or a percentage of the instances written "10%". */
+  allowed_failures?: number | string;
 }
 
 export interface Action {
@@ -225,6 +233,44 @@ export interface JobDocument {
   /** For a reused job, where its work was done (null when the records no longer say). */
   reused_from?: ReuseOrigin | null;
   attempt_history: AttemptDocument[];
+  /** A fan-out job: how many instances, and how many are in each state (never the instances). */
+  fan_out?: FanOutSummary;
+}
+
+/** The states an instance of a fan-out job is in. */
+export type InstanceState = "succeeded" | "failed" | "running" | "pending" | "cancelled" | "skipped" | "reused";
+
+/** What the counts count: the states, and `not_started` (never started by a group that has ended). */
+export type CountedState = InstanceState | "not_started";
+
+export interface FanOutSummary {
+  instances: number;
+  counts: Partial<Record<CountedState, number>>;
+  max_parallel?: number | null;
+}
+
+/** One instance of a fan-out job (`GET …/jobs/{job}/instances`). */
+export interface InstanceDocument {
+  index: number;
+  /** Its job name in the run: `test.3`; its attempts and logs are under it. */
+  key: string;
+  values: Record<string, string>;
+  shard: number | null;
+  status: InstanceState;
+  reason: string;
+  /** How many attempts it made. */
+  attempts: number;
+  exit_code: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  outputs: Record<string, string> | null;
+  /** Given by servers that list each attempt; otherwise attempts 1..`attempts` are shown. */
+  attempt_history?: AttemptDocument[];
+}
+
+export interface InstancePage {
+  instances: InstanceDocument[];
+  next_cursor: string | null;
 }
 
 export interface RunDocument extends RunSummary {

@@ -44,3 +44,4 @@ export { workflowToYaml, yamlToWorkflow } from "./yaml";
 export { absolutePositions } from "./geometry";
 export { findJob, type JobPlace } from "./places";
 export { describeValue, type PortValue, type PortValueKind } from "./values";
+export { MAX_INSTANCES, allowedFailures, countText, expand, instanceCount, isFanOut, valueText, type Instance } from "./fanout";

@@ -55,6 +55,7 @@ export interface JobNodeData {
   label: string;
   component?: string;
   platform?: PlatformShown; // absent: the deployment's default
+  instances?: number; // a fan-out job's instance count (fanout.ts); absent for a plain job
   inputs: Port[];
   outputs: OutputPort[];
   problems: Problem[];

@@ -1,5 +1,6 @@
 import type { Action, ComponentDefinition, Job, Problem, Stage, Trigger, WorkflowDefinition } from "../api/types";
 import { JOB_WIDTH, jobHeight, layoutWorkflow, type Box, type WorkflowLayout } from "./layout";
+import { instanceCount, isFanOut } from "./fanout";
 import { conflictKey, conflictsAmong, jobLinks, type Link } from "./links";
 import {
   END_ID,
@@ -21,6 +22,7 @@ import { problemsByNode } from "./problems";
 import { describeValue, type PortValue } from "./values";
 
 const DEFAULT_TRIGGERS: Trigger[] = [{ type: "api" }]; // the server's default
+const FAN_OUT_ROW = 24; // a fan-out job's box has a row for its instances (their counts and progress in a run)
 
 interface JobEntry {
   place: JobPlace;
@@ -134,6 +136,7 @@ function nodesOf(stages: StageView[], layout: WorkflowLayout, triggers: Trigger[
             label: jobName(job),
             ...(typeof job.component === "string" ? { component: job.component } : {}),
             ...(platform ? { platform } : {}),
+            ...(isFanOut(job) ? { instances: instanceCount(job) } : {}),
             inputs,
             outputs,
             problems: problemsOf(nodeId),
@@ -188,7 +191,8 @@ export function workflowToGraph(workflow: WorkflowDefinition, lookup: ComponentL
         const inputs = inputPorts(entry, component, conflicted);
         const outputs = outputPorts(job, component, outputsTaken.get(nodeId) ?? new Set());
         const platform = jobPlatform(job, workflow);
-        return { place: entry.place, inputs, outputs, platform, height: jobHeight(inputs.length, outputs.length) };
+        const height = jobHeight(inputs.length, outputs.length) + (isFanOut(job) ? FAN_OUT_ROW : 0);
+        return { place: entry.place, inputs, outputs, platform, height };
       }),
     })),
   }));

@@ -88,3 +88,33 @@ export function ruleProblem(rule: Rule, value: string): string | undefined {
   if (value === "" || rule.allows(value)) return undefined;
   return `'${value}' is not allowed here: use ${rule.words}`;
 }
+
+// Fan-out (chalicelib/domain/fanout.py's limits: 10,000 instances a job).
+export const SHARDS: Rule = {
+  words: "a whole number from 1 to 10,000 (empty: no shards)",
+  allows: (value) => /^\d{1,5}$/.test(value.trim()) && Number(value) >= 1 && Number(value) <= 10_000,
+};
+
+export const MAX_PARALLEL: Rule = {
+  words: "a whole number, 1 or more (empty: as many at once as the machine allows)",
+  allows: (value) => /^\d+$/.test(value.trim()) && Number(value) >= 1,
+};
+
+export const ALLOWED_FAILURES: Rule = {
+  words: "a whole number of instances, or a percentage of them like 10% (empty: none)",
+  // The server's PERCENTAGE_PATTERN (models.py), at most 100%.
+  allows: (value) => /^\d+$/.test(value.trim()) || (/^(100|[0-9]{1,2})(\.[0-9]+)?%$/.test(value.trim()) && parseFloat(value) <= 100),
+};
+
+export const AXIS_VALUES: Rule = {
+  words: "values separated by commas, each written once, like 3.11, 3.12",
+  allows: (value) => {
+    const values = value.split(",").map((item) => item.trim()).filter(Boolean);
+    return values.length > 0 && new Set(values).size === values.length;
+  },
+};
+
+export const MATRIX_ENTRY: Rule = {
+  words: "axis=value pairs separated by commas, like python=3.13, os=linux",
+  allows: (value) => value.split(",").every((pair) => pair.trim() === "" || /^\s*[^=\s][^=]*=/.test(pair)),
+};

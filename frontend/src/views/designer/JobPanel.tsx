@@ -1,6 +1,7 @@
 import { useState } from "react";
 import type { ComponentDefinition, Job, Platform, Scalar, WorkflowDefinition } from "../../api/types";
 import { platformLabel, platformNamed, type Link } from "../../graph";
+import { FanOutSection } from "./FanOutSection";
 import { MountsField, PairsField, PlatformField, TextField } from "./fields";
 import { CPU, DURATION_RULE, JOB_NAME, MEMORY_RULE, RETRIES, TIMEOUT } from "../../ui/rules";
 import { setOrDrop } from "./optional";
@@ -20,7 +21,8 @@ interface JobPanelProps {
 }
 
 // Fields that show their own problems; any other problem of the job is listed at the top.
-const FIELDS_SHOWN = /^(name|component|image|timeout|platform|if|retries\.(limit|backoff)|resources\.\w+|data\..+|env\..+|mounts\[\d+\]\.\w+)$/;
+const FIELDS_SHOWN =
+  /^(name|component|image|timeout|platform|if|retries\.(limit|backoff)|resources\.\w+|data\..+|env\..+|mounts\[\d+\]\.\w+|shards|max_parallel|fail_fast|allowed_failures|matrix(\W.*)?)$/;
 
 const text = (value: unknown) => (value === undefined || value === null ? "" : String(value));
 /** A placeholder is a hint, never taken for a value: what the component gives, or an example. */
@@ -236,6 +238,12 @@ export function JobPanel({ job, links, problems, catalog, workflowPlatform, onCh
           <span className="field-label">Continue on error</span>
         </label>
       </fieldset>
+      <FanOutSection
+        job={job}
+        problemsAt={problemsAt}
+        matrixProblems={problems.filter((p) => p.field !== undefined && /^matrix(\W|$)/.test(p.field)).map((p) => p.message)}
+        onChange={onChange}
+      />
       <button className="danger" onClick={onDelete} data-testid="job-delete">
         Delete job
       </button>

@@ -1,9 +1,11 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo, useRef, useState } from "react";
-import type { Problem } from "../../api/types";
-import { platformLabel, type ActionNodeData, type JobNodeData, type PlatformShown, type StageNodeData } from "../../graph";
+import type { JobDocument, Problem } from "../../api/types";
+import { MAX_INSTANCES, countText, platformLabel, type ActionNodeData, type JobNodeData, type PlatformShown, type StageNodeData } from "../../graph";
 import { elapsed } from "../../ui/format";
 import { SLUG, ruleProblem } from "../../ui/rules";
+import { FanOutBar } from "../run/FanOutBar";
+import { progressWords } from "../run/fanoutBar";
 import { useCanvas } from "./canvasContext";
 
 // Every name, reference and message below is rendered as React text: never as HTML.
@@ -95,6 +97,46 @@ function InlineName({ name, label, className, onRename }: { name: string; label:
   );
 }
 
+/** A fan-out job's row: in a run, its instances' progress; in the designer, how it fans out. */
+function FanOutRow({ data, state }: { data: JobNodeData; state: JobDocument | undefined }) {
+  if (state?.fan_out) {
+    return (
+      <div className="job-fan-out" data-testid="fan-out-progress">
+        <FanOutBar summary={state.fan_out} />
+        <span className="fan-out-words">{progressWords(state.fan_out)}</span>
+      </div>
+    );
+  }
+  const { job } = data;
+  const settings = [
+    job.shards !== undefined ? `${String(job.shards)} shards` : "",
+    job.max_parallel !== undefined ? `≤ ${String(job.max_parallel)} at once` : "",
+    job.fail_fast === false ? "runs all" : "fail fast",
+    job.allowed_failures !== undefined ? `${String(job.allowed_failures)} may fail` : "",
+  ].filter(Boolean);
+  return (
+    <div className="job-fan-out muted" data-testid="fan-out-settings">
+      {settings.join(" · ")}
+    </div>
+  );
+}
+
+/** "× 8": how many instances the job runs, marked when over the limit. */
+function InstanceTag({ count }: { count: number | undefined }) {
+  if (count === undefined) return null;
+  const over = count > MAX_INSTANCES;
+  return (
+    <span
+      className={`fan-out-tag${over ? " over" : ""}`}
+      data-testid="fan-out-tag"
+      data-count={count}
+      title={over ? `${countText(count)} instances: over the limit of ${countText(MAX_INSTANCES)}` : `runs as ${countText(count)} instances`}
+    >
+      × {countText(count)}
+    </span>
+  );
+}
+
 export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { data: JobNodeData }) {
   const canvas = useCanvas();
   const state = canvas.jobStates?.get(data.job.name);
@@ -110,6 +152,7 @@ export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { d
     >
       <div className="job-title">
         <span className="job-name">{data.label}</span>
+        <InstanceTag count={data.instances} />
         <PlatformTag platform={data.platform} />
         <ProblemBadge problems={data.problems} />
       </div>
@@ -120,6 +163,7 @@ export const JobNode = memo(function JobNode({ data, selected }: NodeProps & { d
           <span className="muted">{elapsed(state.started_at, state.finished_at, canvas.now ?? Date.now() / 1000)}</span>
         </div>
       )}
+      {data.instances !== undefined && <FanOutRow data={data} state={state} />}
       <div className="ports">
         <div className="port-column">
           {data.inputs.map((port) => (

@@ -10,6 +10,9 @@ import { LogView } from "../../logs/LogView";
 import { href } from "../../routing";
 import { elapsed } from "../../ui/format";
 import { StatusBadge } from "../../ui/StatusBadge";
+import { FanOutBar } from "./FanOutBar";
+import { countsWords } from "./fanoutBar";
+import { InstanceGrid } from "./InstanceGrid";
 import { canRerun, useRerun } from "./rerun";
 import { ReusedFrom } from "./ReusedFrom";
 
@@ -26,12 +29,6 @@ interface JobDetailsProps {
 export function JobDetails({ job, namespace, run, now, attempt, line }: JobDetailsProps) {
   const runId = run.id;
   const rerun = useRerun(namespace, run);
-  const attempts = job.attempt_history;
-  const named = attempts.some((item) => item.number === attempt) ? attempt : undefined;
-  const shown = named ?? attempts[attempts.length - 1]?.number;
-  const linkTo = (number: number | undefined, seq?: number) =>
-    href({ view: "run", namespace, runId, job: job.name, attempt: number, line: seq });
-  const current = attempts.find((item) => item.number === shown);
   const outputs = Object.entries(job.outputs ?? {});
   return (
     <div className="job-details" data-testid="job-details">
@@ -43,11 +40,7 @@ export function JobDetails({ job, namespace, run, now, attempt, line }: JobDetai
           <button
             data-testid="rerun-job"
             disabled={rerun.busy}
-            title={
-              run.status === "succeeded"
-                ? "A new run where this job, every job fed by its outputs and what ran before it (the run kept no workspace) run again; the others are reused"
-                : "A new run where this job and every job fed by its outputs run again; the other succeeded jobs are reused"
-            }
+            title="A new run where this job and every job fed by its outputs run again; the other succeeded jobs are reused (of an older success, whose workspace is gone, what ran before this job runs again too)"
             onClick={() => rerun.start({ scope: "jobs", jobs: [job.name] })}
           >
             Re-run this job
@@ -82,6 +75,32 @@ export function JobDetails({ job, namespace, run, now, attempt, line }: JobDetai
           </tbody>
         </table>
       )}
+      {job.fan_out ? (
+        <>
+          <h3>Instances</h3>
+          <FanOutBar summary={job.fan_out} className="wide" />
+          <p className="muted" data-testid="fan-out-counts">
+            {countsWords(job.fan_out)}
+            {job.fan_out.max_parallel ? ` · at most ${job.fan_out.max_parallel} at once` : ""}
+          </p>
+          <InstanceGrid namespace={namespace} runId={runId} job={job.name} summary={job.fan_out} />
+        </>
+      ) : (
+        <AttemptsAndLog job={job} namespace={namespace} runId={runId} attempt={attempt} line={line} />
+      )}
+    </div>
+  );
+}
+
+function AttemptsAndLog({ job, namespace, runId, attempt, line }: { job: JobDocument; namespace: string; runId: string; attempt?: number; line?: number }) {
+  const attempts = job.attempt_history;
+  const named = attempts.some((item) => item.number === attempt) ? attempt : undefined;
+  const shown = named ?? attempts[attempts.length - 1]?.number;
+  const linkTo = (number: number | undefined, seq?: number) =>
+    href({ view: "run", namespace, runId, job: job.name, attempt: number, line: seq });
+  const current = attempts.find((item) => item.number === shown);
+  return (
+    <>
       {attempts.length > 0 && (
         <>
           <h3>Attempts</h3>
@@ -123,6 +142,6 @@ export function JobDetails({ job, namespace, run, now, attempt, line }: JobDetai
       ) : (
         <p className="muted">No attempt yet: the job has not started.</p>
       )}
-    </div>
+    </>
   );
 }

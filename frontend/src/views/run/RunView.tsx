@@ -15,6 +15,8 @@ import { Canvas } from "../designer/Canvas";
 import { CanvasContext } from "../designer/canvasContext";
 import { useCatalog } from "../designer/useCatalog";
 import "../designer/designer.css";
+import { InstanceDetails } from "./InstanceDetails";
+import { parseInstanceName } from "./instanceLookup";
 import { JobDetails } from "./JobDetails";
 import { PanelResizer, usePanelWidth } from "./PanelResizer";
 import { canRerun, canRerunFailed, rerunScopeLabel, useRerun } from "./rerun";
@@ -95,6 +97,11 @@ function RunPage({ namespace, runId, job, attempt, line }: RunViewProps) {
   if (!run.data) return <p className="muted page">Loading…</p>;
   const document = run.data;
   const selected = job ? states.get(job) : undefined;
+  // `test.3` names an instance of the fan-out job `test`: the graph and the timeline select its group.
+  const named = selected ? undefined : parseInstanceName(job);
+  const group = named ? states.get(named.group) : undefined;
+  const instance = group?.fan_out && named ? { group, index: named.index } : undefined;
+  const selectedName = instance ? instance.group.name : job;
 
   return (
     <div className="run-view" data-testid="run-view">
@@ -121,7 +128,7 @@ function RunPage({ namespace, runId, job, attempt, line }: RunViewProps) {
                   nodes={graph.nodes}
                   edges={graph.edges}
                   editable={false}
-                  selection={job ? { kind: "job", name: job } : null}
+                  selection={selectedName ? { kind: "job", name: selectedName } : null}
                   onSelect={(selection) => select(selection?.kind === "job" ? selection.name : undefined)}
                 />
               </CanvasContext.Provider>
@@ -134,7 +141,7 @@ function RunPage({ namespace, runId, job, attempt, line }: RunViewProps) {
               finished={isFinal(document.status) ? (document.finished_at ?? now) : null}
               now={now}
               stageNames={stageNames}
-              selected={job}
+              selected={selectedName}
               onSelect={select}
             />
           )}
@@ -148,6 +155,17 @@ function RunPage({ namespace, runId, job, attempt, line }: RunViewProps) {
               job={selected}
               namespace={namespace}
               run={document}
+              now={now}
+              attempt={attempt}
+              line={line}
+            />
+          ) : instance ? (
+            <InstanceDetails
+              key={job}
+              namespace={namespace}
+              run={document}
+              group={instance.group}
+              index={instance.index}
               now={now}
               attempt={attempt}
               line={line}

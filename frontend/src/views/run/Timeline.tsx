@@ -1,10 +1,12 @@
 // The run's jobs on a time axis (the layout is timeline.ts's): a row per job grouped by
-// stage, a bar per attempt, marks for jobs that did not run here, and ticks with grid lines.
+// stage, a bar per attempt, marks for jobs that did not run here, and ticks with grid lines;
+// a fan-out job is one row whose one bar is split by its instances' states (FanOutBar's).
 // Drawn as HTML positioned in percent, so the bars follow the panel's width without being
 // measured; a click on a row selects its job, a click on an attempt's bar that attempt.
 
 import type { JobDocument } from "../../api/types";
 import { formatDateTime, formatDuration } from "../../ui/format";
+import { barSegments, progressWords } from "./fanoutBar";
 import { layoutTimeline, type TimelineRow, type TimelineSegment } from "./timeline";
 
 export interface TimelineProps {
@@ -80,7 +82,7 @@ function Row({ row, selected, onSelect }: { row: TimelineRow; selected: boolean;
       </button>
       <div className="timeline-track">
         {row.segments.map((segment, index) => (
-          <Bar key={index} job={row.job} segment={segment} onSelect={onSelect} />
+          <Bar key={index} job={row.job} segment={segment} row={row} onSelect={onSelect} />
         ))}
         {row.mark !== "bars" && row.at !== null && (
           <span className={`timeline-mark mark-${row.mark}${row.at > 70 ? " flip" : ""}`} style={{ left: `${row.at}%` }} data-testid="timeline-mark">
@@ -93,16 +95,21 @@ function Row({ row, selected, onSelect }: { row: TimelineRow; selected: boolean;
   );
 }
 
-function Bar({ job, segment, onSelect }: { job: string; segment: TimelineSegment; onSelect: TimelineProps["onSelect"] }) {
+function Bar({ job, segment, row, onSelect }: { job: string; segment: TimelineSegment; row: TimelineRow; onSelect: TimelineProps["onSelect"] }) {
   const took = formatDuration(segment.end - segment.start);
   const when = `${formatDateTime(segment.start)} – ${segment.open ? "now" : formatDateTime(segment.end)}`;
-  const what = segment.kind === "attempt" ? `attempt ${segment.attempt}: ${segment.status}` : KIND_WORDS[segment.kind];
+  const what =
+    segment.kind === "attempt"
+      ? `attempt ${segment.attempt}: ${segment.status}`
+      : segment.kind === "fan-out" && row.fanOut
+        ? progressWords(row.fanOut)
+        : KIND_WORDS[segment.kind];
   return (
     <span
       className={`timeline-bar kind-${segment.kind} tl-${segment.status}${segment.open ? " open" : ""}`}
       style={{ left: `${segment.left}%`, width: `${segment.width}%` }}
       title={`${job} · ${what} · ${took} (${when})`}
-      data-testid={segment.kind === "attempt" ? "timeline-bar" : "timeline-wait"}
+      data-testid={segment.kind === "attempt" ? "timeline-bar" : segment.kind === "fan-out" ? "timeline-fan-out" : "timeline-wait"}
       data-attempt={segment.attempt}
       data-status={segment.status}
       onClick={
@@ -113,6 +120,17 @@ function Bar({ job, segment, onSelect }: { job: string; segment: TimelineSegment
               onSelect(job, segment.attempt);
             }
       }
-    />
+    >
+      {segment.kind === "fan-out" &&
+        row.fanOut &&
+        barSegments(row.fanOut).map((part) => (
+          <span
+            key={part.state}
+            className={`fan-out-segment fo-${part.state}`}
+            data-state={part.state}
+            style={{ left: `${part.left}%`, width: `${part.width}%` }}
+          />
+        ))}
+    </span>
   );
 }

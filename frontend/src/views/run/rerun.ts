@@ -2,7 +2,7 @@
 // ran again, and the hook that asks the server and opens the new run.
 //
 // Every finished run can be re-run whole ("all") or from one job ("jobs": that job and every
-// job fed by its outputs run again, and for a succeeded run, which keeps no workspace, what
+// job fed by its outputs run again, and, for an older success whose workspace is gone, what
 // ran before it too; the other succeeded jobs are reused: the server's rule, engine/rerun.py); a failed or
 // cancelled one also from its failures ("failed", the server's default). A re-run recorded
 // before re-runs had a scope (`rerun_scope` absent or null with a `rerun_of`) was one from

@@ -169,3 +169,28 @@ describe("the run's timeline", () => {
     expect(layout.stages).toHaveLength(10);
   });
 });
+
+describe("a fan-out job on the timeline", () => {
+  it("is one row with one bar from its start to its end, split by its counts", () => {
+    const fanned = {
+      name: "test",
+      stage: 0,
+      action: 0,
+      status: "running" as const,
+      reason: "",
+      attempts: 0,
+      exit_code: null,
+      outputs: {},
+      started_at: 100,
+      finished_at: null,
+      attempt_history: [],
+      fan_out: { instances: 10_000, counts: { succeeded: 5_000, running: 4, pending: 4_996 } },
+    };
+    const layout = layoutTimeline({ jobs: [fanned], created: 100, started: 100, finished: null, now: 200 });
+    expect(layout.rows).toHaveLength(1);
+    const [row] = layout.rows;
+    expect(row?.segments.map((s) => [s.kind, s.left, s.width, s.open])).toEqual([["fan-out", 0, 100, true]]);
+    expect(row?.fanOut?.instances).toBe(10_000);
+    expect(row?.duration).toBe(100);
+  });
+});

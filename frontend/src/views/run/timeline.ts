@@ -12,11 +12,13 @@
 // - a job that never ran here is a mark, not a bar: "skipped" and "reused" at the moment the
 //   run decided so, "pending" (waiting for earlier jobs) at now;
 // - ticks are offsets from the axis's start in round steps (1 s … 1 day), at most `maxTicks`,
-//   labelled as elapsed time ("1m30s"); the clock time of a bar is in its tooltip.
+//   labelled as elapsed time ("1m30s"); the clock time of a bar is in its tooltip;
+// - a fan-out job is one row: one bar from its start to its end (or now), split by its
+//   instances' states (fanoutBar.ts), never a row per instance.
 
-import type { JobDocument, JobStatus } from "../../api/types";
+import type { FanOutSummary, JobDocument, JobStatus } from "../../api/types";
 
-export type SegmentKind = "attempt" | "queued" | "retry-wait";
+export type SegmentKind = "attempt" | "queued" | "retry-wait" | "fan-out";
 export type RowMark = "bars" | "pending" | "skipped" | "reused";
 
 export interface TimelineSegment {
@@ -45,6 +47,8 @@ export interface TimelineRow {
   at: number | null;
   /** How long the job took or has been going on for, in seconds; null when it never started. */
   duration: number | null;
+  /** A fan-out job's counts: its one bar is split by them. */
+  fanOut?: FanOutSummary;
 }
 
 export interface TimelineTick {
@@ -130,6 +134,12 @@ interface Placing {
 
 function rowOf(job: JobDocument, { now, ended, end, place, segment }: Placing): TimelineRow {
   const base = { job: job.name, stage: job.stage, action: job.action, status: job.status };
+  if (job.fan_out && job.started_at !== null && job.status !== "skipped" && job.status !== "reused") {
+    const closingAt = job.finished_at ?? (ended ? end : null);
+    const duration = Math.max(0, (job.finished_at ?? (ended ? end : now)) - job.started_at);
+    const bar = segment("fan-out", job.status, job.started_at, closingAt);
+    return { ...base, mark: "bars", segments: [bar], at: null, duration, fanOut: job.fan_out };
+  }
   const attempts = job.attempt_history
     .filter((attempt) => attempt.started_at !== null)
     .sort((a, b) => a.number - b.number);
