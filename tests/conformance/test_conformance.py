@@ -70,7 +70,7 @@ def data_links(backend: Backend) -> Outcome:
 def data_links_mean(outcome: Outcome) -> None:
     assert outcome.status == "succeeded", outcome.reason
     assert outcome.job("emit").outputs == {
-        "DATA": "fixed=x=1=2 query=a=b", "PAIR": "key=value=more",
+        "DATA": "query=a=b fixed=x=1=2", "PAIR": "key=value=more",  # in the order written
         "URL": "https://example.invalid/?q=a=b&page=2",
     }
     assert outcome.job("use").outputs["GOT_URL"] == "https://example.invalid/?q=a=b&page=2"
