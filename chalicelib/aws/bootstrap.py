@@ -19,6 +19,7 @@ from chalicelib.api.context import ApiContext
 from chalicelib.asl import Target
 from chalicelib.aws.ecs import EcsTasks
 from chalicelib.aws.eks import eks_tasks
+from chalicelib.aws.fanout_items import S3ItemFiles
 from chalicelib.aws.secrets import SecretsManagerValues
 from chalicelib.aws.stepfunctions import StepFunctionsExecutions
 from chalicelib.aws.token_key import shared_token_key
@@ -117,7 +118,8 @@ class AwsServices:
         workspaces = LayeredRunWorkspaces(S3LayerStore(clients.s3, settings.workspace_bucket))
         dispatcher = CloudDispatcher(store, executions, tasks, catalog,
                                      Target(settings.launch_queue_url,
-                                            items_bucket=settings.workspace_bucket), workspaces)
+                                            items_bucket=settings.workspace_bucket), workspaces,
+                                     items=S3ItemFiles(clients.s3))
         task_finaliser = TaskFinaliser(store, executions, catalog, logs.messages, secrets, logs)
         run_finaliser = RunFinaliser(store, tasks, dispatcher, workspaces)
         runs = RunService(store, dispatcher)

@@ -8,7 +8,11 @@ versions stay readable, so its runs still start); a concurrency slot taken when 
 workflow has a limit (`Store.take_run_slot`; without one the run stays `queued` until
 `start_next`, which the run-end handler calls after freeing the ended run's slot); the run
 moved `queued -> running` (of two submitters, the one whose write is refused does nothing
-more); then the execution started, named by the run id, so a repeated start changes nothing.
+more); the items of its Distributed Maps written to S3 (`fanout_items.item_files`, from the
+compiled plan: a file exactly for each Distributed Map, under the key its ItemReader reads;
+rewriting the same bytes on a repeated submit is harmless, and the removal of the run's
+`runs/<id>/` prefix removes them); then the execution started, named by the run id, so a
+repeated start changes nothing.
 A run that cannot be compiled fails at once with the reason, rather than waiting forever.
 A cancel of a `queued` run ends it `cancelled` without an execution; of a running one, stops
 its execution and its tasks (the execution's end then finalises the run).
@@ -22,15 +26,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from enum import StrEnum
 
-from chalicelib.asl import Target, compile_workflow
-from chalicelib.cloud.ports import Executions, RunWorkspaces, Tasks
+from chalicelib.asl import CompiledMachine, Target, compile_workflow
+from chalicelib.cloud.fanout_items import item_files
+from chalicelib.cloud.ports import Executions, ItemFiles, RunWorkspaces, Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.states import AttemptState, RunState
 from chalicelib.engine.records import RunRecord
 from chalicelib.engine.rerun import copies_workspace, reused_jobs, scope_of, workspace_kept
 from chalicelib.engine.rules import CANCELLED, RunEnd, run_end, unfinished_job_end
-from chalicelib.errors import ContainerOpsError, InvalidDefinition, StaleWrite
+from chalicelib.errors import ContainerOpsError, InvalidDefinition, ServiceUnavailable, StaleWrite
 from chalicelib.store import messages
 from chalicelib.store.base import RunFilter, Store, StoredWorkflow
 
@@ -49,7 +54,10 @@ class Submitted(StrEnum):
 class CloudDispatcher:
     def __init__(self, store: Store, executions: Executions, tasks: Tasks,
                  catalog: ComponentCatalog, target: Target, workspaces: RunWorkspaces,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *, items: ItemFiles | None = None) -> None:
+        """`items`: where Distributed Map items are written (a run that needs them cannot
+        start without it)."""
+        self._items = items
         self._store = store
         self._executions = executions
         self._tasks = tasks
@@ -100,7 +108,7 @@ class CloudDispatcher:
         if run.cancel_requested:
             return self._end_queued(run, stored, run_end(CANCELLED))
         try:
-            machine = self._machine(stored)
+            compiled, machine = self._compiled_machine(stored)
         except InvalidDefinition as exc:
             reason = "the workflow cannot run on Step Functions: " + "; ".join(map(str, exc.problems))
             return self._end_queued(run, stored, RunEnd(RunState.FAILED, reason, f"not run: {reason}"))
@@ -115,6 +123,7 @@ class CloudDispatcher:
         try:
             if run.rerun_of and self._copies_workspace(run, stored):  # before a job restores it
                 self._workspaces.start_from(run.id, run.rerun_of)
+            self._write_items(compiled, run.id)
             self._executions.start(machine, run.id)
         except ContainerOpsError:
             self._back_to_queued(running, stored)
@@ -187,8 +196,19 @@ class CloudDispatcher:
         return self._store.get_workflow(run.namespace, run.workflow, run.workflow_version)
 
     def _machine(self, stored: StoredWorkflow) -> str:
+        return self._compiled_machine(stored)[1]
+
+    def _compiled_machine(self, stored: StoredWorkflow) -> tuple[CompiledMachine, str]:
         compiled = compile_workflow(stored.workflow, self._catalog, self._target)
-        return self._executions.ensure_machine(stored.workflow, stored.version, compiled.text)
+        return compiled, self._executions.ensure_machine(stored.workflow, stored.version, compiled.text)
+
+    def _write_items(self, compiled: CompiledMachine, run_id: str) -> None:
+        files = item_files(compiled.plan, run_id)
+        if files and self._items is None:
+            raise ServiceUnavailable("this deployment has nowhere to write a Distributed Map's items")
+        for file in files:
+            assert self._items is not None
+            self._items.put(file.bucket, file.key, file.body)
 
     def _queued_oldest_first(self, namespace: str, workflow: str) -> Iterator[RunRecord]:
         queued: list[RunRecord] = []

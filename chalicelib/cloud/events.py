@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from chalicelib.errors import InvalidRequest
 
@@ -35,10 +35,16 @@ EKS_STREAM_PREFIX = "eks"
 
 @dataclass(frozen=True)
 class LaunchMessage:
+    """A job state's message. A fan-out job's Map sends one per instance attempt (`instance`:
+    its index) and, after the Map, one for the group's end (`group_end`); a plain job's
+    message has neither."""
+
     run_id: str
     job: str
     attempt: int
     token: str = ""
+    instance: int | None = None
+    group_end: bool = False
 
     @classmethod
     def from_body(cls, body: str) -> LaunchMessage:
@@ -50,15 +56,28 @@ class LaunchMessage:
             raise InvalidRequest("a launch message is a JSON object")
         run_id, job, attempt, token = (document.get(k) for k in ("run_id", "job", "attempt", "token"))
         if not (isinstance(run_id, str) and isinstance(job, str) and isinstance(token, str)
-                and isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 1):
+                and _is_int(attempt) and attempt >= 1):
             raise InvalidRequest(
                 "a launch message has run_id, job and token (strings) and attempt (1 or more);"
                 f" got {sorted(document)}"
             )
-        return cls(run_id, job, attempt, token)
+        instance, group_end = document.get("instance"), document.get("group_end", False)
+        if instance is not None and not _is_int(instance):
+            raise InvalidRequest(f"a launch message's instance is a whole number, not {instance!r}")
+        if not isinstance(group_end, bool) or (group_end and instance is not None):
+            raise InvalidRequest("a launch message's group_end is true or false, and never comes with"
+                                 " an instance")
+        return cls(run_id, job, attempt, token, instance, group_end)
 
     def __repr__(self) -> str:  # the token is a credential of sorts: never in a log line
-        return f"LaunchMessage(run_id={self.run_id!r}, job={self.job!r}, attempt={self.attempt})"
+        extra = (f", instance={self.instance}" if self.instance is not None else "") + (
+            ", group_end=True" if self.group_end else "")
+        return (f"LaunchMessage(run_id={self.run_id!r}, job={self.job!r}, attempt={self.attempt}"
+                f"{extra})")
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def task_group(run_id: str, job: str, attempt: int) -> str:
@@ -173,16 +192,29 @@ ENDED_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 def execution_ended(event: Mapping[str, Any]) -> ExecutionEnded | None:
-    """The execution end a Step Functions Execution Status Change tells of; None while it runs."""
+    """The execution end a Step Functions Execution Status Change tells of; None while it runs,
+    and for a Distributed Map's child execution (`is_child_execution`), which the
+    ExecutionEnded rule's ARN prefix matches too."""
     detail = _detail(event, "aws.states")
     status = detail.get("status")
     if status not in ENDED_STATUSES:
         return None
+    if is_child_execution(str(detail.get("executionArn") or "")):
+        return None  # a Distributed Map's child (one instance): the run's own execution goes on
     name = detail.get("name")
     if not isinstance(name, str) or not name:
         raise InvalidRequest("an execution status change names its execution (detail.name)")
     return ExecutionEnded(name, str(status), str(detail.get("error") or ""),
                           str(detail.get("cause") or ""), seconds_of(detail.get("stopDate")))
+
+
+def is_child_execution(execution_arn: str) -> bool:
+    """Whether the ARN is a Distributed Map's child execution's:
+    `arn:aws:states:<region>:<account>:execution:<machine>/<map label>:<id>`, a `/` after the
+    machine's name (which never holds one), where a run's own execution is
+    `...:execution:<machine>:<run id>`. Both match the ExecutionEnded rule's ARN prefix."""
+    parts = execution_arn.split(":")
+    return len(parts) >= 8 and parts[5] == "execution" and "/" in parts[6]
 
 
 def _detail(event: Mapping[str, Any], source: str) -> Mapping[str, Any]:

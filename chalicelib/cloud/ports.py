@@ -102,6 +102,13 @@ class Tasks(Protocol):
         no longer knows it). What its STOPPED event would have said, for an event lost."""
 
 
+class ItemFiles(Protocol):
+    """Where a run's Distributed Map items are written before its execution starts (S3)."""
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        """Write (or rewrite) one object. ServiceUnavailable when it cannot be written."""
+
+
 class SecretValues(Protocol):
     def values(self, names: list[str]) -> dict[str, str]:
         """The values of these secrets (to mask them in logs); a secret missing is left out."""

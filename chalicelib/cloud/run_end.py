@@ -6,8 +6,11 @@ Step Functions says how the execution ended; the engine says what that means for
 an aborted one was cancelled, a timed-out one hit the workflow timeout. Jobs never started
 become `skipped` (`not run: …`); jobs still running were stopped with the run: they end
 `cancelled`, for the halt's reason, and their tasks are stopped (their verdicts, arriving
-later, find the job ended and change only the attempt). The run's concurrency slot is
-freed and the next queued run of its workflow started.
+later, find the job ended and change only the attempt). A fan-out job stopped with the run
+stops its running instances the same way (`instance_records`); its instances never started
+get no record (their count is `not_started`). The run's concurrency slot is freed and the
+next queued run of its workflow started. The ends of a Distributed Map's child executions
+are no run's end (`events.execution_ended` reads none from them).
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from chalicelib.cloud.events import ExecutionEnded
+from chalicelib.cloud.instance_records import stop_running_instances
 from chalicelib.cloud.loaded_run import LoadedRun, load_run
 from chalicelib.cloud.ports import RunWorkspaces, Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
+from chalicelib.domain.fanout import is_fan_out
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import JobRecord
 from chalicelib.engine.rerun import discarded_workspaces
@@ -75,7 +80,7 @@ class RunFinaliser:
         end = run_end(halt)
         now = ended.stopped_at or self._clock()
         for record in loaded.jobs.values():
-            self._end_job(record, halt, end, now)
+            self._end_job(loaded, record, halt, end, now)
         try:
             self._store.save_run(replace(run, status=end.state, reason=end.reason,
                                          started_at=run.started_at or now, finished_at=now),
@@ -96,7 +101,8 @@ class RunFinaliser:
             log.warning("the workspace of run %s could not be removed (the bucket's lifecycle"
                         " rule will)", run_id, exc_info=True)
 
-    def _end_job(self, record: JobRecord, halt: Halt | None, end: RunEnd, now: float) -> None:
+    def _end_job(self, loaded: LoadedRun, record: JobRecord, halt: Halt | None, end: RunEnd,
+                 now: float) -> None:
         job_end = unfinished_job_end(record.status, halt, end)
         if job_end is None:
             return
@@ -104,6 +110,10 @@ class RunFinaliser:
         if job_end.state is JobState.CANCELLED:
             changed = replace(changed, finished_at=now)
             self._stop_tasks(record, job_end.reason)
+            definition = loaded.workflow.job_named(record.name)
+            if definition is not None and is_fan_out(definition):
+                stop_running_instances(self._store, self._tasks, record.run_id, record.name,
+                                       job_end.reason, self._clock)
         try:
             self._store.save_job(changed, expected=record.status)
         except StaleWrite:

@@ -10,6 +10,11 @@ what the local driver would have read from the same output. Then the engine judg
 
 The task names its attempt in its ECS group (`events.task_group`), so a STOPPED event that
 overtakes the launcher's own record of the task still finds its attempt.
+
+A fan-out instance's attempt is kept under its key (`test.3`): the engine plans it as that
+instance (`LoadedRun.decide` reads the key) and the verdict writes the instance's record,
+never the group's, which only the group's end writes. An instance aborted with a failed Map
+answers a closed token (InvalidToken), which is ignored like any other.
 """
 
 from __future__ import annotations

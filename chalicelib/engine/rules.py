@@ -39,8 +39,8 @@ REUSED_REASON = "reused: it succeeded in the run this one re-runs"
 
 # --- a job that is ready -------------------------------------------------------------
 
-FAN_OUT_NOT_RUN = ("this job fans out (matrix or shards), which this version checks and stores but"
-                   " does not run yet")
+FAN_OUT_AS_ONE_JOB = ("this job fans out (matrix or shards): it runs as its instances"
+                      " (engine.fanout), never as one container")
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,9 @@ def decide_ready_job(
         return Reuse(dict(reuse[job.name]))
     decision = plan_decision(workflow, job, catalog, context, mounts)
     if is_fan_out(job) and isinstance(decision, Launch):
-        # Issue 12 in progress: fan-out jobs are defined, checked and stored, and the
-        # engine's rules for them exist (engine.fanout), but no driver runs their instances
-        # yet. Until one does, such a job fails at once rather than run as one container.
-        return FailJob(FAN_OUT_NOT_RUN)
+        # Both drivers decide a fan-out job with engine.fanout.decide_ready_group and run
+        # its instances; one that asked here would run it as one container: it fails instead.
+        return FailJob(FAN_OUT_AS_ONE_JOB)
     return decision
 
 

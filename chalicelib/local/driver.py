@@ -18,8 +18,10 @@ from typing import Any
 
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.host_mounts import MountPolicy, mount_problems
-from chalicelib.domain.states import AttemptState, RunState
-from chalicelib.engine.records import FROM_FAILURE, RerunScope, RunRecord
+from chalicelib.domain.models import Workflow
+from chalicelib.domain.states import AttemptState, JobState, RunState
+from chalicelib.engine.fanout import reused_instances
+from chalicelib.engine.records import FROM_FAILURE, JobRecord, RerunScope, RunRecord
 from chalicelib.engine.rerun import (
     copies_workspace,
     discarded_workspaces,
@@ -30,8 +32,16 @@ from chalicelib.engine.rerun import (
 from chalicelib.errors import ContainerOpsError, InvalidDefinition
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, AttemptSettings
-from chalicelib.local.run_execution import QuietObserver, RunExecution, RunObserver
+from chalicelib.local.fan_out_group import recorded_instances
+from chalicelib.local.run_execution import (
+    QuietObserver,
+    ReusedInstances,
+    RunExecution,
+    RunObserver,
+    no_reused_instances,
+)
 from chalicelib.local.run_lock import RunLock
+from chalicelib.local.slots import ContainerSlots, machine_bound
 from chalicelib.local.workspace import Workspaces
 from chalicelib.logs.base import LogSink
 from chalicelib.services.run_service import RunRecorder
@@ -61,10 +71,13 @@ class LocalDriver:
         max_stored_log_bytes: int | None = None,
         warm_start: bool = True,
         mounts: MountPolicy | None = None,
+        max_containers: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`mounts`: what jobs may mount from this host; default, what this account could
-        open itself (`containerops run`); `containerops serve` gives its --allow-mount roots."""
+        open itself (`containerops run`); `containerops serve` gives its --allow-mount roots.
+        `max_containers`: the machine's bound on containers running at once, shared by every
+        run this driver executes (default: CONTAINEROPS_MAX_CONTAINERS, else 4 per core)."""
         self.store = store
         self.logs = logs
         self.launcher = launcher
@@ -79,6 +92,7 @@ class LocalDriver:
         self.mounts = mounts or MountPolicy.own_account()
         self._clock = clock
         self._recorder = RunRecorder(store, clock=clock)
+        self.slots = ContainerSlots(max_containers or machine_bound())
 
     # --- starting ---------------------------------------------------------------------
     def create_run(
@@ -128,23 +142,42 @@ class LocalDriver:
         run = self.store.get_run(run_id)
         reuse: dict[str, dict[str, str]] = {}
         copy_from: str | None = None
+        reused_of: ReusedInstances = no_reused_instances
         if run.rerun_of:
             pinned = self.store.get_workflow(run.namespace, run.workflow, run.workflow_version)
             previous = self.store.get_run(run.rerun_of)
             kept = workspace_kept(self.store, previous) and self._workspaces.path(previous.id).is_dir()
-            reuse = reused_jobs(pinned.workflow, self.store.list_jobs(previous.id), scope_of(run),
-                                workspace_kept=kept)
-            copy_from = previous.id if copies_workspace(reuse, workspace_kept=kept) else None
+            previous_jobs = self.store.list_jobs(previous.id)
+            reuse = reused_jobs(pinned.workflow, previous_jobs, scope_of(run), workspace_kept=kept)
+            reused_of = self._reused_instances_of(pinned.workflow, previous.id, scope_of(run), kept)
+            # instances it reuses may have left files too
+            copy_from = previous.id if copies_workspace(
+                reuse or self._has_instances(previous_jobs), workspace_kept=kept) else None
         workspace = self._workspaces.prepare(run_id, copy_from=copy_from)
         finished = RunExecution(
             store=self.store, logs=self.logs, launcher=self.launcher, catalog=self.catalog,
             run_id=run_id,
             workspace=str(workspace), settings=self._settings, secrets=self._secrets,
             reuse=reuse, observer=observer, mounts=self.mounts, clock=self._clock,
+            slots=self.slots, reused_instances=reused_of,
         ).execute()
         for discarded in discarded_workspaces(self.store, finished):
             self._workspaces.discard(discarded)
         return finished
+
+    def _reused_instances_of(self, workflow: Workflow, previous_run: str, scope: RerunScope | None,
+                             kept: bool) -> ReusedInstances:
+        def reused_of(group: str) -> Mapping[int, Mapping[str, str]]:
+            previous = recorded_instances(self.store, previous_run, group)
+            return reused_instances(workflow, group, previous, scope, workspace_kept=kept)
+        return reused_of
+
+    def _has_instances(self, previous_jobs: list[JobRecord]) -> dict[str, dict[str, str]]:
+        """The previous run's groups with an instance that did its work (whose files the
+        re-run's reused instances may have left), in the form `copies_workspace` reads."""
+        did_work = (JobState.SUCCEEDED, JobState.REUSED)
+        return {job.name: {} for job in previous_jobs if any(
+            self.store.instance_counts(job.run_id, job.name).get(state, 0) for state in did_work)}
 
     def resume(self, observer: RunObserver | None = None) -> list[RunRecord]:
         """Finish every unfinished run that no live process is executing."""

@@ -6,6 +6,13 @@ starts from whatever the store holds, so the same code runs a new run and finish
 dead process left behind. Every decision (reuse, skip, fail, launch; what stops the run;
 how it ends) is the engine's (`engine.rules`, `engine.restore`): this module only decides
 when to ask and acts on the answers.
+
+A fan-out job is decided as a whole (`engine.fanout.decide_ready_group`: reused, failed,
+skipped) and otherwise runs as a `FanOutGroup`, which this loop drives: its instances'
+events come here by their keys (`test.3`), and a halt stops its instances too. Every
+container start of every run takes a slot of the driver's pool (`slots`: the machine's
+bound). Only workflow jobs reach the observer's `job_changed`; a group's progress reaches
+an observer that has `group_progressed` (one call per change of its counts).
 """
 
 from __future__ import annotations
@@ -13,19 +20,24 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
 from chalicelib.domain.catalog import ComponentCatalog
+from chalicelib.domain.fanout import is_fan_out
 from chalicelib.domain.host_mounts import NO_HOST_MOUNTS, MountPolicy
 from chalicelib.domain.states import JobState, RunState
-from chalicelib.engine.engine import RunContext
+from chalicelib.engine.engine import JobPlan, RunContext
+from chalicelib.engine.fanout import InstanceTally, decide_ready_group, instance_outputs_lookup
+from chalicelib.engine.instance_keys import instance_key, split_instance_key
 from chalicelib.engine.records import AttemptRecord, JobRecord, RunRecord
 from chalicelib.engine.restore import restored_scheduler, run_context
 from chalicelib.engine.rules import (
+    REUSED_REASON,
     Halt,
     JobEnd,
     Launch,
+    Reuse,
     decide_ready_job,
     end_without_launch,
     halt_after,
@@ -35,11 +47,13 @@ from chalicelib.engine.rules import (
     run_end,
     unfinished_job_end,
 )
-from chalicelib.errors import ContainerOpsError
+from chalicelib.errors import ContainerOpsError, NotFound, StaleWrite
 from chalicelib.launch.base import ContainerRef, Launcher
 from chalicelib.local.attempt import AttemptSettings, attempt_labels, container_spec
+from chalicelib.local.fan_out_group import FanOutGroup
 from chalicelib.local.held import HeldContainers
 from chalicelib.local.job_worker import AttemptStarted, JobEnded, JobWorker, Resumption
+from chalicelib.local.slots import ContainerSlots, machine_bound
 from chalicelib.logs.base import LogSink
 from chalicelib.store.base import Store
 
@@ -51,6 +65,20 @@ class RunObserver(Protocol):
     def job_changed(self, job: JobRecord) -> None: ...
 
     def run_changed(self, run: RunRecord) -> None: ...
+
+
+@runtime_checkable
+class GroupObserver(Protocol):
+    """An observer that follows fan-out groups by their counts (never instance by instance)."""
+
+    def group_progressed(self, group: JobRecord, tally: InstanceTally) -> None: ...
+
+
+ReusedInstances = Callable[[str], Mapping[int, Mapping[str, str]]]
+
+
+def no_reused_instances(group: str) -> Mapping[int, Mapping[str, str]]:
+    return {}
 
 
 class QuietObserver:
@@ -75,14 +103,21 @@ class RunExecution:
     mounts: MountPolicy = NO_HOST_MOUNTS  # what jobs may mount from this host
     observer: RunObserver = field(default_factory=QuietObserver)
     clock: Callable[[], float] = time.time
+    slots: ContainerSlots | None = None  # the process's pool; None: a pool of this run's own
+    # the instances of a group a re-run takes from the run it re-runs (engine.fanout.reused_instances)
+    reused_instances: ReusedInstances = no_reused_instances
 
     def __post_init__(self) -> None:
+        if self.slots is None:
+            self.slots = ContainerSlots(machine_bound())
         self.events: queue.Queue[object] = queue.Queue()
         self.workers: dict[str, JobWorker] = {}
+        self.groups: dict[str, FanOutGroup] = {}
         self.ended_workers: list[JobWorker] = []
         self.halt: Halt | None = None
         self.held = HeldContainers(self.launcher)
         self.considered_for_holding: set[str] = set()
+        self.deadline: float | None = None
 
     # --- the loop ---------------------------------------------------------------------
     def execute(self) -> RunRecord:
@@ -96,7 +131,7 @@ class RunExecution:
         self.scheduler = restored_scheduler(self.workflow, self.jobs.values())
         self._mark_running()
         self._resume_running_jobs()
-        deadline = run_deadline(self.workflow, self.run, self.clock())
+        deadline = self.deadline = run_deadline(self.workflow, self.run, self.clock())
         try:
             while True:
                 self._check_cancel_and_deadline(deadline)
@@ -138,12 +173,17 @@ class RunExecution:
         self.scheduler.halt()
         for worker in self.workers.values():
             worker.stop(halt.stop_reason)
+        for group in list(self.groups.values()):
+            self._group_step(group, group.halt(halt.stop_reason))
 
     # --- jobs -------------------------------------------------------------------------
     def _begin(self, name: str, ready_at: float, resumption: Resumption | None = None) -> None:
         record = self.jobs[name]
         job = self.workflow.job_named(name)
         assert job is not None  # the scheduler only knows the workflow's jobs
+        if is_fan_out(job):
+            self._begin_group(record, ready_at, resuming=resumption is not None)
+            return
         decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), self.reuse,
                                     self.mounts)
         if not isinstance(decision, Launch):
@@ -160,13 +200,78 @@ class RunExecution:
         record.status = JobState.RUNNING
         record.started_at = record.started_at or ready_at
         self._save_job(record, before)
-        worker = JobWorker(
-            store=self.store, logs=self.logs, launcher=self.launcher, plan=plan, run_id=self.run_id,
-            workspace=self.workspace, settings=self.settings, events=self.events,
-            ready_at=ready_at, resumption=resumption, held=held, clock=self.clock,
-        )
+        worker = self.new_worker(plan, ready_at, resumption)
+        worker.held = held
         self.workers[name] = worker
         worker.start()
+
+    def new_worker(self, plan: JobPlan, ready_at: float, resumption: Resumption | None) -> JobWorker:
+        """A worker for a job or an instance (not started)."""
+        return JobWorker(
+            store=self.store, logs=self.logs, launcher=self.launcher, plan=plan, run_id=self.run_id,
+            workspace=self.workspace, settings=self.settings, events=self.events,
+            ready_at=ready_at, resumption=resumption, clock=self.clock, slots=self.slots,
+        )
+
+    # --- fan-out groups ---------------------------------------------------------------
+    def _begin_group(self, record: JobRecord, ready_at: float, *, resuming: bool) -> None:
+        job = self.workflow.job_named(record.name)
+        assert job is not None
+        if not resuming:
+            decision = decide_ready_group(self.workflow, job, self.catalog, self.context(), self.reuse)
+            if decision is not None:
+                if isinstance(decision, Reuse):
+                    self._copy_reused_instances(record)
+                self._conclude(record, end_without_launch(decision))
+                return
+        assert self.slots is not None
+        group = FanOutGroup(
+            store=self.store, workflow=self.workflow, job=job, record=record, catalog=self.catalog,
+            mounts=self.mounts, bound=self.slots.bound, host=self, clock=self.clock,
+            reused=self.reused_instances(record.name),
+        )
+        self.groups[record.name] = group
+        self._group_step(group, group.resume() if resuming else group.start(ready_at))
+        if self.halt is not None and record.name in self.groups:
+            self._group_step(group, group.halt(self.halt.stop_reason))
+
+    def _copy_reused_instances(self, group: JobRecord) -> None:
+        """A group reused whole keeps its instances' records too (as `reused`), so later
+        jobs read `jobs.X.instances[N]` and the counts say what it did."""
+        for index, outputs in sorted(self.reused_instances(group.name).items()):
+            copy = JobRecord(run_id=self.run_id, name=instance_key(group.name, index), stage=group.stage,
+                             action=group.action, position=group.position, status=JobState.REUSED,
+                             reason=REUSED_REASON, outputs=dict(outputs), started_at=self.clock(),
+                             finished_at=self.clock(), group=group.name, instance=index)
+            try:
+                self.store.create_instance(copy)
+            except StaleWrite:
+                pass  # copied before a restart
+
+    def _group_step(self, group: FanOutGroup, end: JobEnd | None) -> None:
+        """Conclude the group when what it was told ended it."""
+        if end is not None and self.groups.pop(group.name, None) is not None:
+            self._conclude(group.record, end)
+
+    def resumption(self, record: JobRecord) -> Resumption | None:
+        return self._resumption(record)
+
+    def worker_ended(self, worker: JobWorker) -> None:
+        # Kept to be joined at the end; those done already are let go, so a group of
+        # thousands of instances does not keep thousands of workers.
+        self.ended_workers = [w for w in self.ended_workers if w.is_alive()]
+        self.ended_workers.append(worker)
+
+    def group_progressed(self, group: JobRecord, tally: InstanceTally) -> None:
+        if isinstance(self.observer, GroupObserver):
+            self.observer.group_progressed(group, tally)
+
+    def remove_container(self, resumption: Resumption) -> None:
+        if resumption.container is not None:
+            self._remove(resumption.container)
+
+    def context(self) -> RunContext:
+        return self._context()
 
     def _hold_upcoming(self) -> None:
         """Start the containers of the jobs that come next, held until they are due."""
@@ -178,6 +283,8 @@ class RunExecution:
             self.considered_for_holding.add(name)
             job = self.workflow.job_named(name)
             assert job is not None
+            if is_fan_out(job):  # its instances start behind the slots, none held
+                continue
             decision = decide_ready_job(self.workflow, job, self.catalog, self._context(), {},
                                         self.mounts)
             if isinstance(decision, Launch):  # anything else is acted on when the job is due
@@ -194,9 +301,30 @@ class RunExecution:
 
     def _context(self) -> RunContext:
         """What the run's expressions see: rebuilt from the job records as they stand."""
-        return run_context(self.run, self.jobs.values(), self.secrets)
+        context = run_context(self.run, self.jobs.values(), self.secrets)
+        return replace(context, instance_outputs=instance_outputs_lookup(self._get_job))
+
+    def _get_job(self, name: str) -> JobRecord | None:
+        try:
+            return self.store.get_job(self.run_id, name)
+        except NotFound:
+            return None
 
     def _handle(self, event: object) -> None:
+        if isinstance(event, AttemptStarted | JobEnded):
+            named = split_instance_key(event.job)
+            if named is not None:
+                group = self.groups.get(named.job)
+                if group is not None and group.has(named.index):
+                    if isinstance(event, AttemptStarted):
+                        group.attempt_started(named.index, event.number)
+                        return
+                    if event.end.state is JobState.CANCELLED:
+                        # A cancel stops the containers before this loop reads it: the
+                        # group must know before it starts the next instance.
+                        self._check_cancel_and_deadline(self.deadline)
+                    self._group_step(group, group.instance_ended(named.index, event))
+                return
         if isinstance(event, AttemptStarted):
             record = self.jobs[event.job]
             record.attempts = event.number
@@ -207,7 +335,7 @@ class RunExecution:
     def _job_ended(self, event: JobEnded) -> None:
         worker = self.workers.pop(event.job, None)
         if worker is not None:
-            self.ended_workers.append(worker)
+            self.worker_ended(worker)
         record = self.jobs[event.job]
         record.attempts, record.exit_code = event.attempts, event.attempt.exit_code
         self._conclude(record, event.end)
@@ -225,7 +353,11 @@ class RunExecution:
 
     def _save_job(self, record: JobRecord, expected: JobState) -> None:
         self.store.save_job(record, expected=expected)
-        self.observer.job_changed(record)
+        if record.group is None:
+            self.observer.job_changed(record)
+
+    def save_job(self, record: JobRecord, expected: JobState) -> None:
+        self._save_job(record, expected)
 
     # --- restart ----------------------------------------------------------------------
     def _resume_running_jobs(self) -> None:
@@ -233,7 +365,11 @@ class RunExecution:
         the finished ones already)."""
         for record in self.jobs.values():
             if record.status is JobState.RUNNING:
-                self._begin(record.name, record.started_at or self.clock(), self._resumption(record))
+                job = self.workflow.job_named(record.name)
+                if job is not None and is_fan_out(job):
+                    self._begin_group(record, record.started_at or self.clock(), resuming=True)
+                else:
+                    self._begin(record.name, record.started_at or self.clock(), self._resumption(record))
 
     def _resumption(self, record: JobRecord) -> Resumption | None:
         attempts = self.store.list_attempts(self.run_id, record.name)

@@ -5,7 +5,7 @@
 // filter, and a cell opening its instance at `#/run/<ns>/<run>/test.<i>`.
 //
 // The instances that really run (failed first, their logs, the bar as it fills) are in
-// fanout.pending.mjs, which runs once the drivers run instances.
+// fanout.run.test.mjs.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { call } from "./api.mjs";

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from chalicelib.cli.progress import LineProgress, LiveProgress, jobs_table
 from chalicelib.domain.states import JobState, RunState
+from chalicelib.engine.fanout import InstanceTally
 from chalicelib.engine.records import JobRecord, RunRecord
 
 STAMP = re.compile(r"^\d\d:\d\d:\d\d ")
@@ -116,3 +117,23 @@ def test_the_table_says_running_when_no_cancel_was_asked_for() -> None:
     shown.print(jobs_table([job("sleeper", JobState.RUNNING, 1)], ["only"]))
 
     assert re.search(r"sleeper\s+running", sink.getvalue())
+
+
+def test_a_fan_out_group_prints_lines_of_counts_not_a_line_per_instance() -> None:
+    shown, sink = console()
+    now = [0.0]
+    progress = LineProgress(shown, clock=lambda: now[0])
+    group = job("test", JobState.RUNNING, 0, started_at=1.0)
+
+    progress.job_changed(group)
+    progress.group_progressed(group, InstanceTally(40, running=4))
+    for done in range(1, 30):  # instances ending within 5 s: no line of their own
+        progress.group_progressed(group, InstanceTally(40, succeeded=done, running=4))
+    now[0] = 6.0
+    progress.group_progressed(group, InstanceTally(40, succeeded=30, failed=1, running=4))
+    progress.job_changed(job("test", JobState.FAILED, 0, started_at=1.0, finished_at=9.0,
+                             reason="1 of 40 instances failed (allowed: 0)"))
+
+    assert lines_of(sink) == [
+        "test running", "test 0/40 done: 4 running", "test 31/40 done: 30 succeeded, 1 failed, 4 running",
+        "test failed in 8.0s: 1 of 40 instances failed (allowed: 0)"]

@@ -5,6 +5,7 @@ are submitted, and are cancelled without an execution while queued."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import count
@@ -376,3 +377,60 @@ def test_a_rerun_whose_workspace_cannot_be_copied_waits_queued_without_an_execut
 def test_a_first_run_copies_no_workspace(cloud: Cloud) -> None:
     cloud.dispatcher.submit(cloud.queue(saved(cloud, flow())).id)
     assert cloud.workspaces.started_from == []
+
+
+# --- the items of Distributed Maps ------------------------------------------------------------
+
+@dataclass
+class RecordingItems:
+    """S3 as far as the dispatcher writes items there; sees the starts made before each write."""
+
+    executions: RecordingExecutions
+    written: list[tuple[str, str, bytes, int]] = field(default_factory=list)  # + starts before it
+    refuse: bool = False
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        if self.refuse:
+            raise ServiceUnavailable("S3 is busy (SlowDown)")
+        self.written.append((bucket, key, body, len(self.executions.starts)))
+
+
+def fanned_out(shards: int = 50, allowed_failures: int = 1) -> Workflow:
+    """By default a job of 50 shards that fails fast with a failure allowed: a Distributed Map."""
+    return workflow(stage("test", action("a", job("test", shards=shards, allowed_failures=allowed_failures))))
+
+
+def items_cloud(cloud: Cloud) -> tuple[CloudDispatcher, RecordingItems]:
+    items = RecordingItems(cloud.executions)
+    target = replace(TARGET, items_bucket="containerops-workspaces")
+    return CloudDispatcher(cloud.store, cloud.executions, cloud.tasks, InMemoryCatalog(), target,
+                           cloud.workspaces, items=items), items
+
+
+def test_the_items_of_a_distributed_map_are_written_before_the_execution_starts(cloud: Cloud) -> None:
+    dispatcher, items = items_cloud(cloud)
+    run = cloud.queue(saved(cloud, fanned_out()))
+    dispatcher.submit(run.id)
+    ((bucket, key, body, starts_before),) = items.written
+    assert (bucket, key, starts_before) == ("containerops-workspaces", f"runs/{run.id}/fanout/test.json", 0)
+    assert json.loads(body) == [{"instance": index} for index in range(50)]
+    assert cloud.executions.started_runs == [run.id]
+
+
+def test_a_run_with_only_inline_maps_writes_no_items(cloud: Cloud) -> None:
+    dispatcher, items = items_cloud(cloud)
+    run = cloud.queue(saved(cloud, fanned_out(shards=6, allowed_failures=0)))
+    dispatcher.submit(run.id)
+    assert items.written == [] and cloud.executions.started_runs == [run.id]
+
+
+def test_a_run_whose_items_cannot_be_written_waits_queued_without_an_execution(cloud: Cloud) -> None:
+    dispatcher, items = items_cloud(cloud)
+    items.refuse = True
+    run = cloud.queue(saved(cloud, fanned_out()))
+    with pytest.raises(ServiceUnavailable):
+        dispatcher.submit(run.id)
+    assert (cloud.status(run), cloud.executions.starts) == (RunState.QUEUED, [])
+    items.refuse = False
+    dispatcher.submit(run.id)  # a later submit writes the same bytes and starts it
+    assert len(items.written) == 1 and cloud.executions.started_runs == [run.id]

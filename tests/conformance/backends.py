@@ -33,6 +33,7 @@ from chalicelib.local.driver import LocalDriver
 from chalicelib.logs.base import LogSource
 from chalicelib.store.base import Store
 from chalicelib.store.catalog import StoreCatalog
+from chalicelib.store.messages import MAX_INSTANCES_PAGE
 from chalicelib.store.sqlite import open_store
 from tests.conformance.outcome import Normaliser, Outcome, outcome_of
 
@@ -65,6 +66,11 @@ class RunProgress:
 
     def normaliser(self) -> Normaliser:
         return Normaliser.for_run(self.store.get_run(self.run_id), self.store.list_attempts(self.run_id))
+
+    def instance_states(self, job: str) -> str:
+        """Each recorded instance of a fan-out job as `index:status`, in instance order."""
+        page = self.store.list_instances(self.run_id, job, limit=MAX_INSTANCES_PAGE)
+        return " ".join(f"{record.instance}:{record.status}" for record in page.instances)
 
     def outcome(self) -> Outcome:
         return outcome_of(self.store.get_run(self.run_id), self.store.list_jobs(self.run_id),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -303,6 +304,67 @@ def workspace_between_stages_means(outcome: Outcome) -> None:
                                            "SCRATCH": "gone"}
 
 
+# --- fan-out ---------------------------------------------------------------------------------
+
+SHARDS = 6
+# Each shard says how many tests it ran ((index + 1) * 10); shard 3 fails, which one failure
+# allowed lets the job survive; the last job sums the counts of the list the group gives.
+SHARD_SCRIPT = ('test "$CO_SHARD_INDEX" != 3 || { echo "shard 3 fails"; exit 1; };'
+                ' echo "[COUT] TESTS = $(( (CO_SHARD_INDEX + 1) * 10 ))"')
+SUM_SCRIPT = ('total=0; for n in $(echo "$CO_COUNTS" | tr -c "0-9" " "); do total=$((total + n)); done;'
+              ' echo "[COUT] TOTAL = $total"')
+
+
+def sharded_tests(backend: Backend, **fan_out: Any) -> Outcome:
+    shards = shell_job("test", SHARD_SCRIPT, shards=SHARDS, allowed_failures=1, outputs=["TESTS"], **fan_out)
+    total = shell_job("sum", SUM_SCRIPT, data={"counts": "${{ jobs.test.outputs.TESTS }}"}, outputs=["TOTAL"])
+    name = "sharded-" + ("fail-fast" if fan_out.get("fail_fast", True) else "all")
+    outcome = backend.run(workflow(name, stage("test", shards), stage("sum", total)))
+    return outcome.observed("instances", backend.progress(outcome.run_id).instance_states("test"))
+
+
+def sharded_tests_running_all(backend: Backend) -> Outcome:
+    """Without fail_fast: an inline Map on AWS, every shard's failure caught."""
+    return sharded_tests(backend, fail_fast=False)
+
+
+def sharded_tests_failing_fast(backend: Backend) -> Outcome:
+    """fail_fast with one failure allowed: a Distributed Map on AWS (ToleratedFailureCount 1),
+    its items read from S3."""
+    return sharded_tests(backend)
+
+
+def fail_fast_stop(backend: Backend) -> Outcome:
+    """Shard 0 runs until it is stopped; shard 1 fails a few seconds in, which fail_fast (no
+    failure allowed: an inline Map on AWS, failing at once) answers by stopping shard 0."""
+    script = ('test "$CO_SHARD_INDEX" = 1 && { sleep 3; exit 1; };' + STOPPABLE.format(says="working"))
+    shards = shell_job("test", script, shards=2)
+    flow = workflow("sharded-stop", stage("test", shards), stage("later", shell_job("never", "echo no")))
+    outcome = backend.run(flow)
+    progress = backend.progress(outcome.run_id)
+    return outcome.observed("instances", progress.instance_states("test")).observed(
+        "stopped instance", progress.job("test.0").reason)
+
+
+def fail_fast_stop_means(outcome: Outcome) -> None:
+    assert (outcome.status, outcome.reason) == (
+        "failed", "job 'test' failed: 1 of 2 instances failed (allowed: 0)")
+    assert outcome.observations == {"instances": "0:cancelled 1:failed",
+                                    "stopped instance": "stopped: instance 1 failed"}
+    assert outcome.job("never").status == "skipped"
+
+
+def sharded_tests_mean(outcome: Outcome) -> None:
+    assert outcome.status == "succeeded", outcome.reason
+    test = outcome.job("test")
+    assert (test.status, test.reason) == ("succeeded", "1 of 6 instances failed (allowed: 1)")
+    assert test.outputs == {"CO_INSTANCES": "6", "CO_INSTANCES_FAILED": "1", "CO_INSTANCES_SKIPPED": "0",
+                            "CO_INSTANCES_SUCCEEDED": "5", "TESTS": '["10","20","30",null,"50","60"]'}
+    assert outcome.job("sum").outputs == {"TOTAL": "170"}
+    assert outcome.observations["instances"] == " ".join(
+        f"{index}:{'failed' if index == 3 else 'succeeded'}" for index in range(SHARDS))
+
+
 SCENARIOS = [
     Scenario("data links carry values with equals signs", data_links, data_links_mean),
     Scenario("CO_RESULT = false fails the job though it exits 0", reported_failure, reported_failure_means),
@@ -324,6 +386,14 @@ SCENARIOS = [
     Scenario("parallel actions really overlap", parallel_overlap, parallel_overlap_means),
     Scenario("the workspace carries files, links, modes and deletions from stage to stage",
              workspace_between_stages, workspace_between_stages_means),
+]
+
+FAN_OUT_SCENARIOS = [
+    Scenario("six shards, one failing within allowed_failures, summed by a later job (inline Map)",
+             sharded_tests_running_all, sharded_tests_mean),
+    Scenario("six shards failing fast with one failure allowed, summed by a later job (Distributed Map)",
+             sharded_tests_failing_fast, sharded_tests_mean),
+    Scenario("fail_fast stops the running shard when another fails", fail_fast_stop, fail_fast_stop_means),
 ]
 
 
@@ -357,3 +427,35 @@ def test_the_local_driver_and_the_aws_path_with_every_job_on_eks_agree(
 
     assert scenario.play(eks) == expected
 
+
+
+@pytest.mark.parametrize("scenario", FAN_OUT_SCENARIOS, ids=str)
+def test_a_fan_out_job_on_the_aws_path_does_what_it_means(
+    scenario: Scenario, sandbox: SandboxBackend
+) -> None:
+    scenario.means(scenario.play(sandbox))
+
+
+@pytest.mark.parametrize("scenario", FAN_OUT_SCENARIOS, ids=str)
+def test_a_fan_out_job_on_eks_does_what_it_means(scenario: Scenario, eks: SandboxBackend) -> None:
+    scenario.means(scenario.play(eks))
+
+
+# The fan-out scenarios' agreement needs the local driver's instances (chalicelib/local): kept
+# apart from SCENARIOS so that the two sides of issue 12 can land one at a time.
+@pytest.mark.parametrize("scenario", FAN_OUT_SCENARIOS, ids=str)
+def test_the_local_driver_and_the_aws_path_agree_on_fan_out(
+    scenario: Scenario, local: LocalBackend, sandbox: SandboxBackend
+) -> None:
+    expected = local_outcome(scenario, local)
+
+    assert scenario.play(sandbox) == expected
+
+
+@pytest.mark.parametrize("scenario", FAN_OUT_SCENARIOS, ids=str)
+def test_the_local_driver_and_the_aws_path_with_every_job_on_eks_agree_on_fan_out(
+    scenario: Scenario, local: LocalBackend, eks: SandboxBackend
+) -> None:
+    expected = with_stopped_exit_codes_unknown(local_outcome(scenario, local))
+
+    assert scenario.play(eks) == expected

@@ -30,7 +30,7 @@ from chalicelib.engine.fanout import (
     reused_instances,
 )
 from chalicelib.engine.records import FROM_FAILURE, JobRecord, RerunKind, RerunScope
-from chalicelib.engine.rules import FAN_OUT_NOT_RUN, FailJob, Launch, Reuse, decide_ready_job
+from chalicelib.engine.rules import FAN_OUT_AS_ONE_JOB, FailJob, Launch, Reuse, decide_ready_job
 from tests.builders import action, catalog, component, job, stage, workflow
 
 TESTER = "demo/tester@1.0.0"
@@ -222,9 +222,9 @@ def test_a_reused_instance_is_not_planned() -> None:
                                  reused={"COUNT": "7"}) == Reuse({"COUNT": "7"})
 
 
-def test_until_a_driver_runs_instances_a_fan_out_job_fails_saying_so_unless_it_is_skipped() -> None:
+def test_a_fan_out_job_asked_of_as_one_job_fails_rather_than_run_as_one_container() -> None:
     flow, test = fan_out(shards=3)
-    assert decide_ready_job(flow, test, CATALOG, CONTEXT, {}) == FailJob(FAN_OUT_NOT_RUN)
+    assert decide_ready_job(flow, test, CATALOG, CONTEXT, {}) == FailJob(FAN_OUT_AS_ONE_JOB)
     flow, test = fan_out(shards=3, if_="${{ params.ref == 'nowhere' }}")
     assert isinstance(decide_ready_job(flow, test, CATALOG, CONTEXT, {}), Skip)
 

@@ -65,6 +65,9 @@ RUNS = {  # Executions.ensure_machine / start / stop (chalicelib/aws/stepfunctio
 STOP_TASKS = {"ecs:StopTask"}  # Tasks.stop (chalicelib/aws/ecs.py)
 # RunWorkspaces.start_from / discard (chalicelib/cloud/run_workspaces.py on S3LayerStore)
 WORKSPACES = {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+# The dispatcher's Distributed Map items (chalicelib/aws/fanout_items.py), in the functions
+# that start runs and have no WORKSPACES grant.
+FAN_OUT_ITEMS = {"s3:PutObject"}
 # Lambda keeps an event an asynchronously invoked function failed on (FailedEventsQueue),
 # sending it as the function's role.
 FAILED_EVENTS = {"sqs:SendMessage"}
@@ -78,8 +81,9 @@ GRANTS = {
         "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"},
     # chalicelib/cloud/launcher.py: a launch message consumed, its task started (Tasks.run:
     # ListTasks by startedBy, the definition described or registered, RunTask with tags and
-    # the task roles; or the Kubernetes Job created) or its job state answered at once.
-    "LaunchJobs": OWN_LOGS | STORE | ANSWERS | EKS | {
+    # the task roles; or the Kubernetes Job created) or its job state answered at once; a
+    # fan-out job's end stops its instances still running (fail_fast).
+    "LaunchJobs": OWN_LOGS | STORE | ANSWERS | EKS | STOP_TASKS | {
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
         "sqs:ChangeMessageVisibility",
         "ecs:ListTasks", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
@@ -100,9 +104,9 @@ GRANTS = {
     # chalicelib/services/event_triggers.py and schedules.py: the trigger index read, the event
     # claimed or the tick marked, the run recorded and submitted (the dispatcher: its machine
     # made current, its execution started, stopped if a cancel came first).
-    "ObjectCreated": OWN_LOGS | STORE | RUNS | FAILED_EVENTS,
-    "ReferenceChanged": OWN_LOGS | STORE | RUNS | FAILED_EVENTS,
-    "StartScheduledRuns": OWN_LOGS | STORE | RUNS | FAILED_EVENTS,
+    "ObjectCreated": OWN_LOGS | STORE | RUNS | FAN_OUT_ITEMS | FAILED_EVENTS,
+    "ReferenceChanged": OWN_LOGS | STORE | RUNS | FAN_OUT_ITEMS | FAILED_EVENTS,
+    "StartScheduledRuns": OWN_LOGS | STORE | RUNS | FAN_OUT_ITEMS | FAILED_EVENTS,
     # chalicelib/api/authorizer.py: the API token hashes read (chalicelib/aws/api_tokens.py).
     "ApiToken": OWN_LOGS | SECRETS,
     # chalicelib/cloud/eks_check.py: the ended Kubernetes Jobs found, each judged as TaskStopped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -64,3 +65,19 @@ def test_retry_example_succeeds_on_its_second_attempt_with_both_attempts_logged(
     assert [a.status.value for a in attempts] == ["failed", "succeeded"]
     assert "attempt 1" in finished.logs("flaky", attempt=1)
     assert "attempt 2" in finished.logs("flaky", attempt=2)
+
+
+def test_sharded_tests_runs_the_suite_in_twenty_shards_and_adds_up_their_counts(
+    harness: Harness,
+) -> None:
+    harness.use_example_components()
+
+    finished = harness.run((EXAMPLES / "workflows/sharded-tests.yaml").read_text())
+
+    assert finished.run.status is RunState.SUCCEEDED, finished.run.reason
+    test, total = finished.jobs["test"], finished.jobs["total"]
+    assert test.outputs["CO_INSTANCES"] == "20" and test.outputs["CO_INSTANCES_SUCCEEDED"] == "20"
+    assert sum(int(count) for count in json.loads(test.outputs["TESTS"])) == 5000
+    assert harness.store.instance_counts(finished.run.id, "test") == {JobState.SUCCEEDED: 20}
+    assert total.outputs["SHARDS"] == "20" and total.outputs["TOTAL"] == "5000"
+    assert total.outputs["FAILED"] == "0"

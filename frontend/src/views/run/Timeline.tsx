@@ -128,6 +128,7 @@ function Bar({ job, segment, row, onSelect }: { job: string; segment: TimelineSe
             key={part.state}
             className={`fan-out-segment fo-${part.state}`}
             data-state={part.state}
+            data-count={part.count}
             style={{ left: `${part.left}%`, width: `${part.width}%` }}
           />
         ))}

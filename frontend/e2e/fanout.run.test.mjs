@@ -1,12 +1,10 @@
-// PENDING (issue 12): runs only once the drivers run a fan-out job's instances (the local
-// driver's queue is a later session's). Until then it cannot pass, so it is named
-// `fanout.pending.mjs` and `npm run e2e` (e2e/*.test.mjs) does not pick it up. Once a run of
-// the workflow below starts its 40 instances, rename it `fanout-instances.test.mjs` and run:
+// A fan-out job whose 40 instances really run on the local driver (its queue behind
+// max_parallel and the machine's bound), on a real `containerops serve`:
 //
-//     CONTAINEROPS_E2E_DIST=<build> node --test --test-reporter=spec e2e/fanout.pending.mjs
+//     CONTAINEROPS_E2E_DIST=<build> node --test --test-reporter=spec e2e/fanout.run.test.mjs
 //
-// What it checks, on instances that really ran (fanout.test.mjs covers what runs today: a
-// group of 10,000 instances that never started): the group node's bar filling while the
+// What it checks, on instances that really ran (fanout.test.mjs covers a group of 10,000
+// instances that never started): the group node's bar filling while the
 // instances run and its counts at the end, the timeline's one row with a segmented bar, the
 // grid's failed instances first then the rest by index, the state filter, and a cell opening
 // that instance's attempts and log at `#/run/<ns>/<run>/test.<i>` (the log read from the same

@@ -1,0 +1,56 @@
+"""Reading and stopping a fan-out job's instance records on the cloud path: every recorded
+instance in some states (page after page, never more than a page a read), and the running
+ones ended `cancelled` with their tasks stopped.
+
+Stopping writes the instance's end first (conditionally on its still running), then stops
+its running attempts' tasks with ContainerOps's stop prefix, so their verdicts, arriving
+later, find the instance ended and change only the attempt (and its exit code), as the run's
+end does for the jobs it stops. Both the group's end (fail_fast, or a Map that ended with
+instances still running) and the run's end (a cancel, another job's failure) stop instances
+this way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+
+from chalicelib.cloud.ports import Tasks
+from chalicelib.cloud.verdict import RUN_STOP_PREFIX
+from chalicelib.domain.states import AttemptState, JobState
+from chalicelib.engine.records import JobRecord
+from chalicelib.errors import StaleWrite
+from chalicelib.store import messages
+from chalicelib.store.base import Store
+
+
+def instances_in(store: Store, run_id: str, job: str, states: Sequence[JobState]) -> Iterator[JobRecord]:
+    """The recorded instances of `job` in `states`, in instance order."""
+    cursor: str | None = None
+    while True:
+        page = store.list_instances(run_id, job, states=states, cursor=cursor,
+                                    limit=messages.MAX_INSTANCES_PAGE)
+        yield from page.instances
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def stop_running_instances(store: Store, tasks: Tasks, run_id: str, job: str, reason: str,
+                           clock: Callable[[], float] = time.time) -> int:
+    """End every running instance of `job` cancelled for `reason` and stop its tasks; how
+    many this call ended (one a verdict ended meanwhile keeps its verdict)."""
+    running = list(instances_in(store, run_id, job, (JobState.RUNNING,)))  # read before writing
+    ended = 0
+    for record in running:
+        try:
+            store.save_job(replace(record, status=JobState.CANCELLED, reason=reason,
+                                   finished_at=clock()), expected=JobState.RUNNING)
+            ended += 1
+        except StaleWrite:
+            continue  # its verdict ended it first
+        for attempt in store.list_attempts(run_id, record.name):
+            if attempt.status is AttemptState.RUNNING and attempt.container_id:
+                tasks.stop(attempt.container_id, RUN_STOP_PREFIX + reason)
+    return ended
