@@ -29,6 +29,7 @@ class Workspaces:
             source = self.path(copy_from) if copy_from else None
             if source is not None and source.is_dir():
                 shutil.copytree(source, path, symlinks=True)
+                _take_owners(source, path)
             else:
                 path.mkdir(parents=True)
         # Containers run as another, unprivileged user: the folder must be theirs to write.
@@ -37,3 +38,19 @@ class Workspaces:
 
     def discard(self, run_id: str) -> None:
         shutil.rmtree(self.path(run_id), ignore_errors=True)
+
+
+def _take_owners(source: Path, copy: Path) -> None:
+    """Give every copied entry its original's owner, as `cp -a` would: the jobs run as an
+    unprivileged user, and a file the server copied as root would be theirs to read but no
+    longer to overwrite (a re-run's `test` writing its report again). Only root can, and
+    needs to: otherwise the copies are already the server's user's, as the originals were."""
+    if os.geteuid() != 0:
+        return
+    for folder, folders, files in os.walk(source):
+        relative = Path(folder).relative_to(source)
+        for name in [".", *folders, *files]:
+            original = Path(folder) / name if name != "." else Path(folder)
+            target = copy / relative / name if name != "." else copy / relative
+            owner = os.lstat(original)
+            os.lchown(target, owner.st_uid, owner.st_gid)
