@@ -68,6 +68,7 @@ async function openDesigner(name) {
   await page.goto(`${server.url}/#/designer/${NS}/${name}`);
   await page.getByTestId("designer").waitFor();
   await page.getByTestId("job-node").first().waitFor();
+  await page.locator('[data-testid="canvas"][data-fitted="true"]').waitFor(); // drawn where it stays
   return page;
 }
 
@@ -246,6 +247,7 @@ test("a selected link is drawn above and brighter than the others, which fade", 
   const page = await openDesigner("links");
   const first = linkEdge(page, "source", "builder");
   const second = linkEdge(page, "builder", "announce");
+  for (const edge of [first, second]) await edge.locator(".react-flow__edge-path").waitFor();
   const plain = await strokeOf(first);
   assert.deepEqual(await strokeOf(second), plain, "unselected links look alike");
 
