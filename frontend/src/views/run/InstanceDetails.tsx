@@ -13,6 +13,7 @@ import { elapsed } from "../../ui/format";
 import { StatusBadge } from "../../ui/StatusBadge";
 import { useLoad } from "../../ui/useLoad";
 import { findInstance, instanceAttempts, lastSeenOf } from "./instanceLookup";
+import { OutputsTable } from "./OutputsTable";
 
 interface InstanceDetailsProps {
   namespace: string;
@@ -88,20 +89,7 @@ export function InstanceDetails({ namespace, run, group, index, now, attempt, li
             <dd>{elapsed(item.started_at, item.finished_at, now) || "—"}</dd>
           </dl>
           <h3>Outputs</h3>
-          {outputs.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <table className="list" data-testid="job-outputs">
-              <tbody>
-                {outputs.map(([name, value]) => (
-                  <tr key={name}>
-                    <th>{name}</th>
-                    <td className="mono">{value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <OutputsTable outputs={outputs} />
           {attempts.length > 0 && (
             <>
               <h3>Attempts</h3>

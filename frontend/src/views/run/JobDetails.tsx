@@ -15,6 +15,7 @@ import { countsWords } from "./fanoutBar";
 import { InstanceGrid } from "./InstanceGrid";
 import { canRerun, useRerun } from "./rerun";
 import { ReusedFrom } from "./ReusedFrom";
+import { OutputsTable } from "./OutputsTable";
 
 interface JobDetailsProps {
   job: JobDocument;
@@ -61,20 +62,7 @@ export function JobDetails({ job, namespace, run, now, attempt, line }: JobDetai
         <dd>{elapsed(job.started_at, job.finished_at, now) || "—"}</dd>
       </dl>
       <h3>Outputs</h3>
-      {outputs.length === 0 ? (
-        <p className="muted">None.</p>
-      ) : (
-        <table className="list" data-testid="job-outputs">
-          <tbody>
-            {outputs.map(([key, value]) => (
-              <tr key={key}>
-                <th>{key}</th>
-                <td className="mono">{value}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <OutputsTable outputs={outputs} />
       {job.fan_out ? (
         <>
           <h3>Instances</h3>
