@@ -85,10 +85,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.cli.main", "--data-dir", str(data_dir), "serve",
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
