@@ -192,5 +192,10 @@ bench-sandbox: setup images
 bench-fanout: setup images
 	$(BIN)/python bench/fanout.py $(FANOUT_OPTIONS)
 
+# The sandbox half: one 1,000-shard job through the AWS sandbox's Map state (bench/fanout.py --sandbox).
+.PHONY: bench-fanout-sandbox
+bench-fanout-sandbox: setup images
+	$(BIN)/python bench/fanout.py --sandbox 1000
+
 clean:
 	rm -rf $(BUILD)/test-data $(BUILD)/releases $(FRONTEND)/test-results $(PACKAGE) .chalice/deployments

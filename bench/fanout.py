@@ -23,7 +23,24 @@ any instance does not succeed.
 
 `--sandbox N` instead runs one `shards: N` job through the AWS sandbox (moto's Step
 Functions drives the Map state; each instance's task container on the same Docker engine)
-and prints its wall time, the Map's kind and instances per second.
+and prints its wall time, the Map's kind and instances per second (`make
+bench-fanout-sandbox` runs it at 1,000). The Map's kind and MaxConcurrency are read from the
+state machine the dispatcher deployed to moto: with no `max_parallel`, the compiler keeps
+an inline Map up to 40 instances and makes a Distributed Map beyond (`chalicelib/asl/build`),
+so 1,000 shards run as a Distributed Map with MaxConcurrency 1,000. How many run at once in
+the sandbox: moto starts one worker thread per allowed iteration (MaxConcurrency, every item
+when it is 0), so all 1,000 child executions send their launch message at once; the
+sandbox's ECS agent runs every task it is given on a thread and a container of its own, with
+no bound of its own (no `--parallel`, no CONTAINEROPS_MAX_CONTAINERS: those are the local
+driver's); what holds them back is the launcher taking the messages one after another (ten
+a batch, on the pump's one thread, moto answering one request at a time). So the figure is
+the control plane's launch rate, not a parallelism setting; the peak of instances in flight
+(launched, not yet judged, from their records) is printed to say how many that came to,
+with the launch rate (first launch to last). Each instance's Task times out (its backstop:
+the job's 2m plus the launch allowance, 420 s) counting from when its iteration began, the
+wait in the launch queue included, so the launcher must get through all N in that time.
+Opening the sandbox (moto, the resources, the state machine) is timed apart and left out of
+the wall. The run fails if any instance does not succeed.
 
     .venv/bin/python bench/fanout.py [--instances 1000 10000] [--parallel N] [--sandbox 1000]
 """
@@ -39,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +67,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api import free_port, start_server
 from overhead import percentile
 
+from chalicelib.aws.stepfunctions import StepFunctionsExecutions
+from chalicelib.domain.models import Workflow
+from chalicelib.domain.states import JobState, RunState
 from chalicelib.local.driver import UNPRIVILEGED_USER
+from chalicelib.sandbox import AwsSandbox
+from chalicelib.sandbox.environment import REGION
 
 IMAGE = "containerops/busybox:1"
 SCRIPT = 'sleep 0.2; echo "[COUT] CO_RESULT = true"'
@@ -59,6 +82,9 @@ FINISHED = {"succeeded", "failed", "cancelled"}
 # A poll's pause: ten a second, as a handful of open run views ask (each polls every second
 # or two); asking back to back would measure a client taking a core from the run.
 POLL_PAUSE = 0.1
+# How long the sandbox run may take before the benchmark gives up: generous, as the launcher
+# takes the instances' messages one after another on a 2-core machine.
+SANDBOX_WAIT_BASE, SANDBOX_WAIT_PER_INSTANCE = 600.0, 2.0
 
 
 def machine_bound() -> int:
@@ -213,13 +239,145 @@ def report_containerops(figures: ServerFigures, baseline: Figures) -> None:
               + ("  (target p99 < 100 ms)" if label == "run detail" else ""))
 
 
+@dataclass(frozen=True)
+class MapChoice:
+    """The fan-out job's Map state as deployed: what the compiler chose."""
+
+    state: str
+    mode: str  # ProcessorConfig's Mode: INLINE or DISTRIBUTED
+    max_concurrency: int | None  # None: not set (0 in ASL: no limit)
+    tolerated_failures: int | None
+    instance_timeout: int | None  # the instance Task's TimeoutSeconds: its backstop
+
+    @property
+    def at_once(self) -> str:
+        return f"{self.max_concurrency:,}" if self.max_concurrency else "no limit"
+
+
+@dataclass(frozen=True)
+class SandboxFigures:
+    instances: int
+    opening: float  # seconds: moto, the resources, the state machine; not in the wall
+    wall: float  # from the run's start to its end, nothing of it left in flight
+    spans: list[tuple[float, float]]  # each instance's launch to its verdict (its record's times)
+    map: MapChoice
+    handler_failures: list[str]
+
+
+def map_states(states: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every Map state of a definition's `States`, nested ones (Parallel branches) included."""
+    for name, state in states.items():
+        if state.get("Type") == "Map":
+            yield name, state
+            yield from map_states(state.get("ItemProcessor", {}).get("States", {}))
+        for branch in state.get("Branches", ()):
+            yield from map_states(branch.get("States", {}))
+
+
+def map_choice(definition: Mapping[str, Any]) -> MapChoice:
+    found = list(map_states(definition["States"]))
+    if len(found) != 1:
+        raise SystemExit(f"the fan-out machine has {len(found)} Map states, not one")
+    name, state = found[0]
+    processor = state["ItemProcessor"]
+    return MapChoice(name, str(processor["ProcessorConfig"]["Mode"]), state.get("MaxConcurrency"),
+                     state.get("ToleratedFailureCount"),
+                     processor["States"][processor["StartAt"]].get("TimeoutSeconds"))
+
+
+def deployed_map(sandbox: AwsSandbox, workflow: Workflow, version: int) -> MapChoice:
+    """The Map of the state machine the dispatcher made in moto for this version."""
+    import boto3
+
+    settings = sandbox.services.settings
+    client = boto3.session.Session(region_name=REGION).client("stepfunctions")  # the sandbox's moto
+    arn = StepFunctionsExecutions(client, settings.state_machine_role_arn,
+                                  prefix=settings.machine_prefix).machine_arn(workflow, version)
+    return map_choice(json.loads(client.describe_state_machine(stateMachineArn=arn)["definition"]))
+
+
+def run_sandbox(workdir: Path, definition: dict[str, Any]) -> SandboxFigures:
+    """One run of a fan-out workflow through the AWS sandbox; SystemExit unless every instance
+    succeeded."""
+    workflow = Workflow.model_validate(definition)
+    instances = int(definition["spec"]["stages"][0]["actions"][0]["jobs"][0]["shards"])
+    opening = time.perf_counter()
+    with AwsSandbox(workdir) as sandbox:
+        version = sandbox.save_workflow(workflow)
+        opened = time.perf_counter() - opening
+        chosen = deployed_map(sandbox, workflow, version)
+        began = time.perf_counter()
+        run = sandbox.start_run(NAMESPACE, workflow.metadata.name, {}, version=version)
+        finished = sandbox.wait(run.id, timeout=SANDBOX_WAIT_BASE + SANDBOX_WAIT_PER_INSTANCE * instances)
+        wall = time.perf_counter() - began
+        counts = sandbox.services.store.instance_counts(run.id, JOB)
+        records = list(sandbox.services.store.every_instance(run.id, JOB))
+        failures = list(sandbox.handler_failures)
+    if finished.status is not RunState.SUCCEEDED:
+        raise SystemExit(f"the {instances}-shard sandbox run ended {finished.status}: {finished.reason}"
+                         f" (instances: {dict(counts)}; handler failures: {failures[:3]})")
+    if counts.get(JobState.SUCCEEDED) != instances or sum(counts.values()) != instances:
+        raise SystemExit(f"the {instances}-shard sandbox run succeeded with the instance counts "
+                         f"{dict(counts)}")
+    spans = [(r.started_at, r.finished_at) for r in records
+             if r.started_at is not None and r.finished_at is not None]
+    if len(spans) != instances:
+        raise SystemExit(f"{instances - len(spans)} instance records have no start or end time")
+    return SandboxFigures(instances, opened, wall, spans, chosen, failures)
+
+
+def peak_in_flight(spans: list[tuple[float, float]]) -> int:
+    """The most spans open at one moment (an end before a start at the same time)."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    peak = current = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def report_sandbox(figures: SandboxFigures) -> None:
+    chosen, each = figures.map, [end - start for start, end in figures.spans]
+    tolerated = chosen.tolerated_failures
+    print(f"  opening the sandbox (moto, resources, the state machine): {figures.opening:.2f} s"
+          " (not in the wall)")
+    print(f"  Map state '{chosen.state}': {chosen.mode} map, MaxConcurrency {chosen.at_once}"
+          + (f", ToleratedFailureCount {tolerated}" if tolerated is not None else ""))
+    print(f"  {'AWS sandbox (moto, Docker)':<26} {figures.instances:>6,} instances"
+          f"  wall {figures.wall:8.1f} s"
+          f"  {figures.instances / figures.wall:6.1f} instances/s  each (launch to verdict) p50 / p99 "
+          f"{percentile(each, 0.5) * 1000:5.0f} / {percentile(each, 0.99) * 1000:5.0f} ms")
+    print(f"  {'':<26} at once: up to MaxConcurrency {chosen.at_once} (moto: a worker per iteration"
+          f" allowed; the ECS agent: no bound of its own; launches one after another);"
+          f" peak in flight {peak_in_flight(figures.spans):,}")
+    starts = [start for start, _ in figures.spans]
+    spread = max(starts) - min(starts)
+    print(f"  {'':<26} launches: first to last {spread:.1f} s"
+          + (f" ({(len(starts) - 1) / spread:.1f} a second)" if spread > 0 else "")
+          + (f"; an instance's Task times out {chosen.instance_timeout:,} s after its iteration began"
+             " (the job's timeout + the launch allowance), queued or not" if chosen.instance_timeout else ""))
+    failures = figures.handler_failures
+    print(f"  {'':<26} handler failures: "
+          + (f"{len(failures)}: {failures[:3]}" if failures else "none"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--instances", type=int, nargs="+", default=list(SIZES),
                         help="the fan-out sizes to run (default: 1000 10000)")
     parser.add_argument("--parallel", type=int, default=machine_bound(),
                         help="instances at once (default: CONTAINEROPS_MAX_CONTAINERS, else 4 x cores)")
+    parser.add_argument("--sandbox", type=int, metavar="N",
+                        help="instead: one N-shard job through the AWS sandbox's Map state")
     options = parser.parse_args()
+    if options.sandbox is not None:
+        if options.sandbox < 1:
+            parser.error("--sandbox must be at least 1")
+        print(f"fan-out on the AWS sandbox: busybox `sleep 0.2` per instance, one shards: {options.sandbox:,}"
+              f" job ({os.cpu_count()} cores)")
+        with tempfile.TemporaryDirectory(prefix="co-bench-fanout-sandbox-") as workdir:
+            report_sandbox(run_sandbox(Path(workdir), fan_out_workflow(options.sandbox)))
+        return
     if options.parallel < 1 or any(n < 1 for n in options.instances):
         parser.error("--parallel and every --instances must be at least 1")
     print(f"fan-out: busybox `sleep 0.2` per instance, at most {options.parallel} at once "

@@ -132,7 +132,8 @@ def timed(sandbox: AwsSandbox, marks: Marks) -> None:
     executions = StepFunctionsExecutions(session.client("stepfunctions"),
                                          services.settings.state_machine_role_arn)
     tasks = TimedTasks(EcsTasks(session.client("ecs"), services.settings), marks)
-    launcher = JobLauncher(services.store, executions, tasks, StoreCatalog(services.store), services.logs)
+    launcher = JobLauncher(services.store, executions, tasks, StoreCatalog(services.store), services.logs,
+                           services.workspaces)
     # The Lambda functions read these attributes at each invocation (sandbox/lambdas.py).
     services.launcher = TimedLauncher(launcher, marks)  # type: ignore[assignment]
     services.task_finaliser = TimedFinaliser(services.task_finaliser, marks)  # type: ignore[assignment]

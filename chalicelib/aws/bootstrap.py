@@ -80,6 +80,7 @@ class AwsServices:
     store: DynamoDbStore
     logs: CloudWatchLogs
     dispatcher: CloudDispatcher
+    workspaces: LayeredRunWorkspaces  # the runs' /workspace layers in S3
     launcher: JobLauncher
     log_batches: LogBatchHandler
     task_finaliser: TaskFinaliser
@@ -124,8 +125,8 @@ class AwsServices:
         run_finaliser = RunFinaliser(store, tasks, dispatcher, workspaces)
         runs = RunService(store, dispatcher)
         return cls(
-            settings=settings, store=store, logs=logs, dispatcher=dispatcher,
-            launcher=JobLauncher(store, executions, tasks, catalog, logs),
+            settings=settings, store=store, logs=logs, dispatcher=dispatcher, workspaces=workspaces,
+            launcher=JobLauncher(store, executions, tasks, catalog, logs, workspaces),
             log_batches=LogBatchHandler(store, secrets, stream_prefix=TASK_STREAM_PREFIX,
                                         container_name=JOB_CONTAINER),
             task_finaliser=task_finaliser,

@@ -5,10 +5,12 @@ The Map's end (or its failure, caught into the same state) sends one message; th
 decides (`engine.fanout`): a group reused, skipped or failed as a whole
 (`decide_ready_group`), or the group's end from its instances' tally (`group_end`) with the
 aggregate outputs (`aggregate_outputs`, from the records of the instances that did their
-work). The group's record is written once, conditionally on the state it was read in, and
-the token answered: success, `Job.Failed` with the reason (a group that cannot be planned:
-`Job.NotRunnable`). A redelivery that finds the group final answers again from its record
-(the first answer may have been lost with the handler).
+work), whose lists are added to the run's workspace as one layer before the group's record
+is written, so the jobs the group's end lets start find them. The group's record is written
+once, conditionally on the state it was read in, and the token answered: success,
+`Job.Failed` with the reason (a group that cannot be planned: `Job.NotRunnable`). A
+redelivery that finds the group final answers again from its record (the first answer may
+have been lost with the handler), and one that comes before it adds the same files again.
 
 Neither kind of Map stops containers itself: when the Map ends with instances still running
 (fail_fast stopped the group, so the Map failed and its other iterations were aborted), they
@@ -31,9 +33,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from enum import StrEnum
 
-from chalicelib.cloud.instance_records import instances_in, stop_running_instances
+from chalicelib.cloud.instance_records import stop_running_instances
 from chalicelib.cloud.loaded_run import LoadedRun
-from chalicelib.cloud.ports import JOB_FAILED, JOB_NOT_RUNNABLE, Executions, Tasks
+from chalicelib.cloud.ports import JOB_FAILED, JOB_NOT_RUNNABLE, Executions, RunWorkspaces, Tasks
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.fanout import fails_fast, instance_count
 from chalicelib.domain.models import Job
@@ -64,8 +66,9 @@ class GroupEnded(StrEnum):
 
 class GroupEnder:
     def __init__(self, store: Store, executions: Executions, tasks: Tasks, catalog: ComponentCatalog,
-                 clock: Callable[[], float] = time.time) -> None:
+                 workspaces: RunWorkspaces, clock: Callable[[], float] = time.time) -> None:
         self._store = store
+        self._workspaces = workspaces
         self._executions = executions
         self._tasks = tasks
         self._catalog = catalog
@@ -102,11 +105,12 @@ class GroupEnder:
             if tally.running:
                 stop_running_instances(self._store, self._tasks, run_id, job.name, reason, self._clock)
                 tally = InstanceTally.of(count, self._store.instance_counts(run_id, job.name))
-        aggregate = aggregate_outputs(
-            job.name, output_keys(job, component_of(job, self._catalog)), tally,
-            ((record.instance, record.outputs) for record in instances_in(
-                self._store, run_id, job.name, (JobState.SUCCEEDED, JobState.REUSED))
-             if record.instance is not None))
+        keys = output_keys(job, component_of(job, self._catalog))
+        did_work = ((record.instance, record.outputs) for record in self._store.every_instance(
+            run_id, job.name, (JobState.SUCCEEDED, JobState.REUSED))
+            if record.instance is not None)
+        aggregate = self._workspaces.add_files(
+            run_id, job.name, lambda files: aggregate_outputs(job.name, keys, tally, did_work, files))
         end = group_end(job, tally, aggregate=aggregate)
         if end is None:  # the Map ended, yet neither all ran nor did failures stop the group
             end = JobEnd(JobState.FAILED, f"{tally.not_started:,} of {count:,} instances did not run",
@@ -115,7 +119,7 @@ class GroupEnder:
 
     def _failure_that_stopped(self, run_id: str, job: Job, tally: InstanceTally) -> int:
         """The instance whose failure passed what the job allows: the (allowed + 1)-th to fail."""
-        failed = sorted(instances_in(self._store, run_id, job.name, (JobState.FAILED,)),
+        failed = sorted(self._store.every_instance(run_id, job.name, (JobState.FAILED,)),
                         key=_failure_order)
         if not failed:
             return 0

@@ -13,35 +13,21 @@ this way.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 
 from chalicelib.cloud.ports import Tasks
 from chalicelib.cloud.verdict import RUN_STOP_PREFIX
 from chalicelib.domain.states import AttemptState, JobState
-from chalicelib.engine.records import JobRecord
 from chalicelib.errors import StaleWrite
-from chalicelib.store import messages
 from chalicelib.store.base import Store
-
-
-def instances_in(store: Store, run_id: str, job: str, states: Sequence[JobState]) -> Iterator[JobRecord]:
-    """The recorded instances of `job` in `states`, in instance order."""
-    cursor: str | None = None
-    while True:
-        page = store.list_instances(run_id, job, states=states, cursor=cursor,
-                                    limit=messages.MAX_INSTANCES_PAGE)
-        yield from page.instances
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
 
 
 def stop_running_instances(store: Store, tasks: Tasks, run_id: str, job: str, reason: str,
                            clock: Callable[[], float] = time.time) -> int:
     """End every running instance of `job` cancelled for `reason` and stop its tasks; how
     many this call ended (one a verdict ended meanwhile keeps its verdict)."""
-    running = list(instances_in(store, run_id, job, (JobState.RUNNING,)))  # read before writing
+    running = list(store.every_instance(run_id, job, (JobState.RUNNING,)))  # read before writing
     ended = 0
     for record in running:
         try:

@@ -37,7 +37,7 @@ from chalicelib.cloud.attempt_end import AttemptEnder
 from chalicelib.cloud.events import LaunchMessage
 from chalicelib.cloud.group_end import GroupEnded, GroupEnder
 from chalicelib.cloud.loaded_run import LoadedRun, load_run
-from chalicelib.cloud.ports import JOB_NOT_RUNNABLE, Executions, TaskRequest, Tasks
+from chalicelib.cloud.ports import JOB_NOT_RUNNABLE, Executions, RunWorkspaces, TaskRequest, Tasks
 from chalicelib.domain.catalog import ComponentCatalog
 from chalicelib.domain.fanout import instance_count, is_fan_out
 from chalicelib.domain.models import Job
@@ -76,7 +76,7 @@ class Launched(StrEnum):
 
 class JobLauncher:
     def __init__(self, store: Store, executions: Executions, tasks: Tasks,
-                 catalog: ComponentCatalog, notes: LogSink,
+                 catalog: ComponentCatalog, notes: LogSink, workspaces: RunWorkspaces,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._executions = executions
@@ -84,7 +84,7 @@ class JobLauncher:
         self._catalog = catalog
         self._clock = clock
         self._ender = AttemptEnder(store, executions, notes, clock)
-        self._groups = GroupEnder(store, executions, tasks, catalog, clock)
+        self._groups = GroupEnder(store, executions, tasks, catalog, workspaces, clock)
 
     def launch(self, message: LaunchMessage) -> Launched:
         try:

@@ -9,13 +9,16 @@ adapters translate botocore's at their boundary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from chalicelib.cloud.events import ExecutionEnded, TaskStopped
 from chalicelib.domain.models import Workflow
+from chalicelib.engine.aggregate import ListFiles
 from chalicelib.engine.engine import JobPlan
+
+T = TypeVar("T")
 
 # The errors a job state is failed with (the compiled Retry retries Job.Failed only).
 JOB_FAILED = "Job.Failed"  # an attempt that ran and failed: retried while retries are left
@@ -125,3 +128,9 @@ class RunWorkspaces(Protocol):
     def discard(self, run_id: str) -> None:
         """The workspace of a run no longer kept (an older success of its workflow: locally it
         is removed)."""
+
+    def add_files(self, run_id: str, job: str, write: Callable[[ListFiles], T]) -> T:
+        """Add files to the run's workspace from the end of `job` (a fan-out group's lists):
+        `write` writes them; they are saved together, as one layer, once it returns (a job
+        that starts later sees them), and none of them if it raises. ServiceUnavailable
+        when the store cannot be reached."""

@@ -31,12 +31,36 @@ from chalicelib.domain.models import MAX_INSTANCES as MAX_INSTANCES
 from chalicelib.domain.models import Job
 
 # What a fan-out job's record offers later jobs beyond its declared outputs (each a JSON
-# list in instance order): the instance count and how many succeeded, failed, were skipped.
+# list in instance order): the instance count and how many succeeded, failed, were skipped;
+# the workspace folder holding every declared output's list as a file (<KEY>.json), and the
+# outputs whose list is in that file only, too large to be an output value (comma-separated).
 INSTANCES_OUTPUT = "CO_INSTANCES"
 SUCCEEDED_OUTPUT = "CO_INSTANCES_SUCCEEDED"
 FAILED_OUTPUT = "CO_INSTANCES_FAILED"
 SKIPPED_OUTPUT = "CO_INSTANCES_SKIPPED"
-GROUP_OUTPUTS = (INSTANCES_OUTPUT, SUCCEEDED_OUTPUT, FAILED_OUTPUT, SKIPPED_OUTPUT)
+LISTS_DIR_OUTPUT = "CO_LISTS_DIR"
+TOO_LARGE_OUTPUT = "CO_LISTS_TOO_LARGE"
+GROUP_OUTPUTS = (INSTANCES_OUTPUT, SUCCEEDED_OUTPUT, FAILED_OUTPUT, SKIPPED_OUTPUT, LISTS_DIR_OUTPUT,
+                 TOO_LARGE_OUTPUT)
+
+# Where a group's lists are written: the run's shared workspace, as every job mounts it.
+WORKSPACE_MOUNT = "/workspace"
+LISTS_FOLDER = ".containerops/fanout"
+
+
+def lists_folder(job: str) -> str:
+    """The folder of a group's list files, relative to the workspace: `.containerops/fanout/<job>`."""
+    return f"{LISTS_FOLDER}/{job}"
+
+
+def list_file(job: str, key: str) -> str:
+    """One output's list file, relative to the workspace."""
+    return f"{lists_folder(job)}/{key}.json"
+
+
+def smallest_list_bytes(count: int) -> int:
+    """The fewest bytes a JSON list of `count` values can take (every value null): `[null,…]`."""
+    return 5 * count + 1 if count else 2
 
 # What each instance's container gets, beyond a plain job's variables.
 INSTANCE_INDEX_VARIABLE = "CO_INSTANCE_INDEX"

@@ -20,15 +20,17 @@ from chalicelib.domain.expressions import Reference, as_text
 from chalicelib.domain.fanout import (
     INSTANCE_COUNT_VARIABLE,
     INSTANCE_INDEX_VARIABLE,
+    LISTS_DIR_OUTPUT,
     MAX_COMBINATIONS,
     MAX_INSTANCES,
     SHARD_COUNT_VARIABLE,
     SHARD_INDEX_VARIABLE,
     Expansion,
+    smallest_list_bytes,
 )
 from chalicelib.domain.models import KEY_PATTERN, PATTERN_IN_WORDS
 from chalicelib.domain.outline import JobOutline
-from chalicelib.domain.protocol import variable_for_key
+from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES, variable_for_key
 from chalicelib.errors import Problem
 
 _ENTRY_LISTS = ("include", "exclude")
@@ -188,3 +190,17 @@ def instance_index_problems(source: JobOutline, path: str, reference: Reference)
         # (a fan-out of no instances, or too many, is reported at the job itself)
         yield Problem(path, f"'{reference}': job '{source.name}' has {size:,} instances "
                             f"(0 to {size - 1:,})")
+
+
+def inline_list_problems(source: JobOutline, path: str, reference: Reference, key: str) -> Iterator[Problem]:
+    """`jobs.X.outputs.KEY` of a fan-out job X: its list must be able to fit one output value.
+    A list of more instances than `[null,null,…]` fits in is refused here rather than at run
+    time, pointing to the file that holds it (engine.aggregate)."""
+    expansion = expansion_of_outline(source)
+    size = expansion.size if expansion is not None else 0
+    if not 0 < size <= MAX_INSTANCES or smallest_list_bytes(size) <= MAX_OUTPUT_VALUE_BYTES:
+        return
+    yield Problem(path, f"'{reference}' is the list of the {size:,} instances of job '{source.name}', "
+                        f"at least {smallest_list_bytes(size):,} bytes: more than one output value may "
+                        f"be ({MAX_OUTPUT_VALUE_BYTES:,}); read its file instead, "
+                        f"${{{{ jobs.{source.name}.outputs.{LISTS_DIR_OUTPUT} }}}}/{key}.json")

@@ -26,6 +26,7 @@ from chalicelib.domain.expressions import (
 from chalicelib.domain.fanout import GROUP_OUTPUTS
 from chalicelib.domain.fanout_rules import (
     fan_out_problems,
+    inline_list_problems,
     instance_index_problems,
     matrix_reference_problems,
 )
@@ -305,6 +306,9 @@ class _WorkflowRules:
             listed = ", ".join(sorted(declared)) or "none"
             yield Problem(path, f"job '{source.name}' does not declare output '{key}' "
                                 f"(it declares: {listed})")
+            return
+        if source.fans_out and not by_instance and key not in GROUP_OUTPUTS:
+            yield from inline_list_problems(source, path, reference, key)
 
     def _declared_outputs(self, job: JobOutline) -> set[str] | None:
         declared = set(job.outputs)

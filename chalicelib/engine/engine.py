@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.catalog import ComponentCatalog, parse_component_ref
 from chalicelib.domain.expressions import (
+    ExpressionError,
     Reference,
     Value,
     as_text,
@@ -38,6 +39,7 @@ from chalicelib.domain.protocol import (
 )
 from chalicelib.domain.quantities import parse_duration, parse_memory
 from chalicelib.domain.states import JobState
+from chalicelib.engine.aggregate import too_large_reference
 from chalicelib.engine.records import JobRecord
 from chalicelib.errors import InvalidDefinition, NotFound, Problem
 
@@ -67,7 +69,11 @@ class RunContext:
     def resolve(self, reference: Reference) -> Value:
         root, rest = reference.parts[0], reference.parts[1:]
         if root == "jobs" and len(rest) == 3 and rest[1] == "outputs":
-            return self.outputs.get(rest[0], {}).get(rest[2], "")
+            outputs = self.outputs.get(rest[0], {})
+            too_large = too_large_reference(rest[0], rest[2], outputs)
+            if too_large is not None:
+                raise ExpressionError(too_large)
+            return outputs.get(rest[2], "")
         if root == "jobs" and len(rest) == 5 and rest[1] == "instances" and rest[3] == "outputs":
             index = reference.index_at(3)
             found = self.instance_outputs(rest[0], index) if (

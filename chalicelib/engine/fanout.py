@@ -16,8 +16,8 @@ Decisions taken here, where the design is silent:
   instance's partial outputs read as null, like an instance that never ran.
 - A group whose instances ended with some cancelled and no stop of the group fails, saying
   how many were cancelled (it did not do all its work).
-- An aggregate that breaks the limit of one output value (or of a record's outputs) fails a
-  group that would have succeeded, and keeps only the counts.
+- The aggregate lists are written to files in the run's workspace, and kept inline only when
+  they fit an output value (`engine.aggregate` has the rule); their size never fails a group.
 - CO_JOB of an instance is its key (`test.3`), the name its attempts and logs go by.
 - A stopped run (cancel, another job's failure, the workflow's timeout) ends the group
   `cancelled` with the run's stop reason, even when its failures had passed what is allowed.
@@ -25,7 +25,6 @@ Decisions taken here, where the design is silent:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -52,8 +51,8 @@ from chalicelib.domain.fanout import (
 )
 from chalicelib.domain.host_mounts import MountPolicy
 from chalicelib.domain.models import Component, Job, Workflow
-from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES, MAX_OUTPUTS_BYTES
 from chalicelib.domain.states import JobState
+from chalicelib.engine.aggregate import Aggregate, ListFiles, aggregate_lists
 from chalicelib.engine.engine import InstanceOutputs, JobPlan, RunContext, Skip, component_of
 from chalicelib.engine.instance_keys import instance_key, split_instance_key
 from chalicelib.engine.records import JobRecord, RerunKind, RerunScope
@@ -228,14 +227,6 @@ def instance_outputs_lookup(get_job: Callable[[str], JobRecord | None]) -> Insta
 
 # --- the group's end ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Aggregate:
-    """The group's outputs for later jobs, and the limit they broke (empty when none)."""
-
-    outputs: dict[str, str]
-    violation: str = ""
-
-
 def output_keys(job: Job, component: Component | None) -> list[str]:
     """The outputs a group aggregates: its component's, then the job's own, each once."""
     keys = [output.name for output in (component.spec.outputs if component else [])]
@@ -253,31 +244,18 @@ def count_outputs(tally: InstanceTally) -> dict[str, str]:
 
 def aggregate_outputs(
     job: str, keys: Sequence[str], tally: InstanceTally,
-    instances: Iterable[tuple[int, Mapping[str, str]]], *,
-    value_limit: int = MAX_OUTPUT_VALUE_BYTES, total_limit: int = MAX_OUTPUTS_BYTES,
+    instances: Iterable[tuple[int, Mapping[str, str]]], files: ListFiles,
 ) -> Aggregate:
-    """Each key as a JSON list in instance order (null where an instance gave none), plus the
-    counts. `instances`: (index, outputs) of the instances that did their work, any order."""
-    lists: dict[str, list[str | None]] = {key: [None] * tally.count for key in keys}
-    for index, outputs in instances:
-        for key, values in lists.items():
-            if key in outputs and 0 <= index < tally.count:
-                values[index] = outputs[key]
-    counts = count_outputs(tally)
-    aggregated: dict[str, str] = {}
-    total = sum(len(key) + len(value) for key, value in counts.items())
-    for key, values in lists.items():
-        text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
-        size = len(text.encode())
-        if size > value_limit:
-            return Aggregate(counts, f"output {key} of job '{job}' is {size:,} bytes as the list of its "
-                                     f"{tally.count:,} instances; one output may be {value_limit:,} bytes")
-        total += len(key) + size
-        if total > total_limit:
-            return Aggregate(counts, f"the outputs of job '{job}' as lists of its {tally.count:,} "
-                                     f"instances exceed {total_limit:,} bytes in all at {key}")
-        aggregated[key] = text
-    return Aggregate({**aggregated, **counts})
+    """The group's outputs for later jobs, its lists written to `files` (engine.aggregate):
+    `instances`, (index, outputs) of the instances that did their work, in index order."""
+    return aggregate_lists(job, keys, tally.count, count_outputs(tally), instances, files)
+
+
+def lists_not_written(job: str, tally: InstanceTally, error: str) -> JobEnd:
+    """A group whose lists could not be written to the workspace (a full disk) fails: the jobs
+    after it would read lists that are not there."""
+    return JobEnd(JobState.FAILED, f"the output lists of job '{job}' could not be written to the "
+                                   f"workspace: {error}", count_outputs(tally))
 
 
 def group_end(job: Job, tally: InstanceTally, *, stop_reason: str | None = None,
@@ -304,8 +282,6 @@ def group_end(job: Job, tally: InstanceTally, *, stop_reason: str | None = None,
                       outputs)
     if tally.skipped == tally.count:
         return JobEnd(JobState.SKIPPED, "every instance was skipped", outputs)
-    if aggregate is not None and aggregate.violation:
-        return JobEnd(JobState.FAILED, aggregate.violation, outputs)
     return JobEnd(JobState.SUCCEEDED, _failures_text(tally, allowed) if tally.failed else "", outputs)
 
 

@@ -32,7 +32,6 @@ from chalicelib.engine.rerun import (
 from chalicelib.errors import ContainerOpsError, InvalidDefinition
 from chalicelib.launch.base import Launcher
 from chalicelib.local.attempt import LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN, AttemptSettings
-from chalicelib.local.fan_out_group import recorded_instances
 from chalicelib.local.run_execution import (
     QuietObserver,
     ReusedInstances,
@@ -168,7 +167,7 @@ class LocalDriver:
     def _reused_instances_of(self, workflow: Workflow, previous_run: str, scope: RerunScope | None,
                              kept: bool) -> ReusedInstances:
         def reused_of(group: str) -> Mapping[int, Mapping[str, str]]:
-            previous = recorded_instances(self.store, previous_run, group)
+            previous = self.store.every_instance(previous_run, group)
             return reused_instances(workflow, group, previous, scope, workspace_kept=kept)
         return reused_of
 

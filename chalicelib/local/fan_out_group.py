@@ -14,7 +14,8 @@ Decisions taken here:
 - An instance's record is created (`create_instance`) before its container starts; a create
   that finds it exists (StaleWrite) starts nothing, so no instance ever starts twice.
 - The aggregate outputs are read back from the store when the group ends (pages of the
-  instances that did their work), not kept in memory while it runs.
+  instances that did their work), not kept in memory while it runs, and their lists
+  written to the run's workspace folder as they are read (`lists`).
 - A restarted driver takes the group up from the store: the counts give the tally, the
   recorded indexes where the queue goes on (`resume_index`), and each recorded running
   instance is resumed as a plain job is (re-attached to its container, or judged).
@@ -22,7 +23,7 @@ Decisions taken here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -31,9 +32,9 @@ from chalicelib.domain.fanout import Instance, expand
 from chalicelib.domain.host_mounts import MountPolicy
 from chalicelib.domain.models import Job, Workflow
 from chalicelib.domain.states import JobState
+from chalicelib.engine.aggregate import Aggregate, ListFiles
 from chalicelib.engine.engine import JobPlan, RunContext, component_of
 from chalicelib.engine.fanout import (
-    Aggregate,
     InstanceTally,
     aggregate_outputs,
     decide_ready_instance,
@@ -41,6 +42,7 @@ from chalicelib.engine.fanout import (
     group_end,
     group_parallelism,
     instances_to_start,
+    lists_not_written,
     may_start_more,
     output_keys,
     resume_index,
@@ -80,25 +82,15 @@ class _Running:
     worker: JobWorker
 
 
-def recorded_instances(store: Store, run_id: str, job: str,
-                       states: Sequence[JobState] | None = None) -> Iterator[JobRecord]:
-    """Every recorded instance of `job` (in `states`), page by page, in index order."""
-    cursor: str | None = None
-    while True:
-        page = store.list_instances(run_id, job, states=states, cursor=cursor, limit=PAGE)
-        yield from page.instances
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
-
-
 class FanOutGroup:
     def __init__(
         self, *, store: Store, workflow: Workflow, job: Job, record: JobRecord,
         catalog: ComponentCatalog, mounts: MountPolicy, bound: int, host: GroupHost,
-        clock: Callable[[], float], reused: Mapping[int, Mapping[str, str]] | None = None,
+        clock: Callable[[], float], lists: ListFiles,
+        reused: Mapping[int, Mapping[str, str]] | None = None,
     ) -> None:
         self.store, self.workflow, self.job, self.record = store, workflow, job, record
+        self.lists = lists
         self.catalog, self.mounts, self.host, self.clock = catalog, mounts, host, clock
         self.instances: Sequence[Instance] = expand(job)
         self.count = len(self.instances)
@@ -126,7 +118,7 @@ class FanOutGroup:
         self.tally = InstanceTally.of(self.count, self.store.instance_counts(self.record.run_id, self.name))
         indexes: list[int] = []
         running: list[JobRecord] = []
-        for instance in recorded_instances(self.store, self.record.run_id, self.name):
+        for instance in self.store.every_instance(self.record.run_id, self.name):
             if instance.instance is not None:
                 indexes.append(instance.instance)
             if instance.status is JobState.RUNNING:
@@ -134,7 +126,7 @@ class FanOutGroup:
         self.next_index = resume_index(indexes)
         del indexes
         if not may_start_more(self.job, self.tally):
-            failed = next(recorded_instances(self.store, self.record.run_id, self.name,
+            failed = next(self.store.every_instance(self.record.run_id, self.name,
                                              [JobState.FAILED]), None)
             self.fail_stop = f"stopped: instance {failed.instance if failed else '?'} failed"
         for instance in running:
@@ -268,7 +260,11 @@ class FanOutGroup:
             return None
         if self.halt_reason is not None:
             return group_end(self.job, self.tally, stop_reason=self.halt_reason)
-        return group_end(self.job, self.tally, aggregate=self._aggregate())
+        try:
+            aggregate = self._aggregate()
+        except OSError as exc:
+            return lists_not_written(self.name, self.tally, str(exc))
+        return group_end(self.job, self.tally, aggregate=aggregate)
 
     def _aggregate(self) -> Aggregate:
         try:
@@ -277,8 +273,9 @@ class FanOutGroup:
             component = None
         did_work = (
             (record.instance, record.outputs)
-            for record in recorded_instances(self.store, self.record.run_id, self.name,
-                                             [JobState.SUCCEEDED, JobState.REUSED])
+            for record in self.store.every_instance(self.record.run_id, self.name,
+                                                    [JobState.SUCCEEDED, JobState.REUSED])
             if record.instance is not None
         )
-        return aggregate_outputs(self.name, output_keys(self.job, component), self.tally, did_work)
+        return aggregate_outputs(self.name, output_keys(self.job, component), self.tally, did_work,
+                                 self.lists)

@@ -21,6 +21,7 @@ import queue
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from chalicelib.domain.catalog import ComponentCatalog
@@ -56,6 +57,7 @@ from chalicelib.local.job_worker import AttemptStarted, JobEnded, JobWorker, Res
 from chalicelib.local.slots import ContainerSlots, machine_bound
 from chalicelib.logs.base import LogSink
 from chalicelib.store.base import Store
+from chalicelib.workspace.folder_files import FolderListFiles
 
 POLL_SECONDS = 0.25
 HOLD_DEPTH = 1  # how many steps ahead containers are started, held
@@ -228,7 +230,7 @@ class RunExecution:
         group = FanOutGroup(
             store=self.store, workflow=self.workflow, job=job, record=record, catalog=self.catalog,
             mounts=self.mounts, bound=self.slots.bound, host=self, clock=self.clock,
-            reused=self.reused_instances(record.name),
+            lists=FolderListFiles(Path(self.workspace)), reused=self.reused_instances(record.name),
         )
         self.groups[record.name] = group
         self._group_step(group, group.resume() if resuming else group.start(ready_at))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 from pathlib import Path
+
+from chalicelib.workspace.folder_files import ANYONE_FOLDER
 
 MOUNT_POINT = "/workspace"
 
@@ -33,7 +34,7 @@ class Workspaces:
             else:
                 path.mkdir(parents=True)
         # Containers run as another, unprivileged user: the folder must be theirs to write.
-        os.chmod(path, stat.S_IRWXU | stat.S_IRWXG | stat.S_IRWXO)
+        os.chmod(path, ANYONE_FOLDER)
         return path
 
     def discard(self, run_id: str) -> None:

@@ -43,7 +43,7 @@ interface (`chalicelib/logs/base.py`). Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
@@ -345,6 +345,19 @@ class Store(ABC):
         or failed first then running then the rest (`failed-first`); at most `limit` (1 to
         messages.MAX_INSTANCES_PAGE) a page. ValueError for a cursor it did not give. An
         unknown run or job has none (an empty page)."""
+
+    def every_instance(self, run_id: str, job: str,
+                       states: Sequence[JobState] | None = None) -> Iterator[JobRecord]:
+        """Every recorded instance of `job` (in `states`), in instance order, read a page at a
+        time (`list_instances`): what a group's end or a re-run goes through."""
+        cursor: str | None = None
+        while True:
+            page = self.list_instances(run_id, job, states=states, cursor=cursor,
+                                       limit=messages.MAX_INSTANCES_PAGE)
+            yield from page.instances
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     @abstractmethod
     def instance_counts(self, run_id: str, job: str) -> dict[JobState, int]:

@@ -22,7 +22,7 @@ from chalicelib.domain.models import Workflow
 from chalicelib.domain.states import AttemptState, JobState, RunState
 from chalicelib.engine.records import RunRecord
 from chalicelib.engine.rules import FAN_OUT_AS_ONE_JOB
-from chalicelib.errors import InvalidRequest
+from chalicelib.errors import InvalidRequest, ServiceUnavailable
 from chalicelib.store.sqlite import SqliteStore
 from tests.builders import action, job, stage, workflow
 from tests.cloud.test_job_lifecycle import Cloud, NoNextRuns
@@ -193,8 +193,33 @@ def test_the_group_end_writes_the_groups_record_with_the_aggregate_and_answers_s
     group = cloud.job(run, "test")
     assert group.status is JobState.SUCCEEDED
     assert group.outputs == {"COUNT": '["1","2","3"]', "CO_INSTANCES": "3", "CO_INSTANCES_SUCCEEDED": "3",
-                             "CO_INSTANCES_FAILED": "0", "CO_INSTANCES_SKIPPED": "0"}
+                             "CO_INSTANCES_FAILED": "0", "CO_INSTANCES_SKIPPED": "0",
+                             "CO_LISTS_DIR": "/workspace/.containerops/fanout/test"}
     assert cloud.executions.answer_of("token-of-the-end") == ("", "")
+
+
+def test_the_group_end_adds_its_lists_to_the_runs_workspace(cloud: Cloud) -> None:
+    run = cloud.start(sharded())
+    for index in range(3):
+        launch(cloud, run, index)
+        finish(cloud, run, index)
+    end_group(cloud, run)
+    assert cloud.workspaces.added[run.id] == {".containerops/fanout/test/COUNT.json": '["1","2","3"]'}
+
+
+def test_a_group_end_that_cannot_add_its_lists_leaves_the_group_running_for_a_redelivery(
+        cloud: Cloud) -> None:
+    run = cloud.start(sharded())
+    for index in range(3):
+        launch(cloud, run, index)
+        finish(cloud, run, index)
+    cloud.workspaces.unavailable = "S3 is down"
+    with pytest.raises(ServiceUnavailable, match="S3 is down"):
+        end_group(cloud, run)
+    assert cloud.job(run, "test").status is JobState.RUNNING
+    cloud.workspaces.unavailable = ""
+    assert end_group(cloud, run) is Launched.GROUP_ENDED
+    assert cloud.job(run, "test").status is JobState.SUCCEEDED
 
 
 def test_failures_within_allowed_failures_let_the_group_succeed_saying_how_many(cloud: Cloud) -> None:

@@ -51,7 +51,8 @@ class Cloud:
 
     @property
     def launcher(self) -> JobLauncher:
-        return JobLauncher(self.store, self.executions, self.tasks, InMemoryCatalog(), notes=self.store)
+        return JobLauncher(self.store, self.executions, self.tasks, InMemoryCatalog(), notes=self.store,
+                           workspaces=self.workspaces)
 
     @property
     def finaliser(self) -> TaskFinaliser:

@@ -316,10 +316,13 @@ SUM_SCRIPT = ('total=0; for n in $(echo "$CO_COUNTS" | tr -c "0-9" " "); do tota
 
 
 def sharded_tests(backend: Backend, **fan_out: Any) -> Outcome:
+    """The shards' counts summed twice: from the inline list, and from its file in the workspace."""
     shards = shell_job("test", SHARD_SCRIPT, shards=SHARDS, allowed_failures=1, outputs=["TESTS"], **fan_out)
     total = shell_job("sum", SUM_SCRIPT, data={"counts": "${{ jobs.test.outputs.TESTS }}"}, outputs=["TOTAL"])
+    from_file = shell_job("sum-file", 'CO_COUNTS="$(cat "$LISTS/TESTS.json")"; ' + SUM_SCRIPT,
+                          env={"LISTS": "${{ jobs.test.outputs.CO_LISTS_DIR }}"}, outputs=["TOTAL"])
     name = "sharded-" + ("fail-fast" if fan_out.get("fail_fast", True) else "all")
-    outcome = backend.run(workflow(name, stage("test", shards), stage("sum", total)))
+    outcome = backend.run(workflow(name, stage("test", shards), stage("sum", total, from_file)))
     return outcome.observed("instances", backend.progress(outcome.run_id).instance_states("test"))
 
 
@@ -359,8 +362,10 @@ def sharded_tests_mean(outcome: Outcome) -> None:
     test = outcome.job("test")
     assert (test.status, test.reason) == ("succeeded", "1 of 6 instances failed (allowed: 1)")
     assert test.outputs == {"CO_INSTANCES": "6", "CO_INSTANCES_FAILED": "1", "CO_INSTANCES_SKIPPED": "0",
-                            "CO_INSTANCES_SUCCEEDED": "5", "TESTS": '["10","20","30",null,"50","60"]'}
+                            "CO_INSTANCES_SUCCEEDED": "5", "TESTS": '["10","20","30",null,"50","60"]',
+                            "CO_LISTS_DIR": "/workspace/.containerops/fanout/test"}
     assert outcome.job("sum").outputs == {"TOTAL": "170"}
+    assert outcome.job("sum-file").outputs == {"TOTAL": "170"}
     assert outcome.observations["instances"] == " ".join(
         f"{index}:{'failed' if index == 3 else 'succeeded'}" for index in range(SHARDS))
 

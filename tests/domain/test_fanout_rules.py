@@ -161,6 +161,21 @@ def test_a_later_job_reads_one_instance_or_the_list_of_a_fan_out_job() -> None:
         assert problems_of(fan_out_then_sum({"shards": 8}, reference)) == []
 
 
+def test_a_list_of_more_instances_than_one_output_value_holds_is_refused_inline_naming_its_file() -> None:
+    document = fan_out_then_sum({"shards": 6_554}, "${{ jobs.test.outputs.COUNT }}")
+    assert messages_at(document, SUM_ENV) == [
+        "'jobs.test.outputs.COUNT' is the list of the 6,554 instances of job 'test', at least 32,771 "
+        "bytes: more than one output value may be (32,768); read its file instead, "
+        "${{ jobs.test.outputs.CO_LISTS_DIR }}/COUNT.json"
+    ]
+
+
+def test_a_list_that_can_fit_one_output_value_and_the_lists_folder_may_be_read_inline() -> None:
+    assert problems_of(fan_out_then_sum({"shards": 6_553}, "${{ jobs.test.outputs.COUNT }}")) == []
+    assert problems_of(fan_out_then_sum({"shards": 10_000},
+                                        "${{ jobs.test.outputs.CO_LISTS_DIR }}/COUNT.json")) == []
+
+
 def test_an_instance_index_past_the_count_is_refused() -> None:
     document = fan_out_then_sum({"shards": 8}, "${{ jobs.test.instances[8].outputs.COUNT }}")
     assert messages_at(document, SUM_ENV) == [

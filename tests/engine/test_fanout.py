@@ -3,20 +3,16 @@ fail_fast, the aggregate outputs, each instance's plan and context, re-runs and 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.fanout import expand
 from chalicelib.domain.models import Job, Workflow
-from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES
 from chalicelib.domain.states import JobState
 from chalicelib.engine.engine import RunContext, Skip
 from chalicelib.engine.fanout import (
-    Aggregate,
     InstanceTally,
-    aggregate_outputs,
     decide_ready_group,
     decide_ready_instance,
     fail_fast_stop,
@@ -111,13 +107,6 @@ def test_a_group_with_some_instances_skipped_succeeds() -> None:
     _, test = fan_out(shards=3)
     end = group_end(test, tally(3, skipped=2, succeeded=1))
     assert end is not None and end.state is JobState.SUCCEEDED
-
-
-def test_a_group_whose_aggregate_breaks_the_limit_fails_saying_so() -> None:
-    _, test = fan_out(shards=2)
-    end = group_end(test, tally(2, succeeded=2), aggregate=Aggregate({"CO_INSTANCES": "2"}, "too big"))
-    assert end is not None and (end.state, end.reason) == (JobState.FAILED, "too big")
-    assert end.outputs == {"CO_INSTANCES": "2"}
 
 
 def test_a_store_counts_make_the_tally_and_the_missing_ones_have_not_started() -> None:
@@ -240,28 +229,6 @@ def test_a_plain_job_is_decided_as_before() -> None:
 
 
 # --- outputs for later jobs ---------------------------------------------------------------
-
-def test_the_aggregate_lists_each_output_in_instance_order_with_null_and_the_counts() -> None:
-    aggregate = aggregate_outputs("test", ["COUNT"], tally(3, succeeded=2, failed=1),
-                                  [(2, {"COUNT": "5"}), (0, {"COUNT": "7"})])
-    assert aggregate.violation == ""
-    assert json.loads(aggregate.outputs["COUNT"]) == ["7", None, "5"]
-    assert {key: aggregate.outputs[key] for key in
-            ("CO_INSTANCES", "CO_INSTANCES_SUCCEEDED", "CO_INSTANCES_FAILED", "CO_INSTANCES_SKIPPED")} == {
-        "CO_INSTANCES": "3", "CO_INSTANCES_SUCCEEDED": "2", "CO_INSTANCES_FAILED": "1",
-        "CO_INSTANCES_SKIPPED": "0"}
-
-
-def test_an_aggregate_over_the_limit_of_one_output_keeps_only_the_counts_and_says_why() -> None:
-    big = "x" * 100
-    count = MAX_OUTPUT_VALUE_BYTES // 100 + 1
-    aggregate = aggregate_outputs("test", ["LOG"], tally(count, succeeded=count),
-                                  ((i, {"LOG": big}) for i in range(count)))
-    assert "COUNT" not in aggregate.outputs and "LOG" not in aggregate.outputs
-    assert aggregate.outputs["CO_INSTANCES"] == str(count)
-    assert aggregate.violation.startswith("output LOG of job 'test' is ")
-    assert aggregate.violation.endswith(f"one output may be {MAX_OUTPUT_VALUE_BYTES:,} bytes")
-
 
 def test_the_aggregated_keys_are_the_components_then_the_jobs_own() -> None:
     _, test = fan_out(shards=2, outputs=["EXTRA", "COUNT"])

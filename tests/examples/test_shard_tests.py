@@ -181,6 +181,29 @@ def test_the_sum_fails_when_the_shards_did_not_run_the_whole_suite(image: str) -
     assert "the shards ran 500 cases, but the suite has 5000" in summed.errors
 
 
+def test_the_sum_reads_the_lists_from_the_groups_folder_for_any_number_of_shards(
+        image: str, tmp_path: Path) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "TESTS.json").write_text(json.dumps(["1"] * 10_000))
+    (lists / "FAILED.json").write_text(json.dumps(["0"] * 10_000))
+    lists.chmod(0o755)
+    done = subprocess.run(["docker", "run", "--rm", "--network", "none", "--user", "1000:1000",
+                           "-v", f"{lists}:/workspace/lists:ro", "-e", "CO_LISTS=/workspace/lists",
+                           "-e", "CO_EXPECTED=10000", image, "co-shard-sum"],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert "[COUT] SHARDS = 10000" in done.stdout and "[COUT] TOTAL = 10000" in done.stdout
+
+
+def test_the_sum_says_when_the_lists_folder_has_no_counts(image: str) -> None:
+    summed = total(image, lists="/nowhere", expected="5000")
+
+    assert summed.exit_code != 0 and summed.outputs["CO_RESULT"] == "false"
+    assert "input 'lists' is '/nowhere', which holds no readable TESTS.json" in summed.errors
+
+
 @pytest.mark.parametrize(("counts", "says"), [
     ("[250, null, 250]", "input 'counts' has null for shard 1: that shard gave no count"),
     ("250", "input 'counts' must be a JSON list of counts"),
@@ -211,6 +234,6 @@ def test_the_workflow_validates_and_fans_its_test_job_out_over_20_shards() -> No
     assert test is not None and summing is not None
     assert instance_count(test) == 20
     assert [(i.index, i.shard, i.shard_count) for i in expand(test)][::19] == [(0, 0, 20), (19, 19, 20)]
-    assert summing.data["counts"] == "${{ jobs.test.outputs.TESTS }}"
+    assert summing.data["lists"] == "${{ jobs.test.outputs.CO_LISTS_DIR }}"
     assert summing.data["expected"] == test.data["tests"] == "${{ params.tests }}"
     assert workflow.spec.params[0].default == SUITE

@@ -4,12 +4,18 @@ what they were asked, so a test reads what a handler told Step Functions and ECS
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from chalicelib.cloud.events import ExecutionEnded, TaskStopped
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.domain.models import Workflow
+from chalicelib.engine.aggregate import ListFiles
 from chalicelib.errors import LaunchError, ServiceUnavailable
+from tests.fakes.list_files import MemoryListFiles
+
+T = TypeVar("T")
 
 TASK_ARN_PREFIX = "arn:aws:ecs:us-east-1:123456789012:task/containerops/"
 
@@ -104,6 +110,8 @@ class FakeWorkspaces:
     started_from: list[tuple[str, str]] = field(default_factory=list)
     discarded: list[str] = field(default_factory=list)
     unavailable: str = ""  # every call raises ServiceUnavailable with this
+    # The files added, by run: relative path -> text.
+    added: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def start_from(self, run_id: str, previous_run_id: str) -> None:
         self._check()
@@ -112,6 +120,13 @@ class FakeWorkspaces:
     def discard(self, run_id: str) -> None:
         self._check()
         self.discarded.append(run_id)
+
+    def add_files(self, run_id: str, job: str, write: Callable[[ListFiles], T]) -> T:
+        self._check()
+        files = MemoryListFiles()
+        written = write(files)
+        self.added.setdefault(run_id, {}).update(files.texts())
+        return written
 
     def _check(self) -> None:
         if self.unavailable:

@@ -34,7 +34,6 @@ from chalicelib.launch.base import (
     StreamOffsets,
 )
 from chalicelib.local.driver import LocalDriver
-from chalicelib.local.fan_out_group import recorded_instances
 from chalicelib.store.sqlite import SqliteStore, open_store
 from tests.builders import action, job, stage, workflow
 from tests.fakes.launcher import FakeLauncher, Script, hangs, prints
@@ -97,7 +96,7 @@ class Bench:
         return self.store.get_job(run_id, name)
 
     def instances(self, run_id: str, name: str = "test") -> dict[int, JobRecord]:
-        return {r.instance: r for r in recorded_instances(self.store, run_id, name) if r.instance is not None}
+        return {r.instance: r for r in self.store.every_instance(run_id, name) if r.instance is not None}
 
     def in_background(self, run_id: str, driver: LocalDriver | None = None) -> threading.Thread:
         chosen = driver or self.driver()
@@ -151,6 +150,43 @@ def test_every_instance_runs_once_and_later_jobs_read_the_outputs_as_lists(bench
     report = decode_pairs(env_of(bench, "report")["CO_DATA"])
     assert report == {"total": '["0","10","20","30","40","50"]', "third": "20", "succeeded": "6"}
     assert [j.name for j in bench.store.list_jobs(run.id)] == ["test", "report"]
+
+
+def test_the_groups_lists_are_files_in_the_runs_workspace_folder(bench: Bench) -> None:
+    for index in range(3):
+        script(bench, f"test.{index}", prints(f"[COUT] COUNT = {index}"))
+    run = bench.run(fan_out(shards=3, outputs=["COUNT"]))
+    listed = bench.data_dir / "workspaces" / run.id / ".containerops/fanout/test/COUNT.json"
+    assert listed.read_text() == '["0","1","2"]'
+    assert bench.job(run.id, "test").outputs["CO_LISTS_DIR"] == "/workspace/.containerops/fanout/test"
+
+
+class FileWhereTheListsGo(CountingLauncher):
+    """Each container leaves a file where the group's lists folder would be made."""
+
+    def __init__(self, workspaces: Path) -> None:
+        super().__init__()
+        self.workspaces = workspaces
+
+    def start(self, spec: ContainerSpec) -> Started:
+        for folder in self.workspaces.iterdir():
+            (folder / ".containerops").write_text("a job's file where the folder would go")
+        return super().start(spec)
+
+
+def test_a_group_whose_lists_cannot_be_written_fails_saying_why_and_the_run_goes_on_to_its_end(
+        tmp_path: Path) -> None:
+    store = open_store(tmp_path / "data")
+    bench = Bench(store, FileWhereTheListsGo(tmp_path / "data" / "workspaces"), tmp_path / "data")
+    script(bench, "test.0", prints("[COUT] COUNT = 1"))
+    try:
+        run = bench.run(fan_out(shards=1, outputs=["COUNT"]))
+        group, report = bench.job(run.id, "test"), bench.job(run.id, "report")
+    finally:
+        store.close()
+    assert (run.status, group.status) == (RunState.FAILED, JobState.FAILED)
+    assert group.reason.startswith("the output lists of job 'test' could not be written to the workspace: ")
+    assert report.status is JobState.SKIPPED
 
 
 def test_each_container_gets_its_shard_variables_and_matrix_values(bench: Bench) -> None:

@@ -37,6 +37,22 @@ def test_each_instance_runs_in_its_own_container_with_its_shard_and_matrix_value
     assert harness.store.instance_counts(finished.run.id, "test") == {JobState.SUCCEEDED: 6}
 
 
+def test_a_later_job_reads_the_groups_lists_from_the_workspace_and_may_remove_them(
+    harness: Harness,
+) -> None:
+    test = shell_job("test", 'echo "[COUT] WHO = shard-$CO_SHARD_INDEX"', shards=3, outputs=["WHO"])
+    read = shell_job(
+        "read", 'echo "[COUT] LISTED = $(cat "$DIR/WHO.json")"; rm -r "$DIR" && echo "[COUT] REMOVED = yes"',
+        env={"DIR": "${{ jobs.test.outputs.CO_LISTS_DIR }}"}, outputs=["LISTED", "REMOVED"])
+    document = busybox_workflow("lists", test)
+    document["spec"]["stages"].append({"name": "read", "actions": [{"name": "read", "jobs": [read]}]})
+    finished = harness.run(document)
+
+    assert finished.run.status is RunState.SUCCEEDED, finished.run.reason
+    assert finished.jobs["test"].outputs["CO_LISTS_DIR"] == "/workspace/.containerops/fanout/test"
+    assert finished.jobs["read"].outputs == {"LISTED": '["shard-0","shard-1","shard-2"]', "REMOVED": "yes"}
+
+
 def test_a_failing_instance_stops_the_sleeping_ones_with_fail_fast(
     harness: Harness, docker_engine: docker.DockerClient,
 ) -> None:
