@@ -7,8 +7,11 @@ variables (CO_SHARD_INDEX, CO_SHARD_COUNT). Two ways of running N of them, at mo
 - ContainerOps: `containerops serve` on a fresh data directory, with the machine's bound
   set to `parallel` (CONTAINEROPS_MAX_CONTAINERS); one run of a workflow whose single job
   is `shards: N`, started and watched through the API as the run view does. While it runs,
-  one client asks for the run detail and the first page of the group's instances
-  (failed first) ten times a second; their answer times are the API's under the run's load.
+  one client asks ten times a second for the run detail and the first page of the group's
+  instances (failed first), as the run view does, and for another run's log (as a follow
+  poll asks it: 200 lines) and the run history's first page: the run must not slow the rest
+  of the server down. The same four questions are asked first on the idle server (of the
+  same workflow's run, cancelled before it started): the baseline of the ratios printed.
   The server's peak memory is its resident high-water mark (VmHWM), which covers every
   thread of the engine, the store and the HTTP server.
 - the baseline: a plain script that keeps `parallel` `docker run` processes going until all
@@ -105,24 +108,47 @@ class Figures:
         return self.instances / self.wall
 
 
+# The questions asked while the run goes on: the run view's two (its detail, the first page
+# of its instances, failed first), and two about another run (its log, as a follow poll
+# asks it, and the run history's first page): the fan-out must not slow the rest down.
+QUESTIONS = ("run detail", "instances page (100)", "another run's log", "run history page")
+IDLE_ROUNDS = 200  # each question asked this often on the idle server first: the baseline
+OTHER_LINES = 2000
+
+
 @dataclass
 class ServerFigures:
-    """What the ContainerOps half measures beside its wall time."""
+    """What the ContainerOps half measures beside its wall time: each question's answer times
+    on the idle server (before the run) and while the run goes on, in seconds."""
 
     wall: float = 0.0
     peak_memory: int = 0  # bytes: the server's VmHWM at the run's end
-    detail: list[float] = field(default_factory=list)  # seconds, one per run-detail answer
-    instances_page: list[float] = field(default_factory=list)  # the first page, failed first
+    idle: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in QUESTIONS})
+    during: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in QUESTIONS})
 
 
-def fan_out_workflow(instances: int) -> dict[str, Any]:
-    """One job of `instances` shards; no max_parallel, so the machine's bound alone holds it."""
+def other_workflow() -> dict[str, Any]:
+    """One job printing OTHER_LINES lines: the other run whose log is read during the fan-out."""
+    return {
+        "apiVersion": "containerops/v1", "kind": "Workflow",
+        "metadata": {"namespace": NAMESPACE, "name": "other"},
+        "spec": {"stages": [{"name": "s", "actions": [{"name": "a", "jobs": [
+            {"name": "echo", "image": IMAGE,
+             "command": ["sh", "-c", f"seq 1 {OTHER_LINES} | sed 's/^/line /'"]},
+        ]}]}]},
+    }
+
+
+def fan_out_workflow(instances: int, max_parallel: int | None = None) -> dict[str, Any]:
+    """One job of `instances` shards; without max_parallel the machine's bound alone holds it
+    (the local driver's)."""
     return {
         "apiVersion": "containerops/v1", "kind": "Workflow",
         "metadata": {"namespace": NAMESPACE, "name": f"fanout-{instances}"},
         "spec": {"timeout": "6h", "stages": [{"name": "test", "actions": [{"name": "test", "jobs": [
             {"name": JOB, "image": IMAGE, "command": ["sh", "-c", SCRIPT],
-             "shards": instances, "timeout": "2m"},
+             "shards": instances, "timeout": "2m",
+             **({"max_parallel": max_parallel} if max_parallel is not None else {})},
         ]}]}]},
     }
 
@@ -156,6 +182,14 @@ def peak_resident_bytes(pid: int) -> int:
     raise SystemExit("no VmHWM in /proc: the server's peak memory cannot be read")
 
 
+def wait_for(api: Api, base: str, run_id: str) -> dict[str, Any]:
+    while True:
+        detail, _ = api.call("GET", f"{base}/runs/{run_id}")
+        if detail["status"] in FINISHED:
+            return dict(detail)
+        time.sleep(POLL_PAUSE)
+
+
 def run_containerops(workdir: Path, instances: int, parallel: int) -> ServerFigures:
     port = free_port()
     env = {**os.environ, "CONTAINEROPS_MAX_CONTAINERS": str(parallel)}
@@ -163,15 +197,34 @@ def run_containerops(workdir: Path, instances: int, parallel: int) -> ServerFigu
     api, figures = Api(port), ServerFigures()
     base = f"/api/namespaces/{NAMESPACE}"
     try:
+        api.call("POST", f"{base}/workflows", other_workflow())
+        other, _ = api.call("POST", f"{base}/workflows/other/runs", {})
+        if wait_for(api, base, other["id"])["status"] != "succeeded":
+            raise SystemExit("the other run, whose log is read during the fan-out, did not succeed")
         workflow = fan_out_workflow(instances)
         api.call("POST", f"{base}/workflows", workflow)
         run, _ = api.call("POST", f"{base}/workflows/{workflow['metadata']['name']}/runs", {})
+        api.call("POST", f"{base}/runs/{run['id']}/cancel")  # the idle baseline: the same run, stopped
+        paths = {
+            "run detail": f"{base}/runs/{run['id']}",
+            "instances page (100)": f"{base}/runs/{run['id']}/jobs/{JOB}/instances?limit=100",
+            "another run's log":
+                f"{base}/runs/{other['id']}/jobs/echo/attempts/1/logs?after=0&limit=200&follow=0",
+            "run history page": f"{base}/runs?limit=50",
+        }
+        wait_for(api, base, run["id"])
+        for _ in range(IDLE_ROUNDS):
+            for name, path in paths.items():
+                figures.idle[name].append(api.call("GET", path)[1])
+        run, _ = api.call("POST", f"{base}/workflows/{workflow['metadata']['name']}/runs", {})
+        paths["run detail"] = f"{base}/runs/{run['id']}"
+        paths["instances page (100)"] = f"{base}/runs/{run['id']}/jobs/{JOB}/instances?limit=100"
         began = time.perf_counter()
-        while True:  # the run view's two questions, asked back to back for the whole run
-            detail, took = api.call("GET", f"{base}/runs/{run['id']}")
-            figures.detail.append(took)
-            _, took = api.call("GET", f"{base}/runs/{run['id']}/jobs/{JOB}/instances?limit=100")
-            figures.instances_page.append(took)
+        while True:  # as a handful of open pages ask, ten times a second, for the whole run
+            detail, took = api.call("GET", paths["run detail"])
+            figures.during["run detail"].append(took)
+            for name in QUESTIONS[1:]:
+                figures.during[name].append(api.call("GET", paths[name])[1])
             if detail["status"] in FINISHED:
                 break
             time.sleep(POLL_PAUSE)
@@ -231,12 +284,15 @@ def report_containerops(figures: ServerFigures, baseline: Figures) -> None:
           f"  {instances / figures.wall:6.1f} instances/s  ratio to the script "
           f"{figures.wall / baseline.wall:5.2f} (target <= 1.0)")
     print(f"  {'':<26} server peak memory {figures.peak_memory / 2**20:6.1f} MiB (target < 500 MiB);"
-          f" during the run ({len(figures.detail):,} polls each):")
-    for label, timings in (("run detail", figures.detail),
-                           ("instances page (100)", figures.instances_page)):
-        print(f"  {'':<26} {label:<22} p50 {percentile(timings, 0.5) * 1000:6.1f} ms"
-              f"  p99 {percentile(timings, 0.99) * 1000:6.1f} ms  max {max(timings) * 1000:6.1f} ms"
-              + ("  (target p99 < 100 ms)" if label == "run detail" else ""))
+          f" answers idle ({IDLE_ROUNDS} each) / during the run "
+          f"({len(figures.during['run detail']):,} each):")
+    for name in QUESTIONS:
+        idle, during = figures.idle[name], figures.during[name]
+        print(f"  {'':<26} {name:<22} p50 {percentile(idle, 0.5) * 1000:5.1f} / "
+              f"{percentile(during, 0.5) * 1000:5.1f} ms  p99 {percentile(idle, 0.99) * 1000:5.1f} / "
+              f"{percentile(during, 0.99) * 1000:5.1f} ms  p99 ratio "
+              f"{percentile(during, 0.99) / percentile(idle, 0.99):5.2f}"
+              + ("  (target p99 < 100 ms)" if name == "run detail" else ""))
 
 
 @dataclass(frozen=True)
@@ -374,9 +430,9 @@ def main() -> None:
         if options.sandbox < 1:
             parser.error("--sandbox must be at least 1")
         print(f"fan-out on the AWS sandbox: busybox `sleep 0.2` per instance, one shards: {options.sandbox:,}"
-              f" job ({os.cpu_count()} cores)")
+              f" job, max_parallel {options.parallel} ({os.cpu_count()} cores)")
         with tempfile.TemporaryDirectory(prefix="co-bench-fanout-sandbox-") as workdir:
-            report_sandbox(run_sandbox(Path(workdir), fan_out_workflow(options.sandbox)))
+            report_sandbox(run_sandbox(Path(workdir), fan_out_workflow(options.sandbox, options.parallel)))
         return
     if options.parallel < 1 or any(n < 1 for n in options.instances):
         parser.error("--parallel and every --instances must be at least 1")
