@@ -140,7 +140,9 @@ def too_large_reference(job: str, key: str, outputs: Mapping[str, str]) -> str |
     only (None when it can be read, or is no list at all)."""
     if key not in outputs.get(TOO_LARGE_OUTPUT, "").split(","):
         return None
-    return (f"output {key} of job '{job}' is the list of its {outputs.get(INSTANCES_OUTPUT, '?')} "
+    count = outputs.get(INSTANCES_OUTPUT, "")
+    instances = f"{int(count):,}" if count.isdigit() else "?"
+    return (f"output {key} of job '{job}' is the list of its {instances} "
             f"instances, too large to be an output value ({MAX_OUTPUT_VALUE_BYTES:,} bytes); it is in "
             f"the workspace as {WORKSPACE_MOUNT}/{list_file(job, key)} "
             f"(${{{{ jobs.{job}.outputs.{LISTS_DIR_OUTPUT} }}}}/{key}.json)")

@@ -1,7 +1,7 @@
 """Files the server adds to a run's workspace folder (a fan-out group's lists: engine.aggregate),
 written so that every job of the run may change them as it may the rest of its workspace.
 The local driver writes into the run's folder itself; the cloud path into a temporary
-folder it then saves as one layer (cloud/group_lists.py)."""
+folder it then saves as one layer (cloud/run_workspaces.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import tracemalloc
 
 from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES
 from chalicelib.domain.states import JobState
-from chalicelib.engine.aggregate import aggregate_lists
+from chalicelib.engine.aggregate import aggregate_lists, too_large_reference
 from chalicelib.engine.engine import RunContext
 from chalicelib.engine.fanout import InstanceTally, aggregate_outputs, group_end
 from chalicelib.engine.rules import FailJob, Launch, decide_ready_job
@@ -139,3 +139,10 @@ def test_the_lists_of_ten_thousand_instances_are_streamed_not_held() -> None:
     assert files.files[".containerops/fanout/test/A.json"].size == count * (len(value) + 3) + 1
     assert aggregate.too_large == ("A", "B")
     assert peak < 1_000_000, f"the aggregate held {peak:,} bytes at its peak"
+
+
+def test_the_reason_for_a_list_too_large_counts_its_instances_as_people_read_numbers() -> None:
+    reason = too_large_reference("test", "K", {"CO_INSTANCES": "10000", "CO_LISTS_TOO_LARGE": "J,K"})
+    assert reason is not None
+    assert reason.startswith("output K of job 'test' is the list of its 10,000 instances")
+    assert too_large_reference("test", "TESTS", {"CO_LISTS_TOO_LARGE": "K"}) is None
