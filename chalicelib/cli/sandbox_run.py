@@ -81,10 +81,13 @@ def _follow(sandbox: AwsSandbox, run_id: str, stage_names: list[str], output: st
     with progress:
         while True:
             try:
+                # Settled first, then the jobs: the pass after the run's end sees what the end
+                # wrote (the jobs it skipped), which a pass before it would miss.
+                settled = sandbox.settled(run_id) is not None
                 for job in store.list_jobs(run_id):
                     if job.status is not JobState.PENDING:  # as locally: changes only
                         progress.job_changed(job)
-                if sandbox.settled(run_id) is not None:
+                if settled:
                     break
                 time.sleep(POLL_SECONDS)
             except KeyboardInterrupt:
