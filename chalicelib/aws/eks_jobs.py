@@ -55,6 +55,7 @@ from chalicelib.aws.task_runs import sidecar_environment
 from chalicelib.cloud.events import JOB_CONTAINER, RESTORE_CONTAINER, SAVE_CONTAINER
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.config import DEFAULT_EKS_NAMESPACE
+from chalicelib.domain.protocol import WORKSPACE_MOUNT
 from chalicelib.domain.quantities import parse_memory
 from chalicelib.errors import LaunchError
 from chalicelib.workspace import sidecar
@@ -68,7 +69,7 @@ RUN_LABEL, JOB_LABEL, ATTEMPT_LABEL = (LABEL_PREFIX + part for part in ("run", "
 MANAGED_BY_LABEL, MANAGED_BY = "app.kubernetes.io/managed-by", "containerops"
 JOB_UID = JOB_GID = 1000  # never root, as locally and on Fargate
 WORKSPACE_VOLUME, SIDECAR_VOLUME, TMP_VOLUME = "workspace", "containerops", "tmp"
-WORKSPACE_PATH, SIDECAR_PATH, TMP_PATH = "/workspace", "/containerops", "/tmp"
+WORKSPACE_PATH, SIDECAR_PATH, TMP_PATH = WORKSPACE_MOUNT, "/containerops", "/tmp"
 SIDECAR_REQUESTS = {"cpu": "50m", "memory": "64Mi"}
 # The save sidecar waits for the kubelet's SIGTERM (sent once the job's container has exited)
 # and then runs the image's own `save` step, exiting with its status.

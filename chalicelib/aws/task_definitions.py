@@ -36,6 +36,7 @@ from chalicelib.aws.fargate import FargateSize, fargate_size
 from chalicelib.cloud.events import JOB_CONTAINER, RESTORE_CONTAINER, SAVE_CONTAINER, TASK_STREAM_PREFIX
 from chalicelib.cloud.ports import TaskRequest
 from chalicelib.config import AwsSettings
+from chalicelib.domain.protocol import WORKSPACE_MOUNT
 from chalicelib.errors import LaunchError
 from chalicelib.workspace import sidecar
 
@@ -55,7 +56,7 @@ JOB_USER = "1000:1000"  # never root in a job's container, as locally
 SIDECAR_USER = "0"  # to give the restored workspace to the job's user
 SIDECAR_MEMORY_RESERVATION = 64  # MiB; the smallest Fargate task has 512
 WORKSPACE_VOLUME, SIDECAR_VOLUME = "workspace", "containerops"
-WORKSPACE_PATH, SIDECAR_PATH = "/workspace", "/containerops"
+WORKSPACE_PATH, SIDECAR_PATH = WORKSPACE_MOUNT, "/containerops"
 
 
 @dataclass(frozen=True)

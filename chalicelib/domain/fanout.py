@@ -43,8 +43,7 @@ TOO_LARGE_OUTPUT = "CO_LISTS_TOO_LARGE"
 GROUP_OUTPUTS = (INSTANCES_OUTPUT, SUCCEEDED_OUTPUT, FAILED_OUTPUT, SKIPPED_OUTPUT, LISTS_DIR_OUTPUT,
                  TOO_LARGE_OUTPUT)
 
-# Where a group's lists are written: the run's shared workspace, as every job mounts it.
-WORKSPACE_MOUNT = "/workspace"
+# Where a group's lists are written, under the run's shared workspace (protocol.WORKSPACE_MOUNT).
 LISTS_FOLDER = ".containerops/fanout"
 
 

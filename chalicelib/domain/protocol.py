@@ -18,6 +18,9 @@ COUT_MARKER = "[COUT]"
 RESULT_KEY = "CO_RESULT"
 RESERVED_VARIABLES = frozenset({"CO_DATA", "CO_RESULT", "CO_RUN_ID", "CO_JOB", "CO_ATTEMPT"})
 
+# Where every job of a run finds the run's shared workspace, on either driver.
+WORKSPACE_MOUNT = "/workspace"
+
 MAX_OUTPUT_VALUE_BYTES = 32 * 1024
 MAX_OUTPUTS_BYTES = 256 * 1024
 MAX_LINE_BYTES = 64 * 1024

@@ -37,11 +37,10 @@ from chalicelib.domain.fanout import (
     INSTANCES_OUTPUT,
     LISTS_DIR_OUTPUT,
     TOO_LARGE_OUTPUT,
-    WORKSPACE_MOUNT,
     list_file,
     lists_folder,
 )
-from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES, MAX_OUTPUTS_BYTES
+from chalicelib.domain.protocol import MAX_OUTPUT_VALUE_BYTES, MAX_OUTPUTS_BYTES, WORKSPACE_MOUNT
 
 
 class ListFiles(Protocol):

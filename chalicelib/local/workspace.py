@@ -12,9 +12,10 @@ import os
 import shutil
 from pathlib import Path
 
+from chalicelib.domain.protocol import WORKSPACE_MOUNT
 from chalicelib.workspace.folder_files import ANYONE_FOLDER
 
-MOUNT_POINT = "/workspace"
+MOUNT_POINT = WORKSPACE_MOUNT
 
 
 class Workspaces:
